@@ -1,0 +1,139 @@
+/* Internal types shared by the loader, the executor and the layers. */
+#ifndef MXN_CORE_H
+#define MXN_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "maixnn.h"
+
+/* ---- errors ---- */
+typedef struct {
+    int code;
+    char msg[512];
+} mxn_error;
+
+/* printf-style; stores code and message, returns code so callers can
+ * `return mxn_error_set(err, MXN_ERR_FORMAT, "...", ...);` */
+int mxn_error_set(mxn_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* prefix an existing message ("layer conv1: " + old message) */
+int mxn_error_prefix(mxn_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- tensors ----
+ * A blob is stored channel-major and contiguous: element (c, y, x) is at
+ * data[(c * h + y) * w + x].  dims: 0 empty, 1 (w), 2 (w,h), 3 (w,h,c); unused
+ * extents are 1.  No per-channel padding (unlike ncnn's cstep): simpler and the
+ * arch kernels can repack internally. */
+typedef struct {
+    int dims;
+    int w, h, c;
+    mxn_dtype dtype;
+    void *data;      /* owned by the mat; NULL when empty */
+} mxn_mat;
+
+/* allocate an uninitialised mat; overflow-checked; frees nothing in `m` first */
+int mxn_mat_alloc(mxn_mat *m, int dims, int w, int h, int c, mxn_dtype dtype, mxn_error *err);
+/* allocate with the same shape as `like` (dtype given) */
+int mxn_mat_alloc_like(mxn_mat *m, const mxn_mat *like, mxn_dtype dtype, mxn_error *err);
+int mxn_mat_copy(mxn_mat *dst, const mxn_mat *src, mxn_error *err);
+void mxn_mat_free(mxn_mat *m);            /* leaves an empty mat */
+size_t mxn_mat_total(const mxn_mat *m);   /* w*h*c (0 when empty) */
+size_t mxn_dtype_size(mxn_dtype t);
+static inline float *mxn_mat_f32(const mxn_mat *m) { return (float *)m->data; }
+static inline int8_t *mxn_mat_i8(const mxn_mat *m) { return (int8_t *)m->data; }
+
+/* ---- .param parameters ----
+ * ids 0..31.  A scalar token is float if it contains '.', 'e' or 'E' (ncnn's
+ * rule).  Arrays (-233NN=n,...) keep every element both as int and float. */
+#define MXN_MAX_PARAM_ID 32
+enum { MXN_PARAM_NONE = 0, MXN_PARAM_INT, MXN_PARAM_FLOAT, MXN_PARAM_ARRAY };
+typedef struct {
+    int type;
+    int i;
+    float f;
+    int n;            /* array length */
+    int *ia;          /* array as ints (owned) */
+    float *fa;        /* array as floats (owned) */
+} mxn_param;
+typedef struct {
+    mxn_param p[MXN_MAX_PARAM_ID];
+} mxn_paramdict;
+
+void mxn_paramdict_init(mxn_paramdict *pd);
+void mxn_paramdict_free(mxn_paramdict *pd);
+/* parse the `id=value` tokens of one layer line; `where` names the line/layer for messages */
+int mxn_paramdict_parse(mxn_paramdict *pd, const char *const *tokens, int ntokens,
+                        const char *where, mxn_error *err);
+int mxn_pd_has(const mxn_paramdict *pd, int id);
+int mxn_pd_int(const mxn_paramdict *pd, int id, int def);
+float mxn_pd_float(const mxn_paramdict *pd, int id, float def);
+/* array param; returns element count (0 if absent) and sets *values (not owned) */
+int mxn_pd_float_array(const mxn_paramdict *pd, int id, const float **values);
+int mxn_pd_int_array(const mxn_paramdict *pd, int id, const int **values);
+
+/* ---- .bin reader ---- */
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+    size_t pos;
+} mxn_modelbin;
+
+enum { MXN_BIN_TAGGED = 0, MXN_BIN_RAW_F32 = 1 };
+/* Read `count` values into `out` as a 1-D mat (w = count).  Tagged arrays
+ * (float32, float16, int8, codebook) give F32 except int8-tagged data, which
+ * gives an I8 mat.  Advances pos, keeping ncnn's 4-byte alignment.  Errors
+ * (MXN_ERR_FORMAT) name the byte offset; `out` stays empty on failure. */
+int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mxn_error *err);
+
+/* ---- execution options ---- */
+typedef struct {
+    int num_threads;
+} mxn_option;
+
+/* ---- layers ----
+ * One file per layer type under csrc/layers/, each defining a const
+ * mxn_layer_ops listed in csrc/layers/layer_list.h.  A layer's forward never
+ * modifies the layer (so one net serves many sessions at once) and allocates
+ * its tops itself (they arrive empty). */
+typedef struct mxn_layer mxn_layer;
+typedef struct {
+    const char *type;
+    /* parse parameters into l->priv (allocate it here); optional */
+    int (*load_param)(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err);
+    /* read weights from the .bin into l->priv; optional */
+    int (*load_model)(mxn_layer *l, mxn_modelbin *mb, mxn_error *err);
+    int (*forward)(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
+                   const mxn_option *opt, mxn_error *err);
+    /* free everything l->priv owns and l->priv itself; optional (default: free(l->priv)) */
+    void (*destroy)(mxn_layer *l);
+} mxn_layer_ops;
+
+struct mxn_layer {
+    const mxn_layer_ops *ops;
+    char *type;
+    char *name;
+    int bottom_count, top_count;
+    int *bottoms, *tops;     /* blob indices */
+    void *priv;              /* layer-owned state */
+    long weight_count;       /* values read by load_model (for info) */
+};
+
+const mxn_layer_ops *mxn_find_layer_ops(const char *type);
+
+/* shared helpers for fused activations (Convolution/InnerProduct param 9/10) */
+typedef struct {
+    int type;        /* 0 none, 1 relu, 2 leakyrelu, 3 clip, 4 sigmoid, 5 mish, 6 hardswish */
+    float p0, p1;
+} mxn_activation;
+int mxn_activation_parse(mxn_activation *a, const mxn_paramdict *pd, int type_id, int params_id,
+                         mxn_error *err);
+float mxn_activation_apply(const mxn_activation *a, float v);
+
+#endif

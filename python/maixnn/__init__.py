@@ -1,0 +1,38 @@
+"""maixnn: PyTorch image models to the Allwinner V831 NPU, proved on the PC.
+
+Stages, one module each: export (torch -> ONNX), convert (ONNX -> ncnn),
+quantize (int8), analyze (float vs int8 per layer), runtime (the C engine via
+cffi), nn (MaixPy3's maix.nn API), cli.
+
+Importing maixnn is cheap and board-safe: the heavy tooling modules (torch,
+onnx) are imported only when their function is first used.
+"""
+from .errors import (Error, InputShapeError, ModelFormatError, OptionError,  # noqa: F401
+                     RuntimeEngineError, UnsupportedOperatorError)
+
+__version__ = "0.1.0"
+
+# name -> (module, attribute), resolved on first access (PEP 562)
+_LAZY = {
+    "export": ("export", "export"),
+    "convert": ("convert", "convert"),
+    "quantize": ("quantize", "quantize"),
+    "analyze": ("analyze", "analyze"),
+    "Net": ("runtime", "Net"),
+    "nn": ("nn", None),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module("." + module_name, __name__)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError("module 'maixnn' has no attribute %r" % (name,))
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

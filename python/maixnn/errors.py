@@ -1,0 +1,29 @@
+"""maixnn's exceptions.  Every error maixnn raises on purpose derives from
+maixnn.Error, says which file, layer, node or option is at fault, and what to do.
+
+Board-side safe: Python 3.8, no dependencies.
+"""
+
+
+class Error(Exception):
+    """Base class of every maixnn error."""
+
+
+class ModelFormatError(Error, ValueError):
+    """A .param/.bin/.onnx/.table/.mud file is malformed or does not match its partner."""
+
+
+class UnsupportedOperatorError(Error, NotImplementedError):
+    """The model uses an operator or attribute maixnn cannot express."""
+
+
+class InputShapeError(Error, ValueError):
+    """An input does not have the size/shape the model declares."""
+
+
+class OptionError(Error, ValueError):
+    """A bad option was given (unknown key, wrong length, name not in the model)."""
+
+
+class RuntimeEngineError(Error, RuntimeError):
+    """The C engine reported an error while running a model."""
