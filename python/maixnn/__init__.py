@@ -1,8 +1,10 @@
 """maixnn: PyTorch image models to the Allwinner V831 NPU, proved on the PC.
 
-Stages, one module each: export (torch -> ONNX), convert (ONNX -> ncnn),
-quantize (int8), analyze (float vs int8 per layer), runtime (the C engine via
-cffi), nn (MaixPy3's maix.nn API), cli.
+Stages, one module each: exporter (torch -> ONNX), converter (ONNX -> ncnn),
+quantizer (int8), analyzer (float vs int8 per layer), runtime (the C engine via
+cffi), nn (MaixPy3's maix.nn API), cli.  The modules are named for the stage
+and not for the function (maixnn.export is a function, maixnn.exporter its
+module) so that importing a submodule never shadows the function.
 
 Importing maixnn is cheap and board-safe: the heavy tooling modules (torch,
 onnx) are imported only when their function is first used.
@@ -14,10 +16,10 @@ __version__ = "0.1.0"
 
 # name -> (module, attribute), resolved on first access (PEP 562)
 _LAZY = {
-    "export": ("export", "export"),
-    "convert": ("convert", "convert"),
-    "quantize": ("quantize", "quantize"),
-    "analyze": ("analyze", "analyze"),
+    "export": ("exporter", "export"),
+    "convert": ("converter", "convert"),
+    "quantize": ("quantizer", "quantize"),
+    "analyze": ("analyzer", "analyze"),
     "Net": ("runtime", "Net"),
     "nn": ("nn", None),
 }
