@@ -1,0 +1,464 @@
+"""maixnn's C engine from Python: load an ncnn .param/.bin and run it.
+
+    net = maixnn.Net("out/m.param", "out/m.bin")
+    y = net.forward(x)                          # x float32 (C,H,W) or (1,C,H,W)
+    blobs = net.forward(x, outputs=["conv1", "output0"])   # dict name -> array
+    y = net.forward({"input0": x})              # inputs by name (several inputs)
+
+Binding: cffi in ABI mode (``ffi.dlopen``), so this file is plain Python and
+the same code runs on the board against a cross-built libmaixnn.so.  The
+library is looked up as
+
+1. the file named by the environment variable MAIXNN_LIBRARY, if set;
+2. libmaixnn.so next to this file (where ``pip install`` puts it).
+
+Shapes follow ncnn's blob dims, without a batch axis:
+
+    ncnn dims   numpy shape
+    3 (w,h,c)   (c, h, w)
+    2 (w,h)     (h, w)
+    1 (w)       (w,)
+
+so an InnerProduct output of 1000 classes comes back as shape (1000,) and a
+convolution output as (C, H, W).  Inputs use the same mapping; a leading batch
+axis of 1 on a 4-D input is dropped.
+
+dtypes: float32 blobs come back as float32, int8 blobs (quantized models) as
+int8.  A float input is passed to the engine as float32 (other float dtypes
+are converted); an int8 array is passed as int8 (MXN_I8), for inputs that are
+already quantized.  Every returned array is a copy owned by numpy.
+
+Threads: a Net is immutable after loading; each forward() runs in its own C
+session, and cffi releases the GIL during C calls, so one Net can serve
+several threads at once.  close() (or leaving a ``with`` block) frees the C
+model; if forwards are still running in other threads the model is freed when
+the last of them returns.
+
+Board-side safe: Python 3.8, numpy + cffi only.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import weakref
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import (Error, InputShapeError, ModelFormatError, OptionError, RuntimeEngineError,
+                     UnsupportedOperatorError)
+
+LIBRARY_ENV = "MAIXNN_LIBRARY"
+LIBRARY_NAME = "libmaixnn.so"
+
+# The declarations of csrc/include/maixnn.h, as cffi reads them (no preprocessor).
+# tests/test_runtime.py checks that every function here matches the header.
+CDEF = """
+typedef enum {
+    MXN_OK = 0,
+    MXN_ERR_PARAM = 1,
+    MXN_ERR_NO_MEM = 2,
+    MXN_ERR_NOT_IMPLEMENT = 3,
+    MXN_ERR_NOT_READY = 4,
+    MXN_ERR_FORMAT = 9,
+    MXN_ERR_IO = 10,
+    MXN_ERR_SHAPE = 11
+} mxn_status;
+
+typedef enum { MXN_F32 = 0, MXN_I8 = 1 } mxn_dtype;
+
+typedef struct mxn_net mxn_net;
+typedef struct mxn_session mxn_session;
+
+mxn_net *mxn_net_create(void);
+void mxn_net_destroy(mxn_net *net);
+const char *mxn_net_error(const mxn_net *net);
+
+int mxn_net_load_param(mxn_net *net, const char *path);
+int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len);
+int mxn_net_load_bin(mxn_net *net, const char *path);
+int mxn_net_load_bin_mem(mxn_net *net, const void *data, size_t len);
+
+int mxn_net_layer_count(const mxn_net *net);
+const char *mxn_net_layer_type(const mxn_net *net, int layer);
+const char *mxn_net_layer_name(const mxn_net *net, int layer);
+long mxn_net_layer_weight_count(const mxn_net *net, int layer);
+int mxn_net_layer_bottom_count(const mxn_net *net, int layer);
+int mxn_net_layer_bottom(const mxn_net *net, int layer, int i);
+int mxn_net_layer_top_count(const mxn_net *net, int layer);
+int mxn_net_layer_top(const mxn_net *net, int layer, int i);
+
+int mxn_net_blob_count(const mxn_net *net);
+const char *mxn_net_blob_name(const mxn_net *net, int blob);
+int mxn_net_find_blob(const mxn_net *net, const char *name);
+int mxn_net_input_count(const mxn_net *net);
+int mxn_net_input_blob(const mxn_net *net, int i);
+int mxn_net_output_count(const mxn_net *net);
+int mxn_net_output_blob(const mxn_net *net, int i);
+int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
+
+mxn_session *mxn_session_create(const mxn_net *net);
+void mxn_session_destroy(mxn_session *s);
+const char *mxn_session_error(const mxn_session *s);
+int mxn_session_set_num_threads(mxn_session *s, int n);
+
+int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
+                          const void *data, int dims, int w, int h, int c);
+int mxn_session_run(mxn_session *s, const int *wanted, int n);
+const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
+                             int *c, int *dtype);
+"""
+
+MXN_OK = 0
+MXN_ERR_PARAM = 1
+MXN_ERR_NO_MEM = 2
+MXN_ERR_NOT_IMPLEMENT = 3
+MXN_ERR_NOT_READY = 4
+MXN_ERR_FORMAT = 9
+MXN_ERR_IO = 10
+MXN_ERR_SHAPE = 11
+MXN_F32 = 0
+MXN_I8 = 1
+
+_STATUS_NAMES = {
+    MXN_ERR_PARAM: "MXN_ERR_PARAM", MXN_ERR_NO_MEM: "MXN_ERR_NO_MEM",
+    MXN_ERR_NOT_IMPLEMENT: "MXN_ERR_NOT_IMPLEMENT", MXN_ERR_NOT_READY: "MXN_ERR_NOT_READY",
+    MXN_ERR_FORMAT: "MXN_ERR_FORMAT", MXN_ERR_IO: "MXN_ERR_IO", MXN_ERR_SHAPE: "MXN_ERR_SHAPE",
+}
+
+_NUMPY_DTYPES = {MXN_F32: np.dtype(np.float32), MXN_I8: np.dtype(np.int8)}
+
+_ffi = None
+_lib = None
+_lib_path = None
+_load_lock = threading.Lock()
+
+
+def library_path() -> str:
+    """The path of the libmaixnn.so this module uses (MAIXNN_LIBRARY, else next to the package)."""
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        if not os.path.isfile(env):
+            raise RuntimeEngineError(
+                "%s=%s: no such file. Point it at a built libmaixnn.so "
+                "(cmake -S . -B build && cmake --build build) or unset it to use the installed one"
+                % (LIBRARY_ENV, env))
+        return os.path.abspath(env)
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY_NAME)
+    if os.path.isfile(here):
+        return here
+    raise RuntimeEngineError(
+        "maixnn's C library was not found: %s is not set and %s does not exist. "
+        "Install the package (pip install .) or build it from the checkout with "
+        "`cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build` "
+        "and set %s=build/%s" % (LIBRARY_ENV, here, LIBRARY_ENV, LIBRARY_NAME))
+
+
+def _library():
+    """(ffi, lib), opening the shared library on first use."""
+    global _ffi, _lib, _lib_path
+    if _lib is not None:
+        return _ffi, _lib
+    with _load_lock:
+        if _lib is None:
+            import cffi
+            path = library_path()
+            ffi = cffi.FFI()
+            ffi.cdef(CDEF)
+            try:
+                lib = ffi.dlopen(path)
+            except OSError as exc:
+                raise RuntimeEngineError("cannot load maixnn's C library %s: %s" % (path, exc))
+            _ffi, _lib_path = ffi, path
+            _lib = lib
+    return _ffi, _lib
+
+
+def loaded_library_path() -> Optional[str]:
+    """Path of the library actually opened (None before the first Net)."""
+    return _lib_path
+
+
+def _string(ffi, ptr) -> str:
+    if ptr == ffi.NULL:
+        return ""
+    return ffi.string(ptr).decode("utf-8", "replace")
+
+
+def _status_error(status: int, message: str, context: str = "") -> Error:
+    """The maixnn.errors exception for a C status code."""
+    text = message or ("the C engine returned %s" % _STATUS_NAMES.get(status, "status %d" % status))
+    if context:
+        text = "%s: %s" % (context, text)
+    if status in (MXN_ERR_FORMAT, MXN_ERR_IO):
+        return ModelFormatError(text)
+    if status == MXN_ERR_NOT_IMPLEMENT:
+        return UnsupportedOperatorError(text)
+    if status == MXN_ERR_SHAPE:
+        return InputShapeError(text)
+    return RuntimeEngineError(text)
+
+
+LayerInfo = collections.namedtuple("LayerInfo", "index type name bottoms tops weight_count")
+LayerInfo.__doc__ = "One layer of a loaded model: bottoms/tops are blob names, weight_count values read from the .bin."
+
+
+def _ncnn_shape(arr: np.ndarray, name: str) -> Tuple[int, int, int, int]:
+    """(dims, w, h, c) of a numpy input, dropping a leading batch axis of 1."""
+    shape = arr.shape
+    if len(shape) == 4:
+        if shape[0] != 1:
+            raise InputShapeError("input '%s': batch size must be 1, got shape %s" % (name, tuple(shape)))
+        shape = shape[1:]
+    if len(shape) == 3:
+        c, h, w = shape
+        return 3, w, h, c
+    if len(shape) == 2:
+        h, w = shape
+        return 2, w, h, 1
+    if len(shape) == 1:
+        return 1, shape[0], 1, 1
+    raise InputShapeError("input '%s': expected a 1-D, 2-D, (C,H,W) or (1,C,H,W) array, got shape %s"
+                          % (name, tuple(arr.shape)))
+
+
+def _as_engine_array(x, name: str) -> Tuple[np.ndarray, int]:
+    arr = np.asarray(x)
+    if arr.dtype == np.int8:
+        dtype = MXN_I8
+    elif arr.dtype.kind == "f":
+        dtype = MXN_F32
+        arr = arr.astype(np.float32, copy=False)
+    else:
+        raise InputShapeError("input '%s': dtype %s is not supported; pass float32 (or int8 for an "
+                              "already quantized input)" % (name, arr.dtype))
+    if arr.size == 0:
+        raise InputShapeError("input '%s' is empty (shape %s)" % (name, tuple(arr.shape)))
+    return np.ascontiguousarray(arr), dtype
+
+
+class Net:
+    """A loaded ncnn model on maixnn's C engine.
+
+    ``Net(param_path, bin_path)``; ``Net.from_memory(param_text, bin_bytes)``.
+    Load errors raise ModelFormatError (malformed or unreadable files),
+    UnsupportedOperatorError (layer type or parameter the engine lacks),
+    InputShapeError or RuntimeEngineError, each with the engine's message.
+    """
+
+    def __init__(self, param: str, bin: Optional[str] = None):
+        ffi, lib = _library()
+        param = os.fspath(param)
+        bin = os.fspath(bin) if bin is not None else None
+        self.param_path = param
+        self.bin_path = bin
+        ptr = self._create()
+        status = lib.mxn_net_load_param(ptr, param.encode())
+        if status != MXN_OK:
+            self._fail_load(status, "loading %s" % param)
+        if bin is not None:
+            status = lib.mxn_net_load_bin(ptr, bin.encode())
+            if status != MXN_OK:
+                self._fail_load(status, "loading %s (weights of %s)" % (bin, param))
+        self._read_metadata()
+
+    @classmethod
+    def from_memory(cls, param_text: Union[str, bytes], bin_data: Optional[bytes] = None) -> "Net":
+        """Load from the text of a .param and the bytes of a .bin held in memory."""
+        ffi, lib = _library()
+        self = cls.__new__(cls)
+        self.param_path = None
+        self.bin_path = None
+        text = param_text.encode() if isinstance(param_text, str) else bytes(param_text)
+        ptr = self._create()
+        status = lib.mxn_net_load_param_mem(ptr, text, len(text))
+        if status != MXN_OK:
+            self._fail_load(status, "loading .param text")
+        if bin_data is not None:
+            data = bytes(bin_data)
+            status = lib.mxn_net_load_bin_mem(ptr, data, len(data))
+            if status != MXN_OK:
+                self._fail_load(status, "loading .bin data")
+        self._read_metadata()
+        return self
+
+    # ------------------------------------------------------------ lifetime
+
+    def _create(self):
+        ffi, lib = _library()
+        ptr = lib.mxn_net_create()
+        if ptr == ffi.NULL:
+            raise RuntimeEngineError("out of memory creating a net")
+        self._ptr = ptr
+        self._state_lock = threading.Lock()
+        self._running = 0
+        self._closing = False
+        # frees the C net when the Net is garbage collected, or at close()
+        self._finalizer = weakref.finalize(self, lib.mxn_net_destroy, ptr)
+        return ptr
+
+    def _fail_load(self, status: int, context: str):
+        ffi, lib = _library()
+        message = _string(ffi, lib.mxn_net_error(self._ptr))
+        self._finalizer()
+        raise _status_error(status, message, context)
+
+    def close(self) -> None:
+        """Free the C model now (it is also freed when the Net is garbage collected)."""
+        with self._state_lock:
+            self._closing = True
+            if self._running:
+                return  # the last running forward() frees it
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return self._closing or not self._finalizer.alive
+
+    def __enter__(self) -> "Net":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.param_path or "<memory>"
+        return "<maixnn.Net %s: %d layers, inputs %s, outputs %s>" % (
+            where, len(self.layers), self.input_names, self.output_names)
+
+    # ------------------------------------------------------------ metadata
+
+    def _read_metadata(self) -> None:
+        ffi, lib = _library()
+        p = self._ptr
+        nblobs = lib.mxn_net_blob_count(p)
+        self.blob_names: List[str] = [_string(ffi, lib.mxn_net_blob_name(p, i)) for i in range(nblobs)]
+        self._blob_index: Dict[str, int] = {n: i for i, n in enumerate(self.blob_names)}
+        layers = []
+        for i in range(lib.mxn_net_layer_count(p)):
+            bottoms = [self.blob_names[lib.mxn_net_layer_bottom(p, i, k)]
+                       for k in range(lib.mxn_net_layer_bottom_count(p, i))]
+            tops = [self.blob_names[lib.mxn_net_layer_top(p, i, k)]
+                    for k in range(lib.mxn_net_layer_top_count(p, i))]
+            layers.append(LayerInfo(i, _string(ffi, lib.mxn_net_layer_type(p, i)),
+                                    _string(ffi, lib.mxn_net_layer_name(p, i)),
+                                    tuple(bottoms), tuple(tops), int(lib.mxn_net_layer_weight_count(p, i))))
+        self.layers: List[LayerInfo] = layers
+        self.input_names: List[str] = [self.blob_names[lib.mxn_net_input_blob(p, i)]
+                                       for i in range(lib.mxn_net_input_count(p))]
+        self.output_names: List[str] = [self.blob_names[lib.mxn_net_output_blob(p, i)]
+                                        for i in range(lib.mxn_net_output_count(p))]
+        shapes = {}
+        w, h, c = ffi.new("int *"), ffi.new("int *"), ffi.new("int *")
+        for i, name in enumerate(self.input_names):
+            if lib.mxn_net_input_shape(p, i, w, h, c) != MXN_OK:
+                shapes[name] = (0, 0, 0)
+            else:
+                shapes[name] = (c[0], h[0], w[0])
+        # declared (C, H, W) of each input; 0 where the .param leaves an extent open
+        self.input_shapes: Dict[str, Tuple[int, int, int]] = shapes
+
+    # ------------------------------------------------------------ running
+
+    def forward(self, x, outputs: Union[None, str, Sequence[str]] = None):
+        """Run the model.
+
+        x: one array (a net with one input) or a dict {input name: array}.
+        outputs: None -> the graph output as an array (a dict of all graph
+        outputs when there are several); a list of blob names (any blob,
+        intermediate ones too) -> dict name -> array; one name -> dict too.
+        """
+        inputs = self._named_inputs(x)
+        if outputs is None:
+            wanted_names = list(self.output_names)
+        elif isinstance(outputs, str):
+            wanted_names = [outputs]
+        else:
+            wanted_names = list(outputs)
+        wanted = []
+        for name in wanted_names:
+            if name not in self._blob_index:
+                raise OptionError("blob '%s' is not in the model (%s); it has %d blobs, e.g. %s"
+                                  % (name, self.param_path or "<memory>", len(self.blob_names),
+                                     ", ".join(self.blob_names[:8])))
+            wanted.append(self._blob_index[name])
+
+        with self._state_lock:
+            if self._closing or not self._finalizer.alive:
+                raise RuntimeEngineError("forward() on a closed Net")
+            self._running += 1
+        try:
+            results = self._run(inputs, wanted, wanted_names)
+        finally:
+            with self._state_lock:
+                self._running -= 1
+                free_now = self._closing and self._running == 0
+            if free_now:
+                self._finalizer()
+        if outputs is None and len(self.output_names) == 1:
+            return results[self.output_names[0]]
+        return results
+
+    def _named_inputs(self, x) -> Dict[str, Tuple[np.ndarray, int]]:
+        if isinstance(x, dict):
+            given = dict(x)
+        else:
+            if len(self.input_names) != 1:
+                raise InputShapeError("the model has %d inputs (%s): pass a dict {name: array}"
+                                      % (len(self.input_names), ", ".join(self.input_names)))
+            given = {self.input_names[0]: x}
+        for name in given:
+            if name not in self.input_names:
+                raise OptionError("'%s' is not an input of the model; its inputs are: %s"
+                                  % (name, ", ".join(self.input_names)))
+        missing = [n for n in self.input_names if n not in given]
+        if missing:
+            raise InputShapeError("no value given for input(s) %s" % ", ".join(missing))
+        return {name: _as_engine_array(value, name) for name, value in given.items()}
+
+    def _run(self, inputs, wanted: List[int], wanted_names: List[str]) -> Dict[str, np.ndarray]:
+        ffi, lib = _library()
+        session = lib.mxn_session_create(self._ptr)
+        if session == ffi.NULL:
+            raise RuntimeEngineError("out of memory creating a session")
+        try:
+            for name, (arr, dtype) in inputs.items():
+                dims, w, h, c = _ncnn_shape(arr, name)
+                data = ffi.cast("const void *", arr.__array_interface__["data"][0])
+                status = lib.mxn_session_set_input(session, self._blob_index[name], dtype, data,
+                                                   dims, w, h, c)
+                if status != MXN_OK:
+                    raise _status_error(status, _string(ffi, lib.mxn_session_error(session)),
+                                        "input '%s'" % name)
+            wanted_c = ffi.new("int[]", wanted) if wanted else ffi.NULL
+            status = lib.mxn_session_run(session, wanted_c, len(wanted))
+            if status != MXN_OK:
+                raise _status_error(status, _string(ffi, lib.mxn_session_error(session)))
+            dims, w, h, c, dt = (ffi.new("int *") for _ in range(5))
+            results = {}
+            for name, index in zip(wanted_names, wanted):
+                ptr = lib.mxn_session_blob(session, index, dims, w, h, c, dt)
+                if ptr == ffi.NULL:
+                    raise RuntimeEngineError("blob '%s': %s" % (name, _string(ffi, lib.mxn_session_error(session))))
+                results[name] = self._copy_blob(ffi, ptr, name, dims[0], w[0], h[0], c[0], dt[0])
+            return results
+        finally:
+            lib.mxn_session_destroy(session)
+
+    @staticmethod
+    def _copy_blob(ffi, ptr, name, dims, w, h, c, dtype) -> np.ndarray:
+        if dtype not in _NUMPY_DTYPES:
+            raise RuntimeEngineError("blob '%s' has unknown dtype %d" % (name, dtype))
+        if dims == 3:
+            shape = (c, h, w)
+        elif dims == 2:
+            shape = (h, w)
+        elif dims == 1:
+            shape = (w,)
+        else:
+            raise RuntimeEngineError("blob '%s' has %d dims" % (name, dims))
+        np_dtype = _NUMPY_DTYPES[dtype]
+        count = int(np.prod(shape))
+        buf = ffi.buffer(ffi.cast("const char *", ptr), count * np_dtype.itemsize)
+        return np.frombuffer(buf, dtype=np_dtype).reshape(shape).copy()
