@@ -1,0 +1,345 @@
+"""Fold a per-channel input normalisation into the first convolution(s).
+
+Why: the V831 NPU (awnn) normalises its uint8 input with ONE mean and ONE norm
+for all channels, f = (u8 - m) * n, then quantizes f with the first layer's
+input scale.  A PyTorch model usually wants per-channel statistics,
+x_c = (u8/255 - mean_c) / std_c = (u8 - M_c) * N_c with M_c = 255 mean_c and
+N_c = 1 / (255 std_c).  Since x_c = a_c * f + b_c with
+
+    a_c = N_c / n,        b_c = (m - M_c) * N_c,
+
+a convolution reading x can read f instead with its weights of input channel c
+multiplied by a_c and sum(W[o, c, :, :] * b_c) added to bias[o].  That is exact
+everywhere except at the borders: the original convolution pads x with zeros
+(or its pad_value v), and x_c = v corresponds to f = (v - b_c) / a_c, a value
+that differs per channel.  So the convolution's padding is moved into a
+Padding layer in front of it that pads channel c with (v - b_c) / a_c
+(ncnn's Padding 6=per_channel_pad_data_size, the values stored in the .bin),
+and the convolution itself no longer pads.  In real arithmetic the folded model
+equals the original one everywhere, borders included.
+
+The NPU's Padding support is not documented; the int8 emulation
+(maixnn.nn, quantize=True) quantizes the per-channel pad values with the same
+input scale as the image, which is what a per-channel pad in the NPU's input
+domain would do.
+
+Board-side safe: numpy only, Python 3.8.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import OptionError, UnsupportedOperatorError
+from .ncnn_model import Layer, NcnnModel, Weight
+
+FOLDABLE_TYPES = ("Convolution", "ConvolutionDepthWise")
+
+
+# ------------------------------------------------------------ mean/std terms
+
+def _channel_list(value, name: str, channels: int) -> np.ndarray:
+    if value is None:
+        raise OptionError("%s is required" % name)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        arr = np.full(channels, float(value))
+    else:
+        arr = np.asarray(list(value), dtype=np.float64).reshape(-1)
+        if arr.size == 1:
+            arr = np.full(channels, float(arr[0]))
+    if arr.size != channels:
+        raise OptionError("%s has %d values, the model input has %d channels" % (name, arr.size, channels))
+    if not np.all(np.isfinite(arr)):
+        raise OptionError("%s must be finite, got %s" % (name, arr.tolist()))
+    return arr
+
+
+def awnn_terms(channels: int, mean=None, std=None, norm=None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mean', norm') on 0..255 pixels, the awnn form
+    x = (u8 - mean') * norm'.  Give mean+std in PyTorch terms (on 0..1:
+    x = (u8/255 - mean)/std) or mean+norm already in awnn terms."""
+    if (std is None) == (norm is None):
+        raise OptionError("give either std (PyTorch terms, mean on 0..1) or norm (awnn terms, mean on 0..255)")
+    if std is not None:
+        m = _channel_list(mean, "mean", channels)
+        s = _channel_list(std, "std", channels)
+        if np.any(s == 0):
+            raise OptionError("std must not contain 0, got %s" % s.tolist())
+        return m * 255.0, 1.0 / (s * 255.0)
+    m = _channel_list(mean, "mean", channels)
+    n = _channel_list(norm, "norm", channels)
+    if np.any(n == 0):
+        raise OptionError("norm must not contain 0, got %s" % n.tolist())
+    return m, n
+
+
+def choose_single(mean_awnn: np.ndarray, norm_awnn: np.ndarray) -> Tuple[float, float]:
+    """The (m, n) the NPU will apply to every channel.  m is the mean of the
+    per-channel means: f is then centred on the data the model was trained
+    with, which suits a symmetric int8 input.  n is 1/(255 * mean std), so f
+    has the magnitude of the original normalised input and the folded weights
+    stay close to the original ones (a_c = N_c / n is about 1)."""
+    m = float(np.mean(mean_awnn))
+    n = float(1.0 / np.mean(1.0 / norm_awnn))
+    return m, n
+
+
+# ------------------------------------------------------------ the report
+
+class FoldInfo:
+    """What fold_input_normalization did (to print and to store in the .json)."""
+
+    def __init__(self, mean_awnn, norm_awnn, single_mean, single_norm):
+        self.per_channel_mean = [float(v) for v in mean_awnn]
+        self.per_channel_norm = [float(v) for v in norm_awnn]
+        self.single_mean = float(single_mean)
+        self.single_norm = float(single_norm)
+        self.layers: List[Dict] = []
+
+    @property
+    def folded(self) -> bool:
+        return bool(self.layers)
+
+    def to_dict(self) -> Dict:
+        return {
+            "folded": self.folded,
+            "per_channel_mean": self.per_channel_mean,
+            "per_channel_norm": self.per_channel_norm,
+            "single_mean": self.single_mean,
+            "single_norm": self.single_norm,
+            "layers": copy.deepcopy(self.layers),
+        }
+
+    def describe(self) -> str:
+        fmt = lambda xs: "[" + ", ".join("%.6g" % v for v in xs) + "]"  # noqa: E731
+        if not self.folded:
+            return ("input normalisation: one mean/norm for all channels (mean %.6g, norm %.6g); nothing folded"
+                    % (self.single_mean, self.single_norm))
+        lines = ["input normalisation folded for the NPU's single mean/norm:",
+                 "  model was trained on (u8 - mean_c) * norm_c with mean %s norm %s"
+                 % (fmt(self.per_channel_mean), fmt(self.per_channel_norm)),
+                 "  the folded model takes (u8 - %.6g) * %.6g on every channel (use these as mean/norm on the board)"
+                 % (self.single_mean, self.single_norm)]
+        for l in self.layers:
+            pad = l["padding"]
+            padtxt = ("; its padding (top %d bottom %d left %d right %d) moved into Padding layer %s with "
+                      "per-channel values %s" % (pad["top"], pad["bottom"], pad["left"], pad["right"],
+                                                 l["padding_layer"], fmt(l["pad_values"]))) if pad else ""
+            lines.append("  %s %s: input channel c weights x %s, bias + sum(W * %s)%s"
+                         % (l["type"], l["layer"], fmt(l["channel_scale"]), fmt(l["channel_shift"]), padtxt))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+# ------------------------------------------------------------ geometry
+
+def _conv_pads(layer: Layer, in_w: int, in_h: int) -> Tuple[int, int, int, int]:
+    """(top, bottom, left, right) the convolution pads its input with, ncnn's
+    defaults included (pad_right = pad_left, pad_top = pad_left,
+    pad_bottom = pad_top; -233 SAME_UPPER / -234 SAME_LOWER)."""
+    p = layer.params
+
+    def geti(pid, default):
+        v = p.get(pid, default)
+        if isinstance(v, list):
+            raise UnsupportedOperatorError("layer %s: parameter %d is an array, expected an int" % (layer.name, pid))
+        return int(v)
+
+    kw = geti(1, 0)
+    kh = geti(11, kw)
+    dw = geti(2, 1)
+    dh = geti(12, dw)
+    sw = geti(3, 1)
+    sh = geti(13, sw)
+    left = geti(4, 0)
+    right = geti(15, left)
+    top = geti(14, left)
+    bottom = geti(16, top)
+    if left in (-233, -234) or top in (-233, -234):
+        if in_w <= 0 or in_h <= 0:
+            raise UnsupportedOperatorError(
+                "layer %s: SAME padding needs the input size; give the Input layer 0=w 1=h 2=c" % layer.name)
+        ext_w = dw * (kw - 1) + 1
+        ext_h = dh * (kh - 1) + 1
+        wpad = ext_w + (in_w - 1) // sw * sw - in_w
+        hpad = ext_h + (in_h - 1) // sh * sh - in_h
+        wpad, hpad = max(wpad, 0), max(hpad, 0)
+        if left == -233:   # extra pixel at the end
+            left, right, top, bottom = wpad // 2, wpad - wpad // 2, hpad // 2, hpad - hpad // 2
+        else:              # extra pixel at the beginning
+            left, right, top, bottom = wpad - wpad // 2, wpad // 2, hpad - hpad // 2, hpad // 2
+    if min(left, right, top, bottom) < 0:
+        raise UnsupportedOperatorError("layer %s: negative padding (%d %d %d %d) cannot be folded"
+                                       % (layer.name, top, bottom, left, right))
+    return top, bottom, left, right
+
+
+def _input_shape(model: NcnnModel, blob: str) -> Tuple[int, int, int]:
+    for l in model.layers:
+        if l.type == "Input" and blob in l.tops:
+            return int(l.params.get(0, 0)), int(l.params.get(1, 0)), int(l.params.get(2, 0))
+    raise OptionError("blob %r is not the top of an Input layer" % blob)
+
+
+# ------------------------------------------------------------ folding
+
+def _fold_weights(layer: Layer, channels: int, a: np.ndarray, b: np.ndarray) -> None:
+    p = layer.params
+    num_output = int(p.get(0, 0))
+    kw = int(p.get(1, 0))
+    kh = int(p.get(11, kw))
+    groups = int(p.get(7, 1)) if layer.type == "ConvolutionDepthWise" else 1
+    w = layer.weight("weight")
+    if w is None or w.data.dtype == np.int8:
+        raise UnsupportedOperatorError("layer %s: float weights required (fold before quantizing)" % layer.name)
+    if groups <= 0 or channels % groups or num_output % groups:
+        raise UnsupportedOperatorError("layer %s: group %d does not divide %d input / %d output channels"
+                                       % (layer.name, groups, channels, num_output))
+    cin_g, cout_g = channels // groups, num_output // groups
+    expected = groups * cout_g * cin_g * kh * kw
+    if w.data.size != expected:
+        raise UnsupportedOperatorError(
+            "layer %s: %d weights, expected %d for %d->%d channels, kernel %dx%d, group %d"
+            % (layer.name, w.data.size, expected, channels, num_output, kh, kw, groups))
+    W = w.data.astype(np.float64).reshape(groups, cout_g, cin_g, kh, kw)
+    a_g = a.reshape(groups, 1, cin_g, 1, 1)
+    b_g = b.reshape(groups, 1, cin_g, 1, 1)
+    shift = (W * b_g).sum(axis=(2, 3, 4)).reshape(num_output)
+    W_new = (W * a_g).astype(np.float32)
+    bias = layer.weight("bias")
+    old_bias = bias.data.astype(np.float64) if bias is not None else np.zeros(num_output)
+    new_bias = (old_bias + shift).astype(np.float32)
+    weights = [Weight("weight", W_new.reshape(-1), w.kind), Weight("bias", new_bias, "raw")]
+    weights += [x for x in layer.weights if x.name not in ("weight", "bias")]
+    layer.weights = weights
+    p[5] = 1
+
+
+def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
+                             single_mean: Optional[float] = None, single_norm: Optional[float] = None,
+                             input_blob: Optional[str] = None) -> Tuple[NcnnModel, FoldInfo]:
+    """Return (folded copy of `model`, FoldInfo).
+
+    The original float model takes x_c = (u8/255 - mean_c)/std_c (or
+    (u8 - mean_c) * norm_c when `norm` is given: awnn terms).  The folded model
+    takes f = (u8 - m) * n on every channel, m and n being `single_mean` /
+    `single_norm` (default: choose_single).  Every convolution reading the
+    input (directly or through a Split) gets its weights and bias rewritten,
+    and its padding moved into a per-channel Padding layer.  When the
+    normalisation already is the same on every channel and (m, n) equal it,
+    nothing changes.  Raises UnsupportedOperatorError naming the layer when the
+    input feeds anything but a float convolution.
+    """
+    if not isinstance(model, NcnnModel):
+        raise TypeError("model must be a maixnn.ncnn_model.NcnnModel")
+    inputs = model.input_names()
+    if input_blob is None:
+        if len(inputs) != 1:
+            raise OptionError("the model has %d inputs %s; say which one with input_blob=" % (len(inputs), inputs))
+        input_blob = inputs[0]
+    in_w, in_h, channels = _input_shape(model, input_blob)
+    if channels <= 0:
+        channels = len(mean) if isinstance(mean, (list, tuple, np.ndarray)) else 0
+        if channels <= 0:
+            raise OptionError("the Input layer declares no channel count (2=c) and mean is a scalar")
+    M, N = awnn_terms(channels, mean=mean, std=std, norm=norm)
+    m_default, n_default = choose_single(M, N)
+    m = float(m_default if single_mean is None else single_mean)
+    n = float(n_default if single_norm is None else single_norm)
+    if not np.isfinite(m) or not np.isfinite(n) or n == 0:
+        raise OptionError("single mean/norm must be finite and norm non-zero, got %r / %r" % (m, n))
+    info = FoldInfo(M, N, m, n)
+
+    a = N / n                 # x_c = a_c * f + b_c
+    b = (m - M) * N
+    out = copy.deepcopy(model)
+    if np.all(a == 1.0) and np.all(b == 0.0):
+        return out, info
+
+    # the convolutions reading the input, looking through Split layers
+    targets: List[Layer] = []
+    pending = [input_blob]
+    while pending:
+        blob = pending.pop()
+        for consumer in out.consumers(blob):
+            if consumer.type == "Split":
+                pending.extend(consumer.tops)
+            elif consumer.type in FOLDABLE_TYPES:
+                if int(consumer.params.get(8, 0)):
+                    raise UnsupportedOperatorError(
+                        "layer %s (%s) is already int8: fold the normalisation into the float model, then quantize"
+                        % (consumer.name, consumer.type))
+                targets.append(consumer)
+            else:
+                raise UnsupportedOperatorError(
+                    "cannot fold the per-channel normalisation: input %s feeds layer %s (%s), not a convolution; "
+                    "use the same mean/std on every channel for this model" % (blob, consumer.name, consumer.type))
+    if not targets:
+        raise UnsupportedOperatorError("input %s feeds no convolution: nothing to fold the normalisation into"
+                                       % input_blob)
+
+    taken_names = {l.name for l in out.layers}
+    taken_blobs = set(out.blob_names())
+    for conv in targets:
+        top, bottom, left, right = _conv_pads(conv, in_w, in_h)
+        pad_value = float(conv.params.get(18, 0.0))
+        _fold_weights(conv, channels, a, b)
+        entry = {"layer": conv.name, "type": conv.type,
+                 "channel_scale": [float(v) for v in a], "channel_shift": [float(v) for v in b],
+                 "padding": None, "padding_layer": None, "pad_values": None}
+        if top or bottom or left or right:
+            pad_values = ((pad_value - b) / a).astype(np.float32)
+            pad_name = _unique(conv.name + "_normpad", taken_names)
+            pad_blob = _unique(conv.bottoms[0] + "_normpad", taken_blobs)
+            pad_layer = Layer("Padding", pad_name, [conv.bottoms[0]], [pad_blob],
+                              {0: top, 1: bottom, 2: left, 3: right, 4: 0, 5: 0.0, 6: channels},
+                              [Weight("per_channel_pad", pad_values, "raw")])
+            conv.bottoms[0] = pad_blob
+            for pid in (4, 14, 15, 16, 18):
+                conv.params.pop(pid, None)
+            out.layers.insert(out.layers.index(conv), pad_layer)
+            entry["padding"] = {"top": top, "bottom": bottom, "left": left, "right": right,
+                                "original_pad_value": pad_value}
+            entry["padding_layer"] = pad_name
+            entry["pad_values"] = [float(v) for v in pad_values]
+        info.layers.append(entry)
+    return out, info
+
+
+def _unique(name: str, taken: set) -> str:
+    candidate, i = name, 1
+    while candidate in taken:
+        candidate = "%s_%d" % (name, i)
+        i += 1
+    taken.add(candidate)
+    return candidate
+
+
+def fold_files(float_base: str, out_base: str, mean, std=None, norm=None,
+               single_mean: Optional[float] = None, single_norm: Optional[float] = None) -> FoldInfo:
+    """fold_input_normalization on float_base.param/.bin, written to out_base.param/.bin."""
+    import os
+    if os.path.abspath(float_base) == os.path.abspath(out_base):
+        raise OptionError("out_base must differ from float_base (%s): maixnn never overwrites its input" % out_base)
+    model = NcnnModel.load(float_base + ".param", float_base + ".bin")
+    folded, info = fold_input_normalization(model, mean, std=std, norm=norm,
+                                            single_mean=single_mean, single_norm=single_norm)
+    folded.save(out_base + ".param", out_base + ".bin")
+    return info
+
+
+def normalize_single(u8_chw: np.ndarray, single_mean: float, single_norm: float) -> np.ndarray:
+    """f = (u8 - m) * n in float32, the NPU's input normalisation."""
+    return ((np.asarray(u8_chw, dtype=np.float32) - np.float32(single_mean)) * np.float32(single_norm)).astype(np.float32)
+
+
+def normalize_per_channel(u8_chw: np.ndarray, mean_awnn: Sequence[float], norm_awnn: Sequence[float]) -> np.ndarray:
+    """x_c = (u8 - mean_c) * norm_c in float32 (CHW input)."""
+    u = np.asarray(u8_chw, dtype=np.float32)
+    m = np.asarray(mean_awnn, dtype=np.float32).reshape(-1, 1, 1)
+    n = np.asarray(norm_awnn, dtype=np.float32).reshape(-1, 1, 1)
+    return ((u - m) * n).astype(np.float32)
