@@ -83,6 +83,7 @@ typedef struct {
     const unsigned char *data;
     size_t size;
     size_t pos;
+    size_t values_read;   /* values returned so far (for mxn_net_layer_weight_count) */
 } mxn_modelbin;
 
 enum { MXN_BIN_TAGGED = 0, MXN_BIN_RAW_F32 = 1 };

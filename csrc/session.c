@@ -1,0 +1,283 @@
+/* Graph executor.
+ *
+ * A session owns the blob values of one run over an immutable net.  run()
+ * computes only the layers the wanted blobs depend on, in file order (the
+ * .param order is topological; the loader checked it).  Blobs given with
+ * mxn_session_set_input stay until replaced or the session is destroyed; they
+ * are never recomputed (so any blob, not only an Input top, can be fed).
+ * Computed blobs that were asked for stay readable until the next run or
+ * destroy; the other intermediate blobs are freed as soon as their last
+ * consumer has run, which keeps peak memory near ncnn's light mode (the board
+ * has 64 MB).  Ask for any intermediate blob you want to read in `wanted`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mxn_net.h"
+
+enum { BLOB_EMPTY = 0, BLOB_GIVEN = 1, BLOB_COMPUTED = 2 };
+
+struct mxn_session {
+    const mxn_net *net;
+    mxn_error err;
+    mxn_option opt;
+    mxn_mat *blobs;
+    unsigned char *state;       /* BLOB_* per blob */
+    unsigned char *wanted;      /* per blob, for the current run */
+    unsigned char *layer_needed;
+    int *pending_uses;          /* needed consumers not yet run, per blob */
+    mxn_mat *io;                /* scratch: bottoms then tops of one layer */
+    int io_cap;
+};
+
+mxn_session *mxn_session_create(const mxn_net *net)
+{
+    mxn_session *s;
+    int i, nb, cap = 1;
+    if (!net) return NULL;
+    s = (mxn_session *)calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->net = net;
+    s->opt.num_threads = 1;
+    nb = net->param_loaded ? net->blob_count : 0;
+    for (i = 0; net->param_loaded && i < net->layer_count; i++) {
+        int n = net->layers[i].bottom_count + net->layers[i].top_count;
+        if (n > cap) cap = n;
+    }
+    s->blobs = (mxn_mat *)calloc((size_t)(nb ? nb : 1), sizeof(mxn_mat));
+    s->state = (unsigned char *)calloc((size_t)(nb ? nb : 1), 1);
+    s->wanted = (unsigned char *)calloc((size_t)(nb ? nb : 1), 1);
+    s->pending_uses = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
+    s->layer_needed = (unsigned char *)calloc((size_t)(net->param_loaded && net->layer_count ? net->layer_count : 1), 1);
+    s->io = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
+    s->io_cap = cap;
+    if (!s->blobs || !s->state || !s->wanted || !s->pending_uses || !s->layer_needed || !s->io) {
+        mxn_session_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void mxn_session_destroy(mxn_session *s)
+{
+    int i;
+    if (!s) return;
+    if (s->blobs)
+        for (i = 0; i < (s->net->param_loaded ? s->net->blob_count : 0); i++) mxn_mat_free(&s->blobs[i]);
+    free(s->blobs);
+    free(s->state);
+    free(s->wanted);
+    free(s->pending_uses);
+    free(s->layer_needed);
+    free(s->io);
+    free(s);
+}
+
+const char *mxn_session_error(const mxn_session *s)
+{
+    return s ? s->err.msg : "no session (NULL)";
+}
+
+int mxn_session_set_num_threads(mxn_session *s, int n)
+{
+    if (!s) return MXN_ERR_PARAM;
+    if (n < 1) return mxn_error_set(&s->err, MXN_ERR_PARAM, "number of threads must be >= 1, got %d", n);
+    s->opt.num_threads = n;
+    return MXN_OK;
+}
+
+static int check_net_ready(mxn_session *s)
+{
+    if (!s->net->param_loaded)
+        return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net has no model loaded");
+    if (!s->net->bin_loaded)
+        return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net's weights are not loaded (mxn_net_load_bin)");
+    return MXN_OK;
+}
+
+static void shape_text(char *buf, size_t n, int v)
+{
+    if (v > 0) snprintf(buf, n, "%d", v);
+    else snprintf(buf, n, "*");
+}
+
+int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void *data, int dims, int w, int h,
+                          int c)
+{
+    const mxn_net *net;
+    mxn_mat m;
+    int rc, i;
+    if (!s) return MXN_ERR_PARAM;
+    net = s->net;
+    if ((rc = check_net_ready(s))) return rc;
+    if (blob < 0 || blob >= net->blob_count)
+        return mxn_error_set(&s->err, MXN_ERR_PARAM, "blob index %d out of range 0..%d", blob, net->blob_count - 1);
+    if (!data) return mxn_error_set(&s->err, MXN_ERR_PARAM, "input '%s': NULL data", net->blob_names[blob]);
+    if (dims < 1 || dims > 3)
+        return mxn_error_set(&s->err, MXN_ERR_SHAPE, "input '%s': dims must be 1, 2 or 3, got %d",
+                             net->blob_names[blob], dims);
+    if (dims < 2) h = 1;
+    if (dims < 3) c = 1;
+    for (i = 0; i < net->input_count; i++) {
+        const int *d = net->input_shapes[i];
+        if (net->input_blobs[i] != blob) continue;
+        if ((d[0] && d[0] != w) || (d[1] && d[1] != h) || (d[2] && d[2] != c)) {
+            char ew[16], eh[16], ec[16];
+            shape_text(ew, sizeof(ew), d[0]);
+            shape_text(eh, sizeof(eh), d[1]);
+            shape_text(ec, sizeof(ec), d[2]);
+            return mxn_error_set(&s->err, MXN_ERR_SHAPE, "input '%s' expects c,h,w = %s,%s,%s, got %d,%d,%d",
+                                 net->blob_names[blob], ec, eh, ew, c, h, w);
+        }
+    }
+    rc = mxn_mat_alloc(&m, dims, w, h, c, dtype, &s->err);
+    if (rc) return mxn_error_prefix(&s->err, "input '%s': ", net->blob_names[blob]);
+    memcpy(m.data, data, mxn_mat_total(&m) * mxn_dtype_size(dtype));
+    mxn_mat_free(&s->blobs[blob]);
+    s->blobs[blob] = m;
+    s->state[blob] = BLOB_GIVEN;
+    return MXN_OK;
+}
+
+static void release_if_done(mxn_session *s, int b)
+{
+    if (s->state[b] == BLOB_COMPUTED && !s->wanted[b] && s->pending_uses[b] <= 0) {
+        mxn_mat_free(&s->blobs[b]);
+        s->state[b] = BLOB_EMPTY;
+    }
+}
+
+static int run_layer(mxn_session *s, int li)
+{
+    const mxn_net *net = s->net;
+    const mxn_layer *l = &net->layers[li];
+    mxn_mat *bottoms = s->io;
+    mxn_mat *tops = s->io + l->bottom_count;
+    int k, rc;
+
+    for (k = 0; k < l->bottom_count; k++) {
+        int b = l->bottoms[k];
+        if (s->state[b] == BLOB_EMPTY)  /* cannot happen with a checked graph; guard anyway */
+            return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "layer '%s' (%s): bottom blob '%s' was not computed",
+                                 l->name, l->type, net->blob_names[b]);
+        bottoms[k] = s->blobs[b];
+    }
+    memset(tops, 0, (size_t)l->top_count * sizeof(mxn_mat));
+    rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
+    if (rc == MXN_OK) {
+        for (k = 0; k < l->top_count; k++)
+            if (!tops[k].data || tops[k].dims < 1 || tops[k].dims > 3 || tops[k].w < 1 || tops[k].h < 1 ||
+                tops[k].c < 1) {
+                rc = mxn_error_set(&s->err, MXN_ERR_NOT_IMPLEMENT, "produced no valid top %d ('%s')", k,
+                                   net->blob_names[l->tops[k]]);
+                break;
+            }
+    }
+    if (rc) {
+        for (k = 0; k < l->top_count; k++) mxn_mat_free(&tops[k]);
+        if (s->err.code != rc) mxn_error_set(&s->err, rc, "failed (code %d)", rc);
+        return mxn_error_prefix(&s->err, "layer '%s' (%s): ", l->name, l->type);
+    }
+    for (k = 0; k < l->top_count; k++) {
+        int b = l->tops[k];
+        if (s->state[b] == BLOB_GIVEN) {
+            mxn_mat_free(&tops[k]);  /* a value the caller set wins */
+        } else {
+            mxn_mat_free(&s->blobs[b]);
+            s->blobs[b] = tops[k];
+            s->state[b] = BLOB_COMPUTED;
+        }
+    }
+    for (k = 0; k < l->bottom_count; k++) {
+        int b = l->bottoms[k];
+        s->pending_uses[b]--;
+        release_if_done(s, b);
+    }
+    return MXN_OK;
+}
+
+int mxn_session_run(mxn_session *s, const int *wanted, int n)
+{
+    const mxn_net *net;
+    int i, k, rc;
+    if (!s) return MXN_ERR_PARAM;
+    net = s->net;
+    if ((rc = check_net_ready(s))) return rc;
+    if (n < 0 || (n > 0 && !wanted))
+        return mxn_error_set(&s->err, MXN_ERR_PARAM, "bad wanted list (n=%d)", n);
+    for (k = 0; k < n; k++)
+        if (wanted[k] < 0 || wanted[k] >= net->blob_count)
+            return mxn_error_set(&s->err, MXN_ERR_PARAM, "wanted blob index %d out of range 0..%d", wanted[k],
+                                 net->blob_count - 1);
+
+    /* forget the previous run's results; keep what the caller gave */
+    for (i = 0; i < net->blob_count; i++) {
+        if (s->state[i] == BLOB_COMPUTED) {
+            mxn_mat_free(&s->blobs[i]);
+            s->state[i] = BLOB_EMPTY;
+        }
+        s->wanted[i] = 0;
+        s->pending_uses[i] = 0;
+    }
+    if (n == 0)
+        for (k = 0; k < net->output_count; k++) s->wanted[net->output_blobs[k]] = 1;
+    else
+        for (k = 0; k < n; k++) s->wanted[wanted[k]] = 1;
+
+    /* backwards: a layer runs if one of its tops is needed and not given */
+    {
+        unsigned char *needed = (unsigned char *)malloc((size_t)net->blob_count);
+        if (!needed) return mxn_error_set(&s->err, MXN_ERR_NO_MEM, "out of memory");
+        memcpy(needed, s->wanted, (size_t)net->blob_count);
+        for (i = net->layer_count - 1; i >= 0; i--) {
+            const mxn_layer *l = &net->layers[i];
+            int run = 0;
+            for (k = 0; k < l->top_count; k++)
+                if (needed[l->tops[k]] && s->state[l->tops[k]] != BLOB_GIVEN) run = 1;
+            s->layer_needed[i] = (unsigned char)run;
+            if (!run) continue;
+            if (strcmp(l->type, "Input") == 0) {
+                /* an Input has nothing to compute: its value must have been set */
+                free(needed);
+                return mxn_error_set(&s->err, MXN_ERR_NOT_READY,
+                                     "input '%s' has not been set (mxn_session_set_input)",
+                                     net->blob_names[l->tops[0]]);
+            }
+            for (k = 0; k < l->bottom_count; k++) {
+                needed[l->bottoms[k]] = 1;
+                s->pending_uses[l->bottoms[k]]++;
+            }
+        }
+        free(needed);
+    }
+
+    for (i = 0; i < net->layer_count; i++) {
+        if (!s->layer_needed[i]) continue;
+        rc = run_layer(s, i);
+        if (rc) return rc;
+    }
+    return MXN_OK;
+}
+
+const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h, int *c, int *dtype)
+{
+    const mxn_mat *m;
+    if (!s) return NULL;
+    if (!s->net->param_loaded || blob < 0 || blob >= s->net->blob_count) {
+        mxn_error_set(&s->err, MXN_ERR_PARAM, "blob index %d out of range", blob);
+        return NULL;
+    }
+    if (s->state[blob] == BLOB_EMPTY) {
+        mxn_error_set(&s->err, MXN_ERR_NOT_READY,
+                      "blob '%s' is not available: the last run did not compute it or did not keep it "
+                      "(list it in mxn_session_run's wanted blobs)",
+                      s->net->blob_names[blob]);
+        return NULL;
+    }
+    m = &s->blobs[blob];
+    if (dims) *dims = m->dims;
+    if (w) *w = m->w;
+    if (h) *h = m->h;
+    if (c) *c = m->c;
+    if (dtype) *dtype = (int)m->dtype;
+    return m->data;
+}
