@@ -1,0 +1,412 @@
+"""MaixPy3's ``maix.nn`` API on maixnn's engine: the same script runs on the PC
+and (with the board's MaixPy3) on the MaixII-Dock.
+
+    from maixnn import nn
+    m = nn.load({"param": "m.param", "bin": "m.bin"}, opt={
+            "model_type": "awnn",
+            "inputs":  {"input0": (224, 224, 3)},     # name -> (h, w, c)
+            "outputs": {"output0": (1, 1, 1000)},
+            "mean": [127.5, 127.5, 127.5],            # float, or a list of 1 or 3
+            "norm": [0.0078125, 0.0078125, 0.0078125]})
+    m = nn.load("model.mud")                          # or a libmaix .mud file
+    out = m.forward(pil_image)                        # (1, 1, 1000) float32
+    probs = nn.F.softmax(out)                         # 1-D float32
+
+What forward() computes (float model):
+    u8 = the image bytes as uint8 (h, w, c), HWC as a camera / PIL delivers them
+    x[c, y, x] = (float32(u8[y, x, c]) - float32(mean[c])) * float32(norm[c])
+    (float32 arithmetic, two roundings: the subtraction, then the product),
+    then the model runs on maixnn's C engine and each declared output is
+    returned as float32 numpy shaped (h, w, c) for layout="hwc" (element order
+    HWC, as the board's HWC output) or (c, h, w) for layout="chw".
+    ncnn blobs are CHW; a 1-D blob (an InnerProduct's n values) is taken as
+    (c=n, h=1, w=1), so a declared (1, 1, n) output is simply the n values.
+
+Differences from the board, on purpose and documented:
+* mean/norm are applied per channel.  The V831's awnn backend uses channel
+  0's mean and norm for every channel when it quantizes the input; a model
+  with three different values behaves differently there (the quantization
+  tools fold the per-channel part into the first convolution instead).
+* ``quantize`` is accepted and currently ignored: a float model always runs in
+  float32 here.  The int8 NPU emulation (quantize the prepared input with the
+  model's input scale, run the int8 ncnn model) is the quantization stage's
+  extension point: Model.prepare_input().
+* ``first_layer_conv_no_pad`` is accepted and ignored: the ncnn model states
+  its padding itself.
+* Output and input sizes are checked against the model at load time (one run
+  on a zero input), where the board would fail or misread memory later.
+
+Defaults when an option is missing (MaixPy3 requires them all): model_type
+"awnn"; inputs/outputs the model's own inputs/outputs with their shapes;
+mean 127.5 and norm 0.0078125 (libmaix's built-in values).
+
+Board-side safe: Python 3.8, numpy + cffi only (PIL images work if PIL is there).
+"""
+from __future__ import annotations
+
+import collections
+import configparser
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import InputShapeError, ModelFormatError, OptionError
+from .runtime import Net
+
+DEFAULT_MEAN = 127.5
+DEFAULT_NORM = 0.0078125
+OPTION_KEYS = ("model_type", "inputs", "outputs", "mean", "norm", "first_layer_conv_no_pad")
+MODEL_TYPES = ("awnn",)
+LAYOUTS = ("hwc", "chw")
+OUTPUT_FORMATS = ("numpy",)
+
+Shape = Tuple[int, int, int]  # (h, w, c), MaixPy3's order
+
+
+def _shape_hwc(value, what: str) -> Shape:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 3:
+        raise OptionError("%s: expected (h, w, c), got %r" % (what, value))
+    try:
+        shape = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise OptionError("%s: expected three integers (h, w, c), got %r" % (what, value))
+    if any(v <= 0 or v != float(x) for v, x in zip(shape, value)):
+        raise OptionError("%s: sizes must be positive integers, got %r" % (what, value))
+    return shape  # type: ignore[return-value]
+
+
+def _per_channel(value, channels: int, what: str) -> np.ndarray:
+    """mean/norm option -> float32 array of `channels` values."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        values = [float(value)]
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        try:
+            values = [float(v) for v in value]
+        except (TypeError, ValueError):
+            raise OptionError("%s: expected numbers, got %r" % (what, value))
+    else:
+        raise OptionError("%s: expected a number or a list of 1 or 3 numbers, got %r" % (what, value))
+    if len(values) == 1:
+        values = values * channels
+    elif len(values) != channels or len(values) not in (1, 3):
+        raise OptionError("%s: expected 1 value or one per channel (%d), got %d: %r"
+                          % (what, channels, len(values), value))
+    if not all(np.isfinite(values)):
+        raise OptionError("%s: values must be finite, got %r" % (what, value))
+    return np.array(values, dtype=np.float32)
+
+
+class Model:
+    """A loaded model with MaixPy3's forward().  Make one with nn.load()."""
+
+    def __init__(self, net: Net, inputs: "collections.OrderedDict[str, Shape]",
+                 outputs: "collections.OrderedDict[str, Shape]", mean: Dict[str, np.ndarray],
+                 norm: Dict[str, np.ndarray], model_type: str = "awnn",
+                 first_layer_conv_no_pad: bool = False):
+        self.net = net
+        self.inputs = inputs
+        self.outputs = outputs
+        self.mean = mean
+        self.norm = norm
+        self.model_type = model_type
+        self.first_layer_conv_no_pad = bool(first_layer_conv_no_pad)
+        self._check_against_model()
+
+    # ------------------------------------------------------------ load-time checks
+
+    def _check_against_model(self) -> None:
+        net = self.net
+        for name, (h, w, c) in self.inputs.items():
+            if name not in net.input_names:
+                raise OptionError("input '%s' is not an input of the model (its inputs: %s)"
+                                  % (name, ", ".join(net.input_names)))
+            dc, dh, dw = net.input_shapes.get(name, (0, 0, 0))
+            for declared, given, axis in ((dc, c, "c"), (dh, h, "h"), (dw, w, "w")):
+                if declared and declared != given:
+                    raise OptionError("input '%s': opt says (h, w, c) = (%d, %d, %d) but the model's "
+                                      "Input layer declares (%d, %d, %d) (%s differs)"
+                                      % (name, h, w, c, dh, dw, dc, axis))
+        missing = [n for n in net.input_names if n not in self.inputs]
+        if missing:
+            raise OptionError("opt 'inputs' lacks the model input(s) %s" % ", ".join(missing))
+        for name in self.outputs:
+            if name not in net.blob_names:
+                raise OptionError("output '%s' is not a blob of the model (its outputs: %s)"
+                                  % (name, ", ".join(net.output_names)))
+        # the output sizes: run the model once on a zero input
+        zeros = {name: np.zeros((c, h, w), np.float32) for name, (h, w, c) in self.inputs.items()}
+        blobs = net.forward(zeros, outputs=list(self.outputs))
+        for name, (h, w, c) in self.outputs.items():
+            blob = blobs[name]
+            if blob.ndim == 3:
+                ok = blob.shape == (c, h, w)
+            else:
+                ok = blob.size == h * w * c
+            if not ok:
+                raise OptionError("output '%s': opt says (h, w, c) = (%d, %d, %d) but the model "
+                                  "produces a blob of shape %s (ncnn C,H,W order)"
+                                  % (name, h, w, c, tuple(blob.shape)))
+
+    # ------------------------------------------------------------ forward
+
+    def prepare_input(self, name: str, image_hwc: np.ndarray, quantize: bool) -> np.ndarray:
+        """The array the engine gets for input `name`, from the uint8 (h, w, c) image.
+
+        Float models: (u8 - mean[c]) * norm[c] in float32, as (c, h, w).
+        `quantize` does not change that yet.  Extension point of the int8
+        stage: for an int8 model with quantize=True, return the int8 input the
+        NPU would see (q = clamp(round(f * input_scale), -127, 127) with the
+        board's channel-0 mean/norm)."""
+        mean = self.mean[name]
+        norm = self.norm[name]
+        f = (image_hwc.astype(np.float32) - mean) * norm
+        return np.ascontiguousarray(f.transpose(2, 0, 1))
+
+    def forward(self, inputs, quantize: bool = True, layout: str = "hwc", debug: bool = False,
+                output_fmt: str = "numpy"):
+        """Run on one image (bytes / PIL image / uint8 HWC array); for a model
+        with several inputs, a dict {input name: image}.  Returns one float32
+        array per declared output (a list in the order of opt["outputs"] when
+        there are several)."""
+        if layout not in LAYOUTS:
+            raise OptionError("layout must be 'hwc' or 'chw', got %r" % (layout,))
+        if output_fmt not in OUTPUT_FORMATS:
+            raise OptionError("output_fmt must be 'numpy', got %r" % (output_fmt,))
+        if isinstance(inputs, dict):
+            images = dict(inputs)
+            unknown = [n for n in images if n not in self.inputs]
+            if unknown:
+                raise OptionError("'%s' is not a declared input (inputs: %s)"
+                                  % (unknown[0], ", ".join(self.inputs)))
+            missing = [n for n in self.inputs if n not in images]
+            if missing:
+                raise InputShapeError("input shape error: no image for input(s) %s" % ", ".join(missing))
+        else:
+            if len(self.inputs) != 1:
+                raise InputShapeError("input shape error: the model has %d inputs (%s); pass a dict "
+                                      "{name: image}" % (len(self.inputs), ", ".join(self.inputs)))
+            images = {next(iter(self.inputs)): inputs}
+        prepared = {}
+        for name, image in images.items():
+            u8 = self._image_bytes(name, image)
+            prepared[name] = self.prepare_input(name, u8, bool(quantize))
+        start = time.perf_counter()
+        blobs = self.net.forward(prepared, outputs=list(self.outputs))
+        elapsed = time.perf_counter() - start
+        results = [self._shape_output(name, blobs[name], layout) for name in self.outputs]
+        if debug:
+            for name, x in prepared.items():
+                print("[maixnn.nn] input %s: %s %s min %.6g max %.6g" % (
+                    name, x.dtype, x.shape, float(x.min()), float(x.max())), file=sys.stderr)
+            for name, y in zip(self.outputs, results):
+                print("[maixnn.nn] output %s: %s %s" % (name, y.dtype, y.shape), file=sys.stderr)
+            print("[maixnn.nn] forward %.2f ms (PC emulation, not board time)" % (elapsed * 1e3),
+                  file=sys.stderr)
+        return results[0] if len(results) == 1 else results
+
+    def _image_bytes(self, name: str, image) -> np.ndarray:
+        h, w, c = self.inputs[name]
+        if isinstance(image, (list, tuple)):
+            raise InputShapeError("input shape error: a %s is not supported; pass bytes, a PIL image "
+                                  "or a uint8 HWC array (one image per input)" % type(image).__name__)
+        if isinstance(image, np.ndarray):
+            if image.dtype != np.uint8:
+                raise InputShapeError("input shape error: need uint8 HWC data, got a %s array"
+                                      % image.dtype)
+            if image.shape != (h, w, c) and image.size == h * w * c and image.ndim > 1:
+                raise InputShapeError("input shape error: need (h, w, c) = (%d, %d, %d), got an array "
+                                      "of shape %s" % (h, w, c, image.shape))
+        size = getattr(image, "size", None)
+        if hasattr(image, "mode") and isinstance(size, tuple) and len(size) == 2:  # a PIL image
+            if size != (w, h):
+                raise InputShapeError("input shape error: need (h, w, c) = (%d, %d, %d), got a %dx%d "
+                                      "(w x h) %s image" % (h, w, c, size[0], size[1], image.mode))
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            data = bytes(image)
+        elif hasattr(image, "tobytes"):
+            data = image.tobytes()
+        else:
+            raise InputShapeError("input shape error: need bytes or an object with tobytes() "
+                                  "(PIL image), got %s" % type(image).__name__)
+        if len(data) != h * w * c:
+            raise InputShapeError("input shape error: need (h, w, c) = (%d, %d, %d) = %d bytes of HWC "
+                                  "uint8, got %d bytes" % (h, w, c, h * w * c, len(data)))
+        return np.frombuffer(data, dtype=np.uint8).reshape(h, w, c)
+
+    def _shape_output(self, name: str, blob: np.ndarray, layout: str) -> np.ndarray:
+        """ncnn blob (C,H,W order; a 1-D blob is C=n) -> (h, w, c) or (c, h, w) float32."""
+        h, w, c = self.outputs[name]
+        chw = np.asarray(blob, dtype=np.float32).reshape(c, h, w)
+        if layout == "chw":
+            return np.ascontiguousarray(chw)
+        return np.ascontiguousarray(chw.transpose(1, 2, 0))
+
+    def __repr__(self) -> str:
+        return "<maixnn.nn.Model inputs=%s outputs=%s>" % (dict(self.inputs), dict(self.outputs))
+
+
+# ---------------------------------------------------------------- load
+
+def load(model_path, opt: Optional[dict] = None) -> Model:
+    """MaixPy3's nn.load: a dict {"param": ..., "bin": ...} with opt, or the
+    path of a libmaix .mud file (its [inputs]/[outputs] replace opt)."""
+    if isinstance(model_path, (str, os.PathLike)):
+        if opt is not None:
+            raise OptionError("nn.load(<.mud path>) takes its options from the .mud file; opt must "
+                              "not be given")
+        return _load_mud(os.fspath(model_path))
+    if not isinstance(model_path, dict):
+        raise OptionError("model_path must be a dict {'param': ..., 'bin': ...} or the path of a "
+                          ".mud file, got %s" % type(model_path).__name__)
+    unknown = [k for k in model_path if k not in ("param", "bin")]
+    if unknown:
+        raise OptionError("model_path: unknown key(s) %s (expected 'param' and 'bin')" % unknown)
+    for key in ("param", "bin"):
+        if not isinstance(model_path.get(key), (str, os.PathLike)):
+            raise OptionError("model_path needs '%s': the path of the .%s file" % (key, key))
+    if opt is None:
+        opt = {}
+    if not isinstance(opt, dict):
+        raise OptionError("opt must be a dict, got %s" % type(opt).__name__)
+    unknown = [k for k in opt if k not in OPTION_KEYS]
+    if unknown:
+        raise OptionError("unknown option(s) %s; valid keys: %s" % (", ".join(map(repr, unknown)),
+                                                                   ", ".join(OPTION_KEYS)))
+    model_type = opt.get("model_type", "awnn")
+    if model_type not in MODEL_TYPES:
+        raise OptionError("model_type %r is not supported: maixnn emulates the V831 'awnn' backend"
+                          % (model_type,))
+    net = Net(os.fspath(model_path["param"]), os.fspath(model_path["bin"]))
+    inputs = _shape_table(opt.get("inputs"), "inputs", net, default_inputs=True)
+    outputs = _shape_table(opt.get("outputs"), "outputs", net, default_inputs=False)
+    mean = {name: _per_channel(opt.get("mean", DEFAULT_MEAN), c, "mean") for name, (h, w, c) in inputs.items()}
+    norm = {name: _per_channel(opt.get("norm", DEFAULT_NORM), c, "norm") for name, (h, w, c) in inputs.items()}
+    no_pad = opt.get("first_layer_conv_no_pad", False)
+    if not isinstance(no_pad, (bool, int, np.bool_)):
+        raise OptionError("first_layer_conv_no_pad must be a bool, got %r" % (no_pad,))
+    return Model(net, inputs, outputs, mean, norm, model_type, bool(no_pad))
+
+
+def _shape_table(value, key: str, net: Net, default_inputs: bool):
+    table: "collections.OrderedDict[str, Shape]" = collections.OrderedDict()
+    if value is None:
+        if default_inputs:
+            for name in net.input_names:
+                c, h, w = net.input_shapes[name]
+                if not (c and h and w):
+                    raise OptionError("opt needs 'inputs': the model's input '%s' does not declare its "
+                                      "size" % name)
+                table[name] = (h, w, c)
+        else:
+            for name in net.output_names:
+                table[name] = (0, 0, 0)  # filled in below from a zero run
+        if not default_inputs:
+            return _output_shapes_from_model(net, table)
+        return table
+    if not isinstance(value, dict) or not value:
+        raise OptionError("opt '%s' must be a non-empty dict {name: (h, w, c)}, got %r" % (key, value))
+    for name, shape in value.items():
+        if not isinstance(name, str):
+            raise OptionError("opt '%s': names must be strings, got %r" % (key, name))
+        table[name] = _shape_hwc(shape, "opt '%s'['%s']" % (key, name))
+    return table
+
+
+def _output_shapes_from_model(net: Net, table):
+    zeros = {}
+    for name in net.input_names:
+        c, h, w = net.input_shapes[name]
+        if not (c and h and w):
+            raise OptionError("opt needs 'outputs': the model's input '%s' does not declare its size"
+                              % name)
+        zeros[name] = np.zeros((c, h, w), np.float32)
+    blobs = net.forward(zeros, outputs=list(table))
+    for name in table:
+        shape = blobs[name].shape
+        if len(shape) == 3:
+            table[name] = (shape[1], shape[2], shape[0])
+        else:
+            table[name] = (1, 1, int(np.prod(shape)))
+    return table
+
+
+def _load_mud(path: str) -> Model:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # blob names are case sensitive
+    try:
+        with open(path, "r") as f:
+            parser.read_file(f)
+    except OSError as exc:
+        raise ModelFormatError("cannot read the .mud file %s: %s" % (path, exc))
+    except configparser.Error as exc:
+        raise ModelFormatError("%s is not a valid .mud (INI) file: %s" % (path, str(exc).splitlines()[0]))
+    for section in ("basic", "inputs", "outputs"):
+        if not parser.has_section(section):
+            raise ModelFormatError("%s: missing section [%s]" % (path, section))
+    basic = parser["basic"]
+    model_type = basic.get("type", "awnn").strip()
+    if model_type not in MODEL_TYPES:
+        raise OptionError("%s: [basic] type=%s is not supported: maixnn emulates 'awnn'" % (path, model_type))
+    folder = os.path.dirname(os.path.abspath(path))
+    files = {}
+    for key in ("param", "bin"):
+        value = basic.get(key, "").strip()
+        if not value:
+            raise ModelFormatError("%s: [basic] needs %s=<file>" % (path, key))
+        files[key] = value if os.path.isabs(value) else os.path.join(folder, value)
+    net = Net(files["param"], files["bin"])
+    inputs = collections.OrderedDict()
+    mean, norm = {}, {}
+    for name, text in parser["inputs"].items():
+        values = _mud_numbers(path, "inputs", name, text)
+        if len(values) < 3:
+            raise ModelFormatError("%s: [inputs] %s = %s: expected h,w,c,mean...,norm..." % (path, name, text))
+        shape = _shape_hwc(values[:3], "%s: [inputs] %s" % (path, name))
+        rest = values[3:]
+        c = shape[2]
+        if not rest:
+            m, n = [DEFAULT_MEAN], [DEFAULT_NORM]
+        elif len(rest) % 2 == 0 and len(rest) // 2 in (1, c):
+            m, n = rest[:len(rest) // 2], rest[len(rest) // 2:]
+        else:
+            raise ModelFormatError("%s: [inputs] %s = %s: after h,w,c expected 1 or %d means then as many "
+                                   "norms, got %d values" % (path, name, text, c, len(rest)))
+        inputs[name] = shape
+        mean[name] = _per_channel(m, c, "%s: [inputs] %s mean" % (path, name))
+        norm[name] = _per_channel(n, c, "%s: [inputs] %s norm" % (path, name))
+    outputs = collections.OrderedDict()
+    for name, text in parser["outputs"].items():
+        values = _mud_numbers(path, "outputs", name, text)
+        outputs[name] = _shape_hwc(values, "%s: [outputs] %s" % (path, name))
+    if not inputs or not outputs:
+        raise ModelFormatError("%s: [inputs] and [outputs] must each name at least one blob" % path)
+    return Model(net, inputs, outputs, mean, norm, model_type)
+
+
+def _mud_numbers(path: str, section: str, name: str, text: str) -> List[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ModelFormatError("%s: [%s] %s = %s: not a comma-separated list of numbers"
+                               % (path, section, name, text))
+
+
+# ---------------------------------------------------------------- F
+
+class F:
+    """maix.nn.F: helper functions on outputs."""
+
+    @staticmethod
+    def softmax(x) -> np.ndarray:
+        """Softmax over the whole buffer (any shape), as a 1-D float32 array."""
+        v = np.asarray(x, dtype=np.float32).reshape(-1)
+        if v.size == 0:
+            return v.copy()
+        e = np.exp(v - v.max())
+        return (e / e.sum(dtype=np.float32)).astype(np.float32)
+
+
+__all__ = ["load", "Model", "F"]

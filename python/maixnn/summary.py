@@ -1,0 +1,209 @@
+"""``maixnn info``: the torchsummary-style table of an ncnn model.
+
+For each layer: index, type, name, output shape (ncnn C,H,W order), number of
+weight values it loaded from the .bin, and the memory of its outputs.  Totals:
+weight values, weight bytes (the .bin size), activation memory.
+
+Shapes come from running the model once on a zero input with maixnn's own
+engine (every blob requested), so they are the shapes the engine really
+produces.
+
+Activation memory, two numbers:
+* total: every blob of the graph held at once (what a debugging run that keeps
+  every intermediate blob needs);
+* peak: the most bytes alive at any layer when each blob is freed after its
+  last consumer, and a Split's outputs share their input's memory (as ncnn's
+  reference-counted Mats do); graph outputs live to the end.  This is a lower
+  bound for a straightforward executor, not a measurement of the board's NPU
+  allocator (which is closed).
+
+Board-side safe: numpy + cffi, Python 3.8.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import InputShapeError, OptionError
+from .runtime import Net
+
+
+class LayerRow(NamedTuple):
+    index: int
+    type: str
+    name: str
+    tops: Tuple[str, ...]
+    shapes: Tuple[Tuple[int, ...], ...]     # numpy shape of each top
+    weight_count: int
+    output_bytes: int                       # new memory of its tops (0 for Split)
+
+
+class Summary(NamedTuple):
+    param_path: str
+    bin_path: Optional[str]
+    input_shapes: Dict[str, Tuple[int, ...]]
+    rows: List[LayerRow]
+    total_weights: int
+    weight_bytes: int
+    activation_total_bytes: int
+    activation_peak_bytes: int
+
+
+ALIAS_LAYERS = ("Split",)
+
+
+def summarize(param_path: str, bin_path: Optional[str] = None,
+              input_shapes: Optional[Dict[str, Sequence[int]]] = None, net: Optional[Net] = None) -> Summary:
+    """Load (or use `net`) and run a zero input; input_shapes {name: (C,H,W)}
+    overrides/fills Input layers that do not declare their size."""
+    if net is None:
+        net = Net(param_path, bin_path)
+    shapes: Dict[str, Tuple[int, ...]] = {}
+    for name in net.input_names:
+        given = (input_shapes or {}).get(name)
+        if given is not None:
+            shapes[name] = tuple(int(v) for v in given)
+        else:
+            declared = net.input_shapes.get(name, (0, 0, 0))
+            if not all(declared):
+                raise InputShapeError("input '%s' does not declare its size in %s; give it with "
+                                      "--input-shape C,H,W" % (name, param_path))
+            shapes[name] = tuple(declared)
+    for name in (input_shapes or {}):
+        if name not in net.input_names:
+            raise OptionError("'%s' is not an input of %s (inputs: %s)"
+                              % (name, param_path, ", ".join(net.input_names)))
+    zeros = {name: np.zeros(shape, np.float32) for name, shape in shapes.items()}
+    blobs = net.forward(zeros, outputs=list(net.blob_names))
+    blob_bytes = {name: int(arr.nbytes) for name, arr in blobs.items()}
+
+    # storage roots: a Split's tops alias its bottom
+    root = {name: name for name in net.blob_names}
+    for layer in net.layers:
+        if layer.type in ALIAS_LAYERS and len(layer.bottoms) == 1:
+            for top in layer.tops:
+                root[top] = root[layer.bottoms[0]]
+
+    rows = []
+    for layer in net.layers:
+        new_bytes = 0 if layer.type in ALIAS_LAYERS else sum(blob_bytes[t] for t in layer.tops)
+        rows.append(LayerRow(layer.index, layer.type, layer.name, tuple(layer.tops),
+                             tuple(tuple(blobs[t].shape) for t in layer.tops), layer.weight_count,
+                             new_bytes))
+
+    roots = {r for r in root.values()}
+    root_bytes = {r: blob_bytes[r] for r in roots}
+    end = len(net.layers)
+    last_use: Dict[str, int] = {}
+    for layer in net.layers:
+        for b in layer.bottoms:
+            last_use[root[b]] = max(last_use.get(root[b], -1), layer.index)
+        for t in layer.tops:  # a blob nobody consumes still exists right after it is made
+            last_use.setdefault(root[t], layer.index)
+    for out in net.output_names:
+        last_use[root[out]] = end
+    live: Dict[str, int] = {}
+    peak = 0
+    for layer in net.layers:
+        for t in layer.tops:
+            live[root[t]] = root_bytes[root[t]]
+        peak = max(peak, sum(live.values()))
+        for r in list(live):
+            if last_use.get(r, -1) <= layer.index:
+                del live[r]
+
+    weight_bytes = os.path.getsize(bin_path) if bin_path and os.path.exists(bin_path) else 0
+    return Summary(param_path, bin_path, shapes, rows, sum(r.weight_count for r in rows), weight_bytes,
+                   sum(root_bytes.values()), peak)
+
+
+def _fmt_int(n: int) -> str:
+    return "{:,}".format(n)
+
+
+def _fmt_mb(n: int) -> str:
+    return "%.2f" % (n / (1024.0 * 1024.0))
+
+
+def _fmt_shape(shapes: Tuple[Tuple[int, ...], ...]) -> str:
+    return " ".join("[" + ", ".join(str(v) for v in s) + "]" for s in shapes)
+
+
+def format_summary(s: Summary) -> str:
+    """The table as text (torchsummary's look, ncnn's facts)."""
+    rows = [("#", "Layer (type)", "Name", "Output Shape (C,H,W)", "Param #", "Output KB")]
+    for r in s.rows:
+        rows.append((str(r.index), r.type, r.name, _fmt_shape(r.shapes), _fmt_int(r.weight_count),
+                     "%.1f" % (r.output_bytes / 1024.0) if r.type not in ALIAS_LAYERS else "(shared)"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = (True, False, False, False, True, True)
+
+    def line(row):
+        return "  ".join(cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(row, widths, right)).rstrip()
+
+    width = len(line(rows[0]))
+    out = ["-" * width, line(rows[0]), "=" * width]
+    out += [line(row) for row in rows[1:]]
+    input_bytes = sum(4 * int(np.prod(shape)) for shape in s.input_shapes.values())
+    out += ["=" * width,
+            "Model: %s%s" % (s.param_path, (" + " + s.bin_path) if s.bin_path else ""),
+            "Layers: %d" % len(s.rows),
+            "Total params: %s" % _fmt_int(s.total_weights),
+            "Weights size (MB): %s (.bin file, %s bytes)" % (_fmt_mb(s.weight_bytes), _fmt_int(s.weight_bytes)),
+            "Input size (MB): %s  %s" % (_fmt_mb(input_bytes), ", ".join(
+                "%s [%s]" % (n, ", ".join(str(v) for v in sh)) for n, sh in s.input_shapes.items())),
+            "Activations, all blobs kept (MB): %s" % _fmt_mb(s.activation_total_bytes),
+            "Activations, peak when freed after last use (MB): %s" % _fmt_mb(s.activation_peak_bytes),
+            "Estimated total, weights + peak activations (MB): %s"
+            % _fmt_mb(s.weight_bytes + s.activation_peak_bytes),
+            "-" * width]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- CLI: maixnn info
+
+def configure_parser(p) -> None:
+    p.add_argument("model", help="the .param file (or its path without extension)")
+    p.add_argument("--bin", help="the .bin file (default: next to the .param)")
+    p.add_argument("--input-shape", metavar="C,H,W",
+                   help="input size when the Input layer does not declare it (single-input models)")
+
+
+def model_paths(model: str, bin_path: Optional[str] = None) -> Tuple[str, str]:
+    """(param, bin) from 'm.param' or 'm' (+ optional explicit .bin)."""
+    if model.endswith(".param"):
+        param = model
+    elif os.path.exists(model + ".param"):
+        param = model + ".param"
+    else:
+        param = model
+    if bin_path is None:
+        bin_path = (param[:-len(".param")] if param.endswith(".param") else param) + ".bin"
+    return param, bin_path
+
+
+def parse_shape(text: str) -> Tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        raise OptionError("shape must be integers like 3,224,224, got %r" % (text,))
+    if not 1 <= len(shape) <= 3 or any(v <= 0 for v in shape):
+        raise OptionError("shape must be 1 to 3 positive integers (C,H,W), got %r" % (text,))
+    return shape
+
+
+def run_cli(args) -> int:
+    param, bin_path = model_paths(args.model, args.bin)
+    shapes = None
+    if args.input_shape:
+        net = Net(param, bin_path)
+        if len(net.input_names) != 1:
+            raise OptionError("--input-shape works for single-input models; %s has %d inputs"
+                              % (param, len(net.input_names)))
+        shapes = {net.input_names[0]: parse_shape(args.input_shape)}
+        print(format_summary(summarize(param, bin_path, shapes, net=net)))
+    else:
+        print(format_summary(summarize(param, bin_path)))
+    return 0
