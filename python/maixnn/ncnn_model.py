@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import ModelFormatError
+from .errors import ModelFormatError, OptionError
 
 MAGIC = 7767517
 
@@ -181,10 +181,13 @@ class NcnnModel:
         return bytes(out)
 
     def save(self, param_path: str, bin_path: str) -> None:
-        """Write both files; each goes to a temporary file first and is renamed
-        into place, so a failure never leaves a half-written model."""
-        atomic_write(param_path, self.param_text().encode("ascii"))
-        atomic_write(bin_path, self.bin_bytes())
+        """Write both files.  Both are produced and written to temporary files
+        first and only then renamed into place, so a failure (an error, a full
+        disk, Ctrl-C) never leaves a half-written model, nor a new .param next
+        to the old .bin."""
+        if os.path.abspath(param_path) == os.path.abspath(bin_path):
+            raise OptionError("the .param and the .bin must be different files, both are %s" % param_path)
+        atomic_write_many([(param_path, self.param_text().encode("ascii")), (bin_path, self.bin_bytes())])
 
     # -- reading
     @classmethod
@@ -384,18 +387,32 @@ def weight_schema(l: Layer) -> List[Tuple[str, int, str]]:
 def atomic_write(path: str, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same directory and a
     rename: readers see the old file or the new one, never half of one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    atomic_write_many([(path, data)])
+
+
+def atomic_write_many(files: Sequence[Tuple[str, bytes]]) -> None:
+    """Write several files as one step: every file goes to a temporary file in
+    its target's directory (flushed to disk), and only when all of them are
+    complete are they renamed into place.  On any failure, KeyboardInterrupt
+    included, the temporary files are removed and no target is touched."""
+    temps: List[str] = []
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        for path, data in files:
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                       dir=directory)
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for (path, _), tmp in zip(files, temps):
+            os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        for tmp in temps:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise

@@ -1,0 +1,298 @@
+"""Hostile inputs on the Python side (issue 4): property-based fuzzing with
+hypothesis (nn.load options, forward inputs, the converter on mutated ONNX),
+nothing lost when a writer fails or is interrupted, one Net shared by threads.
+
+Each hypothesis test is bounded (max_examples), so the file stays fast; raise
+HYPOTHESIS_MAX_EXAMPLES to fuzz longer locally.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import hostile_corpus as hc  # noqa: E402
+import maixnn.errors as merr  # noqa: E402
+from maixnn.ncnn_model import NcnnModel  # noqa: E402
+
+MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "150"))
+FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("hostile_models"))
+    paths = {}
+    for case in hc.good_cases():
+        paths[case.name] = hc.write_case(d, case)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def float_net(model_dir):
+    from maixnn.runtime import Net
+    return Net(*model_dir["tiny_float"])
+
+
+# ---------------------------------------------------------------- forward inputs
+
+_DTYPES = [np.float32, np.float64, np.float16, np.int8, np.uint8, np.int32, np.bool_, np.complex64]
+
+
+@st.composite
+def arrays(draw):
+    ndim = draw(st.integers(0, 5))
+    shape = tuple(draw(st.lists(st.integers(0, 9), min_size=ndim, max_size=ndim)))
+    # the declared shape now and then, so the success path is exercised too
+    if draw(st.booleans()):
+        shape = draw(st.sampled_from([(3, 8, 8), (1, 3, 8, 8), (8, 8, 3), (3, 8), (192,)]))
+    dtype = draw(st.sampled_from(_DTYPES))
+    fill = draw(st.sampled_from([0.0, 1.5, -1e30, float("nan"), float("inf")]))
+    with np.errstate(all="ignore"):
+        arr = np.full(shape, fill).astype(dtype)
+    if draw(st.booleans()) and arr.ndim >= 2:
+        arr = arr.T  # non-contiguous
+    return arr
+
+
+@FUZZ
+@given(x=arrays())
+def test_net_forward_any_array(float_net, x):
+    try:
+        y = float_net.forward(x)
+    except merr.InputShapeError as exc:
+        assert str(exc)
+        return
+    except merr.Error as exc:  # e.g. an int8 input into a float model
+        assert str(exc)
+        return
+    assert y.shape == (5,) and y.dtype == np.float32
+
+
+@FUZZ
+@given(x=st.one_of(st.none(), st.integers(), st.text(max_size=5), st.binary(max_size=16),
+                   st.lists(st.floats(allow_nan=True), max_size=6),
+                   st.dictionaries(st.text(max_size=6), st.none(), max_size=2)))
+def test_net_forward_not_an_array(float_net, x):
+    try:
+        float_net.forward(x)
+    except merr.Error as exc:
+        assert str(exc)
+
+
+# ---------------------------------------------------------------- nn.load options
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 300), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8), st.sampled_from(["awnn", "data", "output", "input0"]),
+    st.lists(st.floats(-300, 300), max_size=5),
+    st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=2)), max_size=4),
+    st.dictionaries(st.sampled_from(["data", "output", "nope", "gap"]),
+                    st.one_of(st.tuples(st.integers(-1, 9), st.integers(-1, 9), st.integers(-1, 9)),
+                              st.sampled_from([(8, 8, 3), (1, 1, 5), (8, 8), "8,8,3"])),
+                    max_size=3),
+)
+_keys = st.one_of(st.sampled_from(["model_type", "inputs", "outputs", "mean", "norm",
+                                   "first_layer_conv_no_pad"]), st.text(max_size=10))
+
+
+@FUZZ
+@given(opt=st.one_of(st.none(), st.dictionaries(_keys, _values, max_size=6), st.integers(), st.text(max_size=4)))
+def test_nn_load_any_options(model_dir, opt):
+    """nn.load with arbitrary options loads or raises a maixnn.errors.Error at
+    load; a model that loads then runs on an image of its declared size."""
+    from maixnn import nn
+    param, bin_ = model_dir["tiny_float"]
+    try:
+        m = nn.load({"param": param, "bin": bin_}, opt=opt)
+    except merr.Error as exc:
+        assert str(exc)
+        return
+    (h, w, c), = m.inputs.values()
+    out = m.forward(bytes(range(256)) * (h * w * c // 256) + bytes(h * w * c % 256))
+    assert np.all(np.isfinite(out)), "options %r gave a non-finite output" % (opt,)
+
+
+@FUZZ
+@given(img=st.one_of(st.binary(max_size=300), st.none(), st.integers(), st.text(max_size=3),
+                     st.lists(st.integers(0, 255), max_size=5),
+                     st.integers(0, 400).map(lambda n: np.zeros(n, np.uint8)),
+                     st.sampled_from([np.zeros((8, 8, 3), np.float32), np.zeros((3, 8, 8), np.uint8),
+                                      np.zeros((8, 8, 3), np.uint8), bytes(192)])),
+       layout=st.sampled_from(["hwc", "chw", "HWC", "nchw", None]))
+def test_nn_forward_any_image(model_dir, img, layout):
+    from maixnn import nn
+    param, bin_ = model_dir["tiny_float"]
+    m = nn.load({"param": param, "bin": bin_})
+    try:
+        out = m.forward(img, layout=layout)
+    except merr.Error as exc:
+        assert str(exc)
+        return
+    assert out.size == 5
+
+
+# ---------------------------------------------------------------- threads
+
+def test_one_net_many_threads_same_as_serial(model_dir):
+    """One Net, 4 threads x 25 forwards with different inputs: every result
+    equals the serial one bit for bit."""
+    from maixnn.runtime import Net
+    net = Net(*model_dir["tiny_zoo"])
+    rng = np.random.default_rng(7)
+    xs = [rng.standard_normal((2, 6, 6)).astype(np.float32) for _ in range(100)]
+    serial = [net.forward(x) for x in xs]
+    got = [None] * len(xs)
+    errors = []
+    start = threading.Barrier(4)
+
+    def worker(k):
+        try:
+            start.wait()
+            for i in range(k, len(xs), 4):
+                got[i] = net.forward(xs[i], outputs=["output", "conv", "up"])["output"]
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for i, (a, b) in enumerate(zip(serial, got)):
+        assert np.array_equal(a, b), "input %d differs between serial and threaded runs" % i
+
+
+def test_close_while_other_threads_run(model_dir):
+    """close() while forwards run elsewhere: running forwards finish, later
+    ones raise a typed error; no crash, no use after free."""
+    from maixnn.runtime import Net
+    net = Net(*model_dir["tiny_zoo"])
+    x = np.ones((2, 6, 6), np.float32)
+    ref = net.forward(x)
+    outcomes = []
+    go = threading.Event()
+
+    def worker():
+        go.wait()
+        for _ in range(200):
+            try:
+                y = net.forward(x)
+                outcomes.append(bool(np.array_equal(y, ref)))
+            except merr.Error as exc:
+                outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    go.set()
+    net.close()
+    for t in threads:
+        t.join()
+    assert False not in outcomes, "a forward racing close() returned a wrong result"
+    assert all(o is True or o == "RuntimeEngineError" for o in outcomes), set(map(str, outcomes))
+    with pytest.raises(merr.RuntimeEngineError):
+        net.forward(x)
+
+
+# ---------------------------------------------------------------- nothing lost
+
+def _snapshot(directory):
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), "rb") as f:
+            out[name] = f.read()
+    return out
+
+
+def test_save_failure_leaves_old_model_intact(tmp_path, monkeypatch):
+    """A failure while the .bin is being written leaves the old .param AND the
+    old .bin (not a new .param beside an old .bin) and no temporary file."""
+    import maixnn.ncnn_model as nm
+    old = hc.tiny_float_model(seed=0)
+    new = hc.tiny_zoo_model()
+    param, bin_ = str(tmp_path / "m.param"), str(tmp_path / "m.bin")
+    old.save(param, bin_)
+    before = _snapshot(str(tmp_path))
+    calls = []
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the second file (the .bin)
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(nm.os, "fsync", failing_fsync)
+    with pytest.raises(OSError):
+        new.save(param, bin_)
+    assert _snapshot(str(tmp_path)) == before
+
+
+def test_save_refuses_param_and_bin_being_one_file(tmp_path):
+    path = str(tmp_path / "m")
+    with pytest.raises(merr.OptionError):
+        hc.tiny_float_model().save(path, path)
+    assert not os.listdir(str(tmp_path))
+
+
+_CHILD = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import maixnn.ncnn_model as nm
+real_fsync = os.fsync
+def slow_fsync(fd):
+    real_fsync(fd)
+    print("writing", flush=True)
+    time.sleep(60)
+nm.os.fsync = slow_fsync
+"""
+
+
+def _interrupt_child(code, args, tmp_path):
+    """Run `code` in a child Python, send SIGINT when it prints 'writing'
+    (inside atomic_write), return its exit code and output."""
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD + code, os.path.join(hc.REPO, "python"),
+                             os.path.join(hc.REPO, "tests")] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                            cwd=str(tmp_path))
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("writing"):
+                proc.send_signal(signal.SIGINT)
+                break
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, "".join(lines) + (rest or "")
+
+
+def test_ctrl_c_during_save_leaves_nothing(tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "m.param").write_bytes(b"old param")
+    (out_dir / "m.bin").write_bytes(b"old bin")
+    code = r"""
+sys.path.insert(0, sys.argv[2])
+import hostile_corpus as hc
+hc.tiny_zoo_model().save(sys.argv[3], sys.argv[4])
+print("finished", flush=True)
+"""
+    rc, out = _interrupt_child(code, [str(out_dir / "m.param"), str(out_dir / "m.bin")], tmp_path)
+    assert "KeyboardInterrupt" in out and "finished" not in out, out
+    assert rc != 0
+    assert _snapshot(str(out_dir)) == {"m.bin": b"old bin", "m.param": b"old param"}
