@@ -1,11 +1,10 @@
-/* Convolution: placeholder until implemented (forward reports NOT_IMPLEMENT). */
-#include "../mxn_core.h"
+/* Convolution (ncnn): float32 and int8; see conv_common.c for the semantics. */
+#include "conv_common.h"
 
-static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
-                   const mxn_option *opt, mxn_error *err)
+static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 {
-    (void)bottoms; (void)tops; (void)opt;
-    return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "layer %s: Convolution is not implemented yet", l->name);
+    return mxn_conv_load_param(l, pd, 0, err);
 }
 
-const mxn_layer_ops mxn_layer_convolution = {"Convolution", NULL, NULL, forward, NULL};
+const mxn_layer_ops mxn_layer_convolution = {"Convolution", load_param, mxn_conv_load_model,
+                                             mxn_conv_forward, mxn_conv_destroy};

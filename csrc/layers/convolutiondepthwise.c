@@ -1,11 +1,13 @@
-/* ConvolutionDepthWise: placeholder until implemented (forward reports NOT_IMPLEMENT). */
-#include "../mxn_core.h"
+/* ConvolutionDepthWise (ncnn): a grouped convolution (param 7 group), not
+ * only depthwise; weights [group][out/group][in/group][kh][kw]; int8 weight
+ * scales per group (8=1/101) or one for all (8=2/102).  See conv_common.c. */
+#include "conv_common.h"
 
-static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
-                   const mxn_option *opt, mxn_error *err)
+static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 {
-    (void)bottoms; (void)tops; (void)opt;
-    return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "layer %s: ConvolutionDepthWise is not implemented yet", l->name);
+    return mxn_conv_load_param(l, pd, 1, err);
 }
 
-const mxn_layer_ops mxn_layer_convolutiondepthwise = {"ConvolutionDepthWise", NULL, NULL, forward, NULL};
+const mxn_layer_ops mxn_layer_convolutiondepthwise = {"ConvolutionDepthWise", load_param,
+                                                      mxn_conv_load_model, mxn_conv_forward,
+                                                      mxn_conv_destroy};

@@ -1,0 +1,424 @@
+/* Convolution / ConvolutionDepthWise layer logic shared by convolution.c and
+ * convolutiondepthwise.c: parameters, weights, padding, float32 and int8
+ * forward.  The arithmetic itself lives in the kernels (csrc/kernels.h).
+ *
+ * Semantics follow ncnn's convolution.cpp / convolutiondepthwise.cpp:
+ *  - pads 4/15/14/16 (pad_right defaults to pad_left, pad_top to pad_left,
+ *    pad_bottom to pad_top); all four -233 = SAME_UPPER, -234 = SAME_LOWER;
+ *    the border is filled with pad_value (param 18);
+ *  - int8 inference happens when the weights in the .bin are int8 (and
+ *    8=int8_scale_term is set); float weights with a scale term run in float,
+ *    like ncnn;
+ *  - int8: a float input is quantized with bottom_scale, an int8 input (the
+ *    previous conv had 8=101/102) is used as is; the border is the quantized
+ *    pad value; int32 accumulation; see mxn_conv_dequant_ref for the epilogue;
+ *  - Convolution on a 1-D blob with a 1x1 kernel and w == weight_data_size /
+ *    num_output behaves as InnerProduct (ncnn does this for flattened blobs,
+ *    e.g. the squeeze-excite convs after a global pooling).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "conv_common.h"
+#include "../kernels.h"
+
+/* ---- parameters ----------------------------------------------------------- */
+
+/* a positive int parameter no larger than `max` */
+static int get_positive(const mxn_paramdict *pd, int id, int def, int max,
+                        const char *what, int *out, mxn_error *err)
+{
+    int v = mxn_pd_int(pd, id, def);
+    if (v < 1 || v > max)
+        return mxn_error_set(err, MXN_ERR_FORMAT, "%s (param %d) = %d, expected 1..%d", what, id, v, max);
+    *out = v;
+    return MXN_OK;
+}
+
+int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_layer, mxn_error *err)
+{
+    mxn_conv_layer *c;
+    int rc;
+    long long wsize;
+    const int kmax = 1 << 16;
+
+    c = (mxn_conv_layer *)calloc(1, sizeof(*c));
+    if (!c) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+    l->priv = c;
+    c->depthwise_layer = depthwise_layer;
+
+    if ((rc = get_positive(pd, 0, 0, INT_MAX, "num_output", &c->num_output, err))) return rc;
+    if ((rc = get_positive(pd, 1, 0, kmax, "kernel_w", &c->kernel_w, err))) return rc;
+    if ((rc = get_positive(pd, 11, c->kernel_w, kmax, "kernel_h", &c->kernel_h, err))) return rc;
+    if ((rc = get_positive(pd, 2, 1, kmax, "dilation_w", &c->dilation_w, err))) return rc;
+    if ((rc = get_positive(pd, 12, c->dilation_w, kmax, "dilation_h", &c->dilation_h, err))) return rc;
+    if ((rc = get_positive(pd, 3, 1, kmax, "stride_w", &c->stride_w, err))) return rc;
+    if ((rc = get_positive(pd, 13, c->stride_w, kmax, "stride_h", &c->stride_h, err))) return rc;
+    if ((long long)c->dilation_w * (c->kernel_w - 1) + 1 > kmax ||
+        (long long)c->dilation_h * (c->kernel_h - 1) + 1 > kmax)
+        return mxn_error_set(err, MXN_ERR_FORMAT, "dilated kernel extent exceeds %d", kmax);
+
+    c->pad_left = mxn_pd_int(pd, 4, 0);
+    c->pad_right = mxn_pd_int(pd, 15, c->pad_left);
+    c->pad_top = mxn_pd_int(pd, 14, c->pad_left);
+    c->pad_bottom = mxn_pd_int(pd, 16, c->pad_top);
+    {
+        int all_same_upper = c->pad_left == -233 && c->pad_right == -233 && c->pad_top == -233 &&
+                             c->pad_bottom == -233;
+        int all_same_lower = c->pad_left == -234 && c->pad_right == -234 && c->pad_top == -234 &&
+                             c->pad_bottom == -234;
+        int all_explicit = c->pad_left >= 0 && c->pad_right >= 0 && c->pad_top >= 0 && c->pad_bottom >= 0 &&
+                           c->pad_left <= kmax && c->pad_right <= kmax && c->pad_top <= kmax &&
+                           c->pad_bottom <= kmax;
+        if (!all_same_upper && !all_same_lower && !all_explicit)
+            return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
+                                  "pads left/right/top/bottom = %d/%d/%d/%d not supported "
+                                  "(each 0..%d, or all -233 SAME_UPPER, or all -234 SAME_LOWER)",
+                                  c->pad_left, c->pad_right, c->pad_top, c->pad_bottom, kmax);
+    }
+    c->pad_value = mxn_pd_float(pd, 18, 0.f);
+    c->bias_term = mxn_pd_int(pd, 5, 0);
+    if ((rc = get_positive(pd, 6, 0, INT_MAX, "weight_data_size", &c->weight_data_size, err))) return rc;
+    c->group = 1;
+    if (depthwise_layer &&
+        (rc = get_positive(pd, 7, 1, INT_MAX, "group", &c->group, err))) return rc;
+    if (c->num_output % c->group != 0)
+        return mxn_error_set(err, MXN_ERR_FORMAT, "num_output %d is not a multiple of group %d",
+                              c->num_output, c->group);
+    wsize = (long long)c->num_output * c->kernel_w * c->kernel_h;
+    if (c->weight_data_size % wsize != 0)
+        return mxn_error_set(err, MXN_ERR_FORMAT,
+                              "weight_data_size %d is not a multiple of num_output*kernel_h*kernel_w = %lld",
+                              c->weight_data_size, wsize);
+
+    c->int8_scale_term = mxn_pd_int(pd, 8, 0);
+    if (c->int8_scale_term != 0 && c->int8_scale_term != 1 && c->int8_scale_term != 2 &&
+        c->int8_scale_term != 101 && c->int8_scale_term != 102)
+        return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
+                              "int8_scale_term (param 8) = %d not supported (0, 1, 2, 101, 102)",
+                              c->int8_scale_term);
+    if (mxn_pd_int(pd, 19, 0) != 0)
+        return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
+                              "dynamic_weight (param 19) is not supported: weights must be in the .bin");
+
+    if ((rc = mxn_activation_parse(&c->act, pd, 9, 10, err))) return rc;
+    return MXN_OK;
+}
+
+/* ---- weights -------------------------------------------------------------- */
+
+static int read_array(mxn_modelbin *mb, size_t count, int type, const char *what,
+                      mxn_mat *out, mxn_error *err)
+{
+    int rc = mxn_modelbin_read(mb, count, type, out, err);
+    if (rc) {
+        mxn_error_prefix(err, "reading %s: ", what);
+        return rc;
+    }
+    return MXN_OK;
+}
+
+static int read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err)
+{
+    mxn_mat m = {0, 0, 0, 0, MXN_F32, NULL};
+    int rc = read_array(mb, 1, MXN_BIN_RAW_F32, what, &m, err);
+    if (rc) return rc;
+    *out = mxn_mat_f32(&m)[0];
+    mxn_mat_free(&m);
+    return MXN_OK;
+}
+
+int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
+{
+    mxn_conv_layer *c = (mxn_conv_layer *)l->priv;
+    int rc, p;
+
+    if ((rc = read_array(mb, (size_t)c->weight_data_size, MXN_BIN_TAGGED, "weights", &c->weight, err)))
+        return rc;
+    if (c->bias_term &&
+        (rc = read_array(mb, (size_t)c->num_output, MXN_BIN_RAW_F32, "bias", &c->bias, err)))
+        return rc;
+    if (c->int8_scale_term) {
+        size_t n = (size_t)c->num_output;
+        if (c->depthwise_layer)
+            n = (c->int8_scale_term == 1 || c->int8_scale_term == 101) ? (size_t)c->group : 1;
+        if ((rc = read_array(mb, n, MXN_BIN_RAW_F32, "int8 weight scales", &c->weight_scales, err)))
+            return rc;
+        if ((rc = read_scalar(mb, "int8 bottom scale", &c->bottom_scale, err))) return rc;
+        if (c->int8_scale_term > 100 && (rc = read_scalar(mb, "int8 top scale", &c->top_scale, err)))
+            return rc;
+    }
+
+    if (c->weight.dtype == MXN_I8) {
+        const float *ws;
+        int nws, out_g;
+        if (!c->int8_scale_term)
+            return mxn_error_set(err, MXN_ERR_FORMAT,
+                                  "the .bin holds int8 weights but int8_scale_term (param 8) is 0");
+        ws = mxn_mat_f32(&c->weight_scales);
+        nws = (int)mxn_mat_total(&c->weight_scales);
+        out_g = c->num_output / c->group;
+        c->scale_in = (float *)malloc(sizeof(float) * (size_t)c->num_output);
+        if (!c->scale_in) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+        for (p = 0; p < c->num_output; p++) {
+            /* Convolution: one scale per output channel; depthwise: one per
+             * group (8=1/101) or one for all (8=2/102). */
+            int idx = !c->depthwise_layer ? p : (nws == 1 ? 0 : p / out_g);
+            c->scale_in[p] = mxn_int8_scale_in(c->bottom_scale, ws[idx]);
+        }
+    }
+    return MXN_OK;
+}
+
+void mxn_conv_destroy(mxn_layer *l)
+{
+    mxn_conv_layer *c = (mxn_conv_layer *)l->priv;
+    if (!c) return;
+    mxn_mat_free(&c->weight);
+    mxn_mat_free(&c->bias);
+    mxn_mat_free(&c->weight_scales);
+    free(c->scale_in);
+    free(c);
+    l->priv = NULL;
+}
+
+/* ---- fully connected (shared with InnerProduct) --------------------------- */
+
+int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
+                   mxn_mat *top, mxn_error *err)
+{
+    const int int8 = fc->weight->dtype == MXN_I8;
+    int rc, r;
+    int8_t *q = NULL;
+    int32_t *acc = NULL;
+
+    if (rows == 1) rc = mxn_mat_alloc(top, 1, fc->num_output, 1, 1, MXN_F32, err);
+    else rc = mxn_mat_alloc(top, 2, fc->num_output, rows, 1, MXN_F32, err);
+    if (rc) return rc;
+
+    if (!int8) {
+        const float *x = mxn_mat_f32(bottom);
+        if (bottom->dtype != MXN_F32) {
+            mxn_mat_free(top);
+            return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
+                                  "int8 input blob but the layer has float weights");
+        }
+        for (r = 0; r < rows; r++) {
+            float *o = mxn_mat_f32(top) + (size_t)r * fc->num_output;
+            size_t i;
+            mxn_innerproduct_f32_ref(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
+                                     mxn_mat_f32(fc->weight), fc->bias, o);
+            if (fc->act->type)
+                for (i = 0; i < (size_t)fc->num_output; i++) o[i] = mxn_activation_apply(fc->act, o[i]);
+        }
+        return MXN_OK;
+    }
+
+    acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)fc->num_output);
+    if (bottom->dtype == MXN_F32) q = (int8_t *)malloc((size_t)fc->num_input);
+    if (!acc || (bottom->dtype == MXN_F32 && !q)) {
+        free(acc);
+        free(q);
+        mxn_mat_free(top);
+        return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+    }
+    for (r = 0; r < rows; r++) {
+        const int8_t *xq;
+        if (bottom->dtype == MXN_F32) {
+            mxn_quantize_f32_to_s8(mxn_mat_f32(bottom) + (size_t)r * fc->num_input, (size_t)fc->num_input,
+                                   fc->bottom_scale, q);
+            xq = q;
+        } else {
+            xq = mxn_mat_i8(bottom) + (size_t)r * fc->num_input;
+        }
+        mxn_innerproduct_s8_ref(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
+        mxn_innerproduct_dequant_ref(acc, fc->num_output, fc->scale_in, fc->bias, fc->act,
+                                     mxn_mat_f32(top) + (size_t)r * fc->num_output);
+    }
+    free(acc);
+    free(q);
+    return MXN_OK;
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+void mxn_same_pads(int w, int h, int extent_w, int extent_h, int stride_w, int stride_h, int lower,
+                   int *pl, int *pr, int *pt, int *pb)
+{
+    int wpad = extent_w + (w - 1) / stride_w * stride_w - w;
+    int hpad = extent_h + (h - 1) / stride_h * stride_h - h;
+    *pl = *pr = *pt = *pb = 0;
+    if (wpad <= 0 && hpad <= 0) return;
+    /* C division truncates toward zero, like ncnn's: keep it for negatives */
+    if (lower) {
+        *pl = wpad - wpad / 2;
+        *pr = wpad / 2;
+        *pt = hpad - hpad / 2;
+        *pb = hpad / 2;
+    } else {
+        *pl = wpad / 2;
+        *pr = wpad - wpad / 2;
+        *pt = hpad / 2;
+        *pb = hpad - hpad / 2;
+    }
+}
+
+int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
+                     const mxn_option *opt, mxn_error *err)
+{
+    const mxn_conv_layer *c = (const mxn_conv_layer *)l->priv;
+    const mxn_mat *in = &bottoms[0];
+    mxn_mat *out = &tops[0];
+    const int int8 = c->weight.dtype == MXN_I8;
+    const int maxk = c->kernel_w * c->kernel_h;
+    const int ext_w = c->dilation_w * (c->kernel_w - 1) + 1;
+    const int ext_h = c->dilation_h * (c->kernel_h - 1) + 1;
+    int in_c, in_h, in_w, expect_in_g;
+    int pt, pb, pl, pr, pw, ph, out_w, out_h;
+    long long padded_total;
+    mxn_conv_shape s;
+    void *padded = NULL;
+    int32_t *acc = NULL;
+    int rc = MXN_OK;
+    (void)opt;
+
+    if (!in->data || in->dims < 1)
+        return mxn_error_set(err, MXN_ERR_SHAPE, "empty input blob");
+    if (in->dtype == MXN_I8 && !int8)
+        return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
+                              "int8 input blob but the layer has float weights");
+
+    expect_in_g = (int)(c->weight_data_size / ((long long)c->num_output * maxk));
+
+    /* ncnn: a 1x1 Convolution on a flattened blob is an InnerProduct */
+    if (in->dims == 1 && !c->depthwise_layer && c->kernel_w == 1 && c->kernel_h == 1 &&
+        in->w == expect_in_g) {
+        mxn_fc_params fc;
+        fc.num_output = c->num_output;
+        fc.num_input = in->w;
+        fc.weight = &c->weight;
+        fc.bias = c->bias_term ? mxn_mat_f32(&c->bias) : NULL;
+        fc.scale_in = c->scale_in;
+        fc.bottom_scale = c->bottom_scale;
+        fc.act = &c->act;
+        return mxn_fc_forward(&fc, in, 1, out, err);
+    }
+
+    if (in->dims == 1)
+        return mxn_error_set(err, MXN_ERR_SHAPE,
+                              "1-D input blob of %d values: expected a (c, h, w) blob%s", in->w,
+                              (!c->depthwise_layer && maxk == 1)
+                                  ? " or exactly weight_data_size/num_output values" : "");
+    in_w = in->w;
+    in_h = in->h;
+    in_c = in->dims == 3 ? in->c : 1;
+    if (in_c % c->group != 0 || in_c / c->group != expect_in_g)
+        return mxn_error_set(err, MXN_ERR_SHAPE,
+                              "input has %d channels but the weights (weight_data_size %d = "
+                              "num_output %d x %d x %dx%d kernel%s) expect %lld",
+                              in_c, c->weight_data_size, c->num_output, expect_in_g, c->kernel_h,
+                              c->kernel_w, c->group > 1 ? ", per group" : "",
+                              (long long)expect_in_g * c->group);
+
+    if (c->pad_left == -233 || c->pad_left == -234) {
+        mxn_same_pads(in_w, in_h, ext_w, ext_h, c->stride_w, c->stride_h, c->pad_left == -234,
+                      &pl, &pr, &pt, &pb);
+    } else {
+        pl = c->pad_left;
+        pr = c->pad_right;
+        pt = c->pad_top;
+        pb = c->pad_bottom;
+    }
+    pw = in_w + pl + pr;
+    ph = in_h + pt + pb;
+    if (pw < ext_w || ph < ext_h || pw < 1 || ph < 1)
+        return mxn_error_set(err, MXN_ERR_SHAPE,
+                              "input %dx%d (padded %dx%d) is smaller than the %dx%d kernel extent",
+                              in_h, in_w, ph, pw, ext_h, ext_w);
+    out_w = (pw - ext_w) / c->stride_w + 1;
+    out_h = (ph - ext_h) / c->stride_h + 1;
+    padded_total = (long long)in_c * ph * pw;
+
+    s.in_c = in_c;
+    s.in_h = ph;
+    s.in_w = pw;
+    s.out_c = c->num_output;
+    s.out_h = out_h;
+    s.out_w = out_w;
+    s.kernel_w = c->kernel_w;
+    s.kernel_h = c->kernel_h;
+    s.dilation_w = c->dilation_w;
+    s.dilation_h = c->dilation_h;
+    s.stride_w = c->stride_w;
+    s.stride_h = c->stride_h;
+    s.group = c->group;
+
+    rc = mxn_mat_alloc(out, 3, out_w, out_h, c->num_output,
+                       (int8 && c->int8_scale_term > 100) ? MXN_I8 : MXN_F32, err);
+    if (rc) return rc;
+    if (padded_total > (long long)(SIZE_MAX / 4)) {
+        mxn_mat_free(out);
+        return mxn_error_set(err, MXN_ERR_NO_MEM, "padded input too large");
+    }
+
+    if (!int8) {
+        const float *src = mxn_mat_f32(in);
+        if (pl || pr || pt || pb) {
+            padded = malloc(sizeof(float) * (size_t)padded_total);
+            if (!padded) goto no_mem;
+            mxn_pad_planes_f32(src, in_c, in_h, in_w, pt, pb, pl, pr, c->pad_value, (float *)padded);
+            src = (const float *)padded;
+        }
+        mxn_conv2d_f32_ref(&s, src, mxn_mat_f32(&c->weight), c->bias_term ? mxn_mat_f32(&c->bias) : NULL,
+                           mxn_mat_f32(out));
+        if (c->act.type) {
+            float *o = mxn_mat_f32(out);
+            size_t i, n = mxn_mat_total(out);
+            for (i = 0; i < n; i++) o[i] = mxn_activation_apply(&c->act, o[i]);
+        }
+    } else {
+        const int8_t *src;
+        int8_t *quantized = NULL;
+        size_t in_total = (size_t)in_c * in_h * in_w;
+        /* ncnn quantizes first and pads the int8 blob afterwards with the
+         * pad value quantized the same way */
+        const int8_t qpad = mxn_float2int8(c->pad_value * c->bottom_scale);
+        if (in->dtype == MXN_F32) {
+            quantized = (int8_t *)malloc(in_total ? in_total : 1);
+            if (!quantized) goto no_mem;
+            mxn_quantize_f32_to_s8(mxn_mat_f32(in), in_total, c->bottom_scale, quantized);
+            src = quantized;
+        } else {
+            src = mxn_mat_i8(in);
+        }
+        if (pl || pr || pt || pb) {
+            padded = malloc((size_t)padded_total);
+            if (!padded) {
+                free(quantized);
+                goto no_mem;
+            }
+            mxn_pad_planes_s8(src, in_c, in_h, in_w, pt, pb, pl, pr, qpad, (int8_t *)padded);
+            src = (const int8_t *)padded;
+        }
+        acc = (int32_t *)malloc(sizeof(int32_t) * mxn_mat_total(out));
+        if (!acc) {
+            free(quantized);
+            goto no_mem;
+        }
+        mxn_conv2d_s8_ref(&s, src, mxn_mat_i8(&c->weight), acc);
+        free(quantized);
+        mxn_conv_dequant_ref(acc, c->num_output, (size_t)out_w * out_h, c->scale_in,
+                             c->bias_term ? mxn_mat_f32(&c->bias) : NULL, &c->act, c->top_scale,
+                             out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
+                             out->dtype == MXN_I8 ? mxn_mat_i8(out) : NULL);
+    }
+    free(padded);
+    free(acc);
+    return MXN_OK;
+
+no_mem:
+    free(padded);
+    free(acc);
+    mxn_mat_free(out);
+    return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+}

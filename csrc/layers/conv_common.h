@@ -1,0 +1,68 @@
+/* Shared implementation of Convolution and ConvolutionDepthWise (float32 and
+ * ncnn-compatible int8), plus small helpers the compute layers share.
+ * Error messages say only what is wrong: the loader and the executor prefix
+ * them with the layer's name and type. */
+#ifndef MXN_CONV_COMMON_H
+#define MXN_CONV_COMMON_H
+
+#include "../mxn_core.h"
+
+typedef struct {
+    int depthwise_layer;          /* 1 for ConvolutionDepthWise (reads param 7 group) */
+    int num_output;
+    int kernel_w, kernel_h;
+    int dilation_w, dilation_h;
+    int stride_w, stride_h;
+    int pad_left, pad_right, pad_top, pad_bottom; /* all -233 = SAME_UPPER, all -234 = SAME_LOWER */
+    float pad_value;
+    int bias_term;
+    int weight_data_size;
+    int group;
+    int int8_scale_term;          /* 0 float; 1/2 int8 with float output; 101/102 int8 output */
+    mxn_activation act;
+
+    mxn_mat weight;               /* F32, or I8 for an int8 model */
+    mxn_mat bias;                 /* F32 [num_output] or empty */
+    mxn_mat weight_scales;        /* F32 [num_output] (Convolution), [group] or [1] (depthwise) */
+    float bottom_scale;
+    float top_scale;
+    float *scale_in;              /* [num_output]: 1 / (bottom_scale * weight_scale), int8 only */
+} mxn_conv_layer;
+
+int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_layer, mxn_error *err);
+int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err);
+int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
+                     const mxn_option *opt, mxn_error *err);
+void mxn_conv_destroy(mxn_layer *l);
+
+/* Fully connected forward shared by InnerProduct and Convolution's ncnn
+ * behaviour on flattened (1-D) blobs.  `x` is num_input values per row
+ * (rows == 1 except for InnerProduct on a 2-D blob); F32 or I8 input. */
+typedef struct {
+    int num_output;
+    int num_input;
+    const mxn_mat *weight;        /* F32 or I8, [num_output][num_input] */
+    const float *bias;            /* NULL when no bias */
+    const float *scale_in;        /* int8 only: [num_output] */
+    float bottom_scale;           /* int8 only */
+    const mxn_activation *act;
+} mxn_fc_params;
+
+int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
+                   mxn_mat *top, mxn_error *err);
+
+/* ncnn's SAME_UPPER (lower = 0) / SAME_LOWER (lower = 1) padding for a
+ * kernel extent: total = extent + (size-1)/stride*stride - size, the odd
+ * pixel after (upper) or before (lower); nothing when both totals are <= 0;
+ * a negative side means ncnn crops there (kernel < stride). */
+void mxn_same_pads(int w, int h, int extent_w, int extent_h, int stride_w, int stride_h, int lower,
+                   int *pl, int *pr, int *pt, int *pb);
+
+/* scale_in[p] = 1.f / (bottom_scale * weight_scale[idx(p)]) in float32, 0 when the
+ * weight scale is 0 (an all-zero weight row), as ncnn does. */
+static inline float mxn_int8_scale_in(float bottom_scale, float weight_scale)
+{
+    return weight_scale == 0.f ? 0.f : 1.f / (bottom_scale * weight_scale);
+}
+
+#endif
