@@ -69,6 +69,26 @@ static int need_bytes(const mxn_modelbin *mb, size_t need, const char *what, mxn
 
 static size_t align4(size_t n) { return (n + 3u) & ~(size_t)3u; }
 
+/* Weights that are NaN or infinite make every output they touch NaN/inf
+ * without an error anywhere; ncnn loads them silently, maixnn refuses the
+ * file (a damaged or badly exported model).  On failure `out` is freed. */
+static int check_finite(mxn_mat *out, size_t array_pos, mxn_error *err)
+{
+    size_t i, n = mxn_mat_total(out);
+    const float *v = mxn_mat_f32(out);
+    for (i = 0; i < n; i++) {
+        if (!isfinite(v[i])) {
+            int rc = mxn_error_set(err, MXN_ERR_FORMAT,
+                                   "weight value %zu of %zu is %s (array at byte offset %zu): "
+                                   "weights must be finite numbers",
+                                   i, n, isnan(v[i]) ? "NaN" : (v[i] > 0 ? "+inf" : "-inf"), array_pos);
+            mxn_mat_free(out);
+            return rc;
+        }
+    }
+    return MXN_OK;
+}
+
 int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mxn_error *err)
 {
     size_t i, bytes;
@@ -91,6 +111,7 @@ int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mx
         if ((rc = mxn_mat_alloc(out, 1, (int)count, 1, 1, MXN_F32, err))) return rc;
         p = mb->data + mb->pos;
         for (i = 0; i < count; i++) mxn_mat_f32(out)[i] = read_f32le(p + 4 * i);
+        if ((rc = check_finite(out, mb->pos, err))) return rc;
         mb->pos += bytes;
         mb->values_read += count;
         return MXN_OK;
@@ -135,6 +156,7 @@ int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mx
             p = book + 1024u;
             for (i = 0; i < count; i++) mxn_mat_f32(out)[i] = read_f32le(book + 4u * p[i]);
         }
+        if (out->dtype == MXN_F32 && (rc = check_finite(out, tag_pos, err))) goto fail;
         mb->pos += bytes;
         mb->values_read += count;
         return MXN_OK;

@@ -16,6 +16,7 @@
  *    num_output behaves as InnerProduct (ncnn does this for flattened blobs,
  *    e.g. the squeeze-excite convs after a global pooling).
  */
+#include <math.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,24 @@ static int read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error
     return MXN_OK;
 }
 
+int mxn_check_int8_scales(const float *weight_scales, size_t n, float bottom_scale, int has_top,
+                          float top_scale, mxn_error *err)
+{
+    size_t i;
+    if (!(bottom_scale > 0.f) || !isfinite(bottom_scale))
+        return mxn_error_set(err, MXN_ERR_FORMAT, "int8 bottom scale %g is not a finite positive number",
+                             (double)bottom_scale);
+    if (has_top && (!(top_scale > 0.f) || !isfinite(top_scale)))
+        return mxn_error_set(err, MXN_ERR_FORMAT, "int8 top scale %g is not a finite positive number",
+                             (double)top_scale);
+    for (i = 0; i < n; i++)
+        if (!(weight_scales[i] >= 0.f) || !isfinite(weight_scales[i]))
+            return mxn_error_set(err, MXN_ERR_FORMAT,
+                                 "int8 weight scale %zu is %g, not a finite number >= 0", i,
+                                 (double)weight_scales[i]);
+    return MXN_OK;
+}
+
 int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     mxn_conv_layer *c = (mxn_conv_layer *)l->priv;
@@ -157,6 +176,9 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
                                   "the .bin holds int8 weights but int8_scale_term (param 8) is 0");
         ws = mxn_mat_f32(&c->weight_scales);
         nws = (int)mxn_mat_total(&c->weight_scales);
+        if ((rc = mxn_check_int8_scales(ws, (size_t)nws, c->bottom_scale, c->int8_scale_term > 100,
+                                        c->top_scale, err)))
+            return rc;
         out_g = c->num_output / c->group;
         c->scale_in = (float *)malloc(sizeof(float) * (size_t)c->num_output);
         if (!c->scale_in) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");

@@ -65,4 +65,11 @@ static inline float mxn_int8_scale_in(float bottom_scale, float weight_scale)
     return weight_scale == 0.f ? 0.f : 1.f / (bottom_scale * weight_scale);
 }
 
+/* An int8 layer's scales from the .bin must make sense before they are used:
+ * bottom (and top, when requantizing) scales finite and > 0, weight scales
+ * finite and >= 0 (0 = an all-zero weight row).  Anything else would turn
+ * every output into inf/NaN or flip signs without a word. */
+int mxn_check_int8_scales(const float *weight_scales, size_t n, float bottom_scale, int has_top,
+                          float top_scale, mxn_error *err);
+
 #endif

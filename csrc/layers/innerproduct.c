@@ -79,6 +79,9 @@ static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
         if (!ip->int8_scale_term)
             return mxn_error_set(err, MXN_ERR_FORMAT,
                                   "the .bin holds int8 weights but int8_scale_term (param 8) is 0");
+        if ((rc = mxn_check_int8_scales(mxn_mat_f32(&ip->weight_scales), (size_t)ip->num_output,
+                                        ip->bottom_scale, 0, 0.f, err)))
+            return rc;
         ip->scale_in = (float *)malloc(sizeof(float) * (size_t)ip->num_output);
         if (!ip->scale_in) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
         for (p = 0; p < ip->num_output; p++)
