@@ -1,0 +1,186 @@
+"""Stage 2: ONNX -> ncnn .param/.bin, maixnn's own converter.
+
+Pipeline (one module each):
+  onnx_graph        load the file, pin the input shape to (1, C, H, W)
+  constant_folding  evaluate the shape arithmetic the exporter leaves behind
+  onnx_passes       Identity/Dropout removal, MatMul+Add -> Gemm, hardswish
+                    recognition, zero Pad folded into Conv
+  ops_*             one small handler per ONNX operator (``@register``),
+                    each emitting ncnn layers
+  ncnn_passes       BatchNorm folded into Conv/InnerProduct, activations fused
+                    (param 9/10), Flatten before InnerProduct removed, Split
+                    inserted for blobs with several readers
+and the result is written with maixnn.ncnn_model.NcnnModel.save (atomic).
+
+PC tooling: needs the ``onnx`` package (not torch).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+from typing import Dict, List, Optional, Sequence
+
+from ..errors import UnsupportedOperatorError
+from ..ncnn_model import Layer, NcnnModel
+from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
+# the handler modules register themselves on import
+from . import ops_activation, ops_conv, ops_elementwise, ops_linear, ops_misc, ops_pool, ops_resize, ops_shape  # noqa: F401,E501
+
+__all__ = ["convert", "convert_to_model", "ConversionReport", "configure_parser", "run_cli"]
+
+
+class ConversionReport:
+    """What convert() did: the files, the layers, and every rewrite."""
+
+    def __init__(self):
+        self.onnx_path = ""
+        self.param_path = ""
+        self.bin_path = ""
+        self.input_shapes: Dict[str, tuple] = {}
+        self.inputs: List[str] = []
+        self.outputs: List[str] = []
+        self.onnx_nodes = 0
+        self.folded_nodes = 0
+        self.layer_types: Dict[str, int] = {}
+        self.layer_count = 0
+        self.graph_rewrites: List[str] = []
+        self.fused: List[str] = []
+        self.removed: List[str] = []
+        self.inserted: List[str] = []
+        self.notes: List[str] = []
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def __str__(self) -> str:
+        lines = ["%s -> %s / %s" % (self.onnx_path, self.param_path, self.bin_path),
+                 "  inputs %s, outputs %s" % (", ".join("%s%s" % (k, self.input_shapes.get(k, ""))
+                                                         for k in self.inputs), ", ".join(self.outputs)),
+                 "  %d ONNX nodes (%d constant nodes folded) -> %d ncnn layers: %s"
+                 % (self.onnx_nodes, self.folded_nodes, self.layer_count,
+                    ", ".join("%s %d" % kv for kv in sorted(self.layer_types.items())))]
+        for title, items in (("graph rewrites", self.graph_rewrites), ("fused", self.fused),
+                             ("removed", self.removed), ("inserted", self.inserted), ("notes", self.notes)):
+            if items:
+                lines.append("  %s: %d" % (title, len(items)))
+                lines += ["    " + s for s in items]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return "ConversionReport(%d layers from %s)" % (self.layer_count, self.onnx_path)
+
+
+def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None,
+                     report: Optional[ConversionReport] = None) -> NcnnModel:
+    """The in-memory ncnn model for an ONNX file (nothing written)."""
+    report = report if report is not None else ConversionReport()
+    onnx_path = os.fspath(onnx_path)
+    report.onnx_path = onnx_path
+    graph = onnx_graph.load_graph(onnx_path, input_shape)
+    report.onnx_nodes = len(graph.nodes)
+    report.input_shapes = dict(graph.input_shapes)
+    report.folded_nodes = constant_folding.fold_constants(graph)
+    report.graph_rewrites = onnx_passes.run_passes(graph)
+
+    for out in graph.outputs:
+        if out in graph.consts:
+            raise UnsupportedOperatorError("%s: graph output %r is a constant (it does not depend on the input)"
+                                           % (onnx_path, out))
+
+    ctx = registry.ConvertContext(graph)
+    for name in graph.inputs:
+        _, c, h, w = graph.input_shapes[name]
+        blob = ctx.new_blob(name)
+        ctx.bind(name, blob)
+        ctx.add_layer("Input", name, [], [blob], {0: int(w), 1: int(h), 2: int(c)})
+    graph.toposort()
+    for node in graph.nodes:
+        registry.emit(ctx, node)
+
+    # graph outputs keep their ONNX names (output0, ...)
+    output_blobs = []
+    input_blobs = [ctx.blob_of(n) for n in graph.inputs]
+    for out in graph.outputs:
+        if not ctx.has_blob(out):
+            raise UnsupportedOperatorError("%s: graph output %r was not produced" % (onnx_path, out))
+        blob = ctx.blob_of(out)
+        wanted = registry._clean_name(out)
+        if blob in input_blobs or blob in output_blobs:
+            # output == input, or two outputs are the same tensor: give it its own layer
+            new = ctx.new_blob(wanted)
+            ctx.add_layer("Noop", wanted + "_copy", [blob], [new])
+            blob = new
+        elif blob != wanted:
+            if any(wanted in l.tops or wanted in l.bottoms for l in ctx.layers):
+                raise UnsupportedOperatorError("%s: cannot name output blob %r: the name is taken"
+                                               % (onnx_path, wanted))
+            for l in ctx.layers:
+                l.tops = [wanted if t == blob else t for t in l.tops]
+                l.bottoms = [wanted if b == blob else b for b in l.bottoms]
+            blob = wanted
+        output_blobs.append(blob)
+
+    lg = ncnn_passes.LayerGraph(ctx.layers, input_blobs, output_blobs)
+    done = ncnn_passes.run_passes(lg)
+    report.fused, report.removed, report.inserted = done["fused"], done["removed"], done["inserted"]
+    report.notes = list(ctx.notes)
+    model = NcnnModel(lg.layers)
+    report.inputs = model.input_names()
+    report.outputs = list(output_blobs)
+    report.layer_types = dict(collections.Counter(l.type for l in model.layers))
+    report.layer_count = len(model.layers)
+    _check_outputs(model, output_blobs, onnx_path)
+    return model
+
+
+def _check_outputs(model: NcnnModel, outputs: List[str], where: str) -> None:
+    """ncnn decides outputs by 'nobody reads it': make sure that is exactly
+    the ONNX outputs (a dangling extra blob would be a converter bug)."""
+    found = model.output_names()
+    extra = [b for b in found if b not in outputs]
+    if extra:
+        raise RuntimeError("%s: converter left unread blobs %s" % (where, extra))
+
+
+def convert(onnx_path: str, out_base: str, input_shape: Optional[Sequence[int]] = None) -> ConversionReport:
+    """Convert an ONNX file to ``out_base + ".param"`` and ``out_base + ".bin"``.
+
+    input_shape (C, H, W) is needed only when the file's input has symbolic
+    dims.  Returns a ConversionReport (layers, what was fused/removed)."""
+    report = ConversionReport()
+    model = convert_to_model(onnx_path, input_shape, report)
+    out_base = os.fspath(out_base)
+    for suffix in (".param", ".bin"):
+        if out_base.endswith(suffix):
+            out_base = out_base[: -len(suffix)]
+    report.param_path = out_base + ".param"
+    report.bin_path = out_base + ".bin"
+    model.save(report.param_path, report.bin_path)
+    return report
+
+
+# ----------------------------------------------------------------- CLI
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.description = ("Convert an ONNX model to ncnn .param/.bin with maixnn's converter "
+                     "(BatchNorm folded, activations fused, Split layers, Input shape written).")
+    p.add_argument("onnx", help="the .onnx file")
+    p.add_argument("out", help="output base path: writes OUT.param and OUT.bin")
+    p.add_argument("--input-shape", default=None,
+                   help="C,H,W for models with symbolic input dims (e.g. 3,224,224)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the conversion report")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    shape = None
+    if args.input_shape:
+        from ..errors import OptionError
+        try:
+            shape = [int(v) for v in args.input_shape.replace("x", ",").split(",") if v.strip()]
+        except ValueError:
+            raise OptionError("--input-shape must look like 3,224,224, got %r" % args.input_shape) from None
+    report = convert(args.onnx, args.out, input_shape=shape)
+    if not getattr(args, "quiet", False):
+        print(report)
+    return 0

@@ -1,0 +1,157 @@
+"""Stage 1: a PyTorch module -> an ONNX file maixnn's converter understands.
+
+Uses torch's TorchScript-based exporter (``dynamo=False``: needs no
+onnxscript), a fixed 1xCxHxW input named ``input0`` and outputs named
+``output0``, ``output1``, ... (the names of Sipeed's walkthrough, kept by the
+converter).  The module is exported in eval() mode without gradients, and the
+file is written atomically.
+
+PC tooling: imports torch and onnx.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import os
+import sys
+import warnings
+from typing import Optional, Sequence, Tuple
+
+from .errors import Error, ModelFormatError, OptionError
+from .ncnn_model import atomic_write
+
+DEFAULT_OPSET = 17
+# Opsets the TorchScript exporter handles and the converter is tested with.
+MIN_OPSET = 9
+MAX_OPSET = 20
+
+
+def _check_shape(input_shape: Sequence[int]) -> Tuple[int, int, int]:
+    try:
+        shape = tuple(int(v) for v in input_shape)
+    except (TypeError, ValueError):
+        raise OptionError("input_shape must be (C, H, W) integers, got %r" % (input_shape,)) from None
+    if len(shape) == 4 and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) != 3 or any(v <= 0 for v in shape):
+        raise OptionError("input_shape must be (C, H, W) with positive sizes (batch is always 1), got %r"
+                          % (tuple(input_shape),))
+    return shape  # type: ignore[return-value]
+
+
+def export(module, path: str, input_shape: Sequence[int] = (3, 224, 224),
+           opset: int = DEFAULT_OPSET) -> str:
+    """Export `module` (a torch.nn.Module) to ONNX at `path`; returns `path`.
+
+    The graph has one input ``input0`` of fixed shape (1, C, H, W) and one
+    output per tensor the module returns (``output0``, ``output1``, ...).
+    The module is switched to eval() mode (and left in it)."""
+    import torch
+
+    shape = _check_shape(input_shape)
+    if not isinstance(module, torch.nn.Module):
+        raise OptionError("export needs a torch.nn.Module, got %s" % type(module).__name__)
+    if not MIN_OPSET <= int(opset) <= MAX_OPSET:
+        raise OptionError("opset must be in %d..%d, got %r" % (MIN_OPSET, MAX_OPSET, opset))
+
+    module.eval()
+    # the example input must live where the parameters are
+    try:
+        device = next(module.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    example = torch.zeros((1,) + shape, dtype=torch.float32, device=device)
+    with torch.no_grad():
+        try:
+            probe = module(example)
+        except Exception as e:
+            raise OptionError("the module does not run on a 1x%dx%dx%d input: %s: %s"
+                              % (shape + (type(e).__name__, e))) from e
+        n_out = len(probe) if isinstance(probe, (tuple, list)) else 1
+        output_names = ["output%d" % i for i in range(n_out)]
+
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            # the TorchScript exporter is deprecated in favour of dynamo; we choose it on purpose
+            warnings.simplefilter("ignore")
+            try:
+                torch.onnx.export(module, (example,), buf, input_names=["input0"],
+                                  output_names=output_names, opset_version=int(opset),
+                                  do_constant_folding=True, dynamo=False)
+            except Exception as e:
+                raise Error("torch.onnx.export failed for %s at opset %d: %s: %s"
+                            % (type(module).__name__, opset, type(e).__name__, e)) from e
+    data = buf.getvalue()
+    atomic_write(path, data)
+    return path
+
+
+# ----------------------------------------------------------------- CLI
+
+def _parse_shape_text(text: str) -> Tuple[int, int, int]:
+    try:
+        return _check_shape([int(v) for v in text.replace("x", ",").split(",") if v.strip()])
+    except ValueError:
+        raise OptionError("--input-shape must look like 3,224,224, got %r" % text) from None
+
+
+def load_factory(spec: str):
+    """'path/to/file.py:factory' or 'package.module:factory' -> the callable."""
+    if ":" not in spec:
+        raise OptionError("model must be given as FILE.py:FACTORY or MODULE:FACTORY, got %r" % spec)
+    where, name = spec.rsplit(":", 1)
+    if where.endswith(".py") or os.sep in where or os.path.exists(where):
+        if not os.path.isfile(where):
+            raise OptionError("%s: no such Python file" % where)
+        mod_name = "_maixnn_user_" + os.path.splitext(os.path.basename(where))[0]
+        sp = importlib.util.spec_from_file_location(mod_name, where)
+        if sp is None or sp.loader is None:
+            raise OptionError("%s: cannot be loaded as a Python module" % where)
+        module = importlib.util.module_from_spec(sp)
+        # the file may import its neighbours
+        sys.path.insert(0, os.path.dirname(os.path.abspath(where)))
+        try:
+            sp.loader.exec_module(module)
+        finally:
+            sys.path.pop(0)
+    else:
+        import importlib as _il
+        try:
+            module = _il.import_module(where)
+        except ImportError as e:
+            raise OptionError("cannot import %s: %s" % (where, e)) from None
+    factory = getattr(module, name, None)
+    if factory is None or not callable(factory):
+        raise OptionError("%s has no callable %r" % (where, name))
+    return factory
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.description = ("Export a PyTorch model to ONNX (input 'input0', outputs 'output0'..., "
+                     "fixed 1xCxHxW shape). MODEL is FILE.py:FACTORY or MODULE:FACTORY; "
+                     "FACTORY() must return a torch.nn.Module.")
+    p.add_argument("model", help="FILE.py:FACTORY or package.module:FACTORY")
+    p.add_argument("output", help="the .onnx file to write")
+    p.add_argument("--input-shape", default="3,224,224", help="C,H,W (default 3,224,224)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                   help="ONNX opset (default %d)" % DEFAULT_OPSET)
+    p.add_argument("--weights", default=None,
+                   help="optional state_dict file (torch.save) loaded into the module")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    import torch
+
+    shape = _parse_shape_text(args.input_shape)
+    factory = load_factory(args.model)
+    module = factory()
+    if getattr(args, "weights", None):
+        try:
+            state = torch.load(args.weights, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise ModelFormatError("%s: cannot load a state_dict: %s" % (args.weights, e)) from None
+        module.load_state_dict(state)
+    export(module, args.output, input_shape=shape, opset=args.opset)
+    print("wrote %s (input0: 1x%dx%dx%d, opset %d)" % ((args.output,) + shape + (args.opset,)))
+    return 0
