@@ -23,6 +23,7 @@ from .errors import Error
 COMMANDS = (
     ("export", "maixnn.exporter", "PyTorch module (file.py:factory) -> ONNX"),
     ("convert", "maixnn.converter", "ONNX -> ncnn .param/.bin (maixnn's own converter)"),
+    ("quantize", "maixnn.quantizer", "float ncnn model -> ncnn int8 (.table, .param/.bin, .mud, .json)"),
     ("run", "maixnn.runner", "run an image or .npy through an ncnn model on maixnn's engine (top-k)"),
     ("info", "maixnn.summary", "layers, output shapes, parameters and memory of an ncnn model"),
     ("demo", "maixnn.demo", "the whole float pipeline on a built-in ResNet-style network"),
