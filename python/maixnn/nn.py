@@ -27,10 +27,13 @@ Differences from the board, on purpose and documented:
   0's mean and norm for every channel when it quantizes the input; a model
   with three different values behaves differently there (the quantization
   tools fold the per-channel part into the first convolution instead).
-* ``quantize`` is accepted and currently ignored: a float model always runs in
-  float32 here.  The int8 NPU emulation (quantize the prepared input with the
-  model's input scale, run the int8 ncnn model) is the quantization stage's
-  extension point: Model.prepare_input().
+* ``quantize=True`` on an int8 model (made by maixnn quantize) runs the V831
+  NPU's input path (maixnn.npu): f = (u8 - mean[0]) * norm[0] with ONE
+  mean/norm for every channel (a warning when the three differ, as on the
+  board), q = clamp(roundf(f * input_scale), -127, 127) with the first int8
+  layer's input scale, q fed to the engine as int8; outputs dequantized to
+  float.  On a float model ``quantize`` is ignored (float32 throughout), and
+  ``quantize=False`` feeds the per-channel float input to any model.
 * ``first_layer_conv_no_pad`` is accepted and ignored: the ncnn model states
   its padding itself.
 * Output and input sizes are checked against the model at load time (one run
@@ -114,6 +117,7 @@ class Model:
         self.model_type = model_type
         self.first_layer_conv_no_pad = bool(first_layer_conv_no_pad)
         self._check_against_model()
+        self._npu_runtime = None  # maixnn.npu.NpuRuntime, built on the first quantize=True forward
 
     # ------------------------------------------------------------ load-time checks
 
@@ -156,10 +160,11 @@ class Model:
         """The array the engine gets for input `name`, from the uint8 (h, w, c) image.
 
         Float models: (u8 - mean[c]) * norm[c] in float32, as (c, h, w).
-        `quantize` does not change that yet.  Extension point of the int8
-        stage: for an int8 model with quantize=True, return the int8 input the
-        NPU would see (q = clamp(round(f * input_scale), -127, 127) with the
-        board's channel-0 mean/norm)."""
+        int8 models with quantize=True: the int8 buffer the NPU computes on
+        (maixnn.npu: channel 0's mean/norm, q = clamp(roundf(f * input_scale)))."""
+        npu = self._npu() if quantize else None
+        if npu is not None:
+            return npu.prepare(image_hwc, self.mean[name], self.norm[name])
         mean = self.mean[name]
         norm = self.norm[name]
         f = (image_hwc.astype(np.float32) - mean) * norm
@@ -193,9 +198,12 @@ class Model:
         for name, image in images.items():
             u8 = self._image_bytes(name, image)
             prepared[name] = self.prepare_input(name, u8, bool(quantize))
+        npu = self._npu() if quantize else None
         start = time.perf_counter()
-        blobs = self.net.forward(prepared, outputs=list(self.outputs))
+        blobs = (npu.net if npu is not None else self.net).forward(prepared, outputs=list(self.outputs))
         elapsed = time.perf_counter() - start
+        if npu is not None:
+            blobs = {k: npu.dequantize(k, v) for k, v in blobs.items()}
         results = [self._shape_output(name, blobs[name], layout) for name in self.outputs]
         if debug:
             for name, x in prepared.items():
@@ -206,6 +214,13 @@ class Model:
             print("[maixnn.nn] forward %.2f ms (PC emulation, not board time)" % (elapsed * 1e3),
                   file=sys.stderr)
         return results[0] if len(results) == 1 else results
+
+    def _npu(self):
+        """The NPU emulation of an int8 model (None for a float model)."""
+        if self._npu_runtime is None:
+            from .npu import NpuRuntime
+            self._npu_runtime = NpuRuntime.for_net(self.net) or False
+        return self._npu_runtime or None
 
     def _image_bytes(self, name: str, image) -> np.ndarray:
         h, w, c = self.inputs[name]

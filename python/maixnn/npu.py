@@ -231,3 +231,49 @@ def dequantize_outputs_scale(model: NcnnModel, blob: str) -> Optional[float]:
             continue
         return None
     return None
+
+
+class NpuRuntime:
+    """What maixnn.nn needs for forward(img, quantize=True) on an int8 model:
+    the NpuInput and the engine Net it feeds (the model itself, or its copy
+    without the leading per-channel Padding)."""
+
+    def __init__(self, npu_input: NpuInput, net, model: NcnnModel):
+        self.input = npu_input
+        self.net = net
+        self.model = model
+
+    @classmethod
+    def for_net(cls, net) -> Optional["NpuRuntime"]:
+        """None when `net` is a float model (or was loaded from memory, so
+        its files cannot be inspected); raises UnsupportedOperatorError when
+        it is int8 but its input cannot take the NPU's int8 buffer."""
+        param, binp = getattr(net, "param_path", None), getattr(net, "bin_path", None)
+        if not param or not binp:
+            return None
+        structure = NcnnModel.load(param)
+        if not is_int8_model(structure):
+            return None
+        if len(structure.input_names()) != 1:
+            raise UnsupportedOperatorError("quantize=True: the NPU input path handles one input, %s has %s"
+                                           % (param, structure.input_names()))
+        model = NcnnModel.load(param, binp)
+        npu_input = NpuInput.from_model(model)
+        run_net = net
+        if npu_input.removed_padding:
+            from .runtime import Net
+            run_net = Net.from_memory(npu_input.model.param_text(), npu_input.model.bin_bytes())
+        return cls(npu_input, run_net, model)
+
+    def prepare(self, image_hwc: np.ndarray, mean, norm) -> np.ndarray:
+        m, n = single_mean_norm(mean, norm)
+        return self.input.quantize(image_hwc, m, n)
+
+    def dequantize(self, name: str, blob: np.ndarray) -> np.ndarray:
+        """An int8 blob (a requantizing layer's output) back to float."""
+        if blob.dtype != np.int8:
+            return blob
+        scale = dequantize_outputs_scale(self.input.model, name)
+        if not scale:
+            raise UnsupportedOperatorError("output %s is int8 and no top_scale describes it" % name)
+        return (blob.astype(np.float32) / np.float32(scale)).astype(np.float32)
