@@ -123,8 +123,13 @@ def _fmt_int(n: int) -> str:
     return "{:,}".format(n)
 
 
-def _fmt_mb(n: int) -> str:
-    return "%.2f" % (n / (1024.0 * 1024.0))
+def _fmt_bytes(n: int) -> str:
+    """Human size: 768 B, 1.0 KiB, 3.06 MiB."""
+    if n < 1024:
+        return "%d B" % n
+    if n < 1024 * 1024:
+        return "%.1f KiB" % (n / 1024.0)
+    return "%.2f MiB" % (n / (1024.0 * 1024.0))
 
 
 def _fmt_shape(shapes: Tuple[Tuple[int, ...], ...]) -> str:
@@ -133,10 +138,10 @@ def _fmt_shape(shapes: Tuple[Tuple[int, ...], ...]) -> str:
 
 def format_summary(s: Summary) -> str:
     """The table as text (torchsummary's look, ncnn's facts)."""
-    rows = [("#", "Layer (type)", "Name", "Output Shape (C,H,W)", "Param #", "Output KB")]
+    rows = [("#", "Layer (type)", "Name", "Output Shape (C,H,W)", "Param #", "Output memory")]
     for r in s.rows:
         rows.append((str(r.index), r.type, r.name, _fmt_shape(r.shapes), _fmt_int(r.weight_count),
-                     "%.1f" % (r.output_bytes / 1024.0) if r.type not in ALIAS_LAYERS else "(shared)"))
+                     _fmt_bytes(r.output_bytes) if r.type not in ALIAS_LAYERS else "(shared)"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = (True, False, False, False, True, True)
 
@@ -151,13 +156,14 @@ def format_summary(s: Summary) -> str:
             "Model: %s%s" % (s.param_path, (" + " + s.bin_path) if s.bin_path else ""),
             "Layers: %d" % len(s.rows),
             "Total params: %s" % _fmt_int(s.total_weights),
-            "Weights size (MB): %s (.bin file, %s bytes)" % (_fmt_mb(s.weight_bytes), _fmt_int(s.weight_bytes)),
-            "Input size (MB): %s  %s" % (_fmt_mb(input_bytes), ", ".join(
+            "Weights size: %s (.bin file, %s bytes)" % (_fmt_bytes(s.weight_bytes), _fmt_int(s.weight_bytes)),
+            "Input size: %s (%s)" % (_fmt_bytes(input_bytes), ", ".join(
                 "%s [%s]" % (n, ", ".join(str(v) for v in sh)) for n, sh in s.input_shapes.items())),
-            "Activations, all blobs kept (MB): %s" % _fmt_mb(s.activation_total_bytes),
-            "Activations, peak when freed after last use (MB): %s" % _fmt_mb(s.activation_peak_bytes),
-            "Estimated total, weights + peak activations (MB): %s"
-            % _fmt_mb(s.weight_bytes + s.activation_peak_bytes),
+            "Activations, all blobs kept: %s (%s bytes)" % (_fmt_bytes(s.activation_total_bytes),
+                                                            _fmt_int(s.activation_total_bytes)),
+            "Activations, peak when each blob is freed after its last use: %s (%s bytes)"
+            % (_fmt_bytes(s.activation_peak_bytes), _fmt_int(s.activation_peak_bytes)),
+            "Estimated total, weights + peak activations: %s" % _fmt_bytes(s.weight_bytes + s.activation_peak_bytes),
             "-" * width]
     return "\n".join(out)
 
