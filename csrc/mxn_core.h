@@ -51,7 +51,11 @@ static inline int8_t *mxn_mat_i8(const mxn_mat *m) { return (int8_t *)m->data; }
 
 /* ---- .param parameters ----
  * ids 0..31.  A scalar token is float if it contains '.', 'e' or 'E' (ncnn's
- * rule).  Arrays (-233NN=n,...) keep every element both as int and float. */
+ * rule).  As in ncnn: mxn_pd_float of an int token converts it, mxn_pd_int of
+ * a float token returns the default; arrays (-233NN=n,...) keep every
+ * element's raw bits in `ia`, and in `fa` the floats ncnn reads (converted
+ * when the last element is an int, reinterpreted bits otherwise).  See
+ * paramdict.c. */
 #define MXN_MAX_PARAM_ID 32
 enum { MXN_PARAM_NONE = 0, MXN_PARAM_INT, MXN_PARAM_FLOAT, MXN_PARAM_ARRAY };
 typedef struct {

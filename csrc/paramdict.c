@@ -1,17 +1,20 @@
 /* Parsing of the `id=value` / `-233NN=n,v,...` tokens of a .param layer line.
  *
- * ncnn semantics kept on purpose:
+ * ncnn semantics kept on purpose (checked against the ncnn wheel):
  *  - a value is a float iff its text contains '.', 'e' or 'E'; otherwise an int;
- *  - ncnn keeps the scalar in a union of int and float, so reading a float
- *    parameter as int (or the other way round) gives the reinterpreted bits;
- *    mxn_param stores i and f as the same 32 bits to behave identically;
- *  - the float conversion follows ncnn's own digit-by-digit algorithm (double
- *    accumulation, then one rounding to float) so every value is bit-identical.
- * Stricter than ncnn: a token ncnn would read differently from its text (more
- * than 15 characters, trailing garbage, digit counts that overflow ncnn's
- * 32-bit accumulators, out-of-range ints) is an error naming the layer line. */
+ *  - reading an int parameter as float converts it (0=2 gives 2.0f); reading a
+ *    float parameter as int gives the default, as if it were absent;
+ *  - an array takes the type of its LAST element and keeps every element's raw
+ *    32 bits: read as floats, an int array converts each element, a float array
+ *    reinterprets the bits (so a mixed "1,2.0" reads 1 as the float 1.4e-45);
+ *    read as ints (mxn_pd_int_array) the raw bits are returned;
+ *  - values are parsed strictly: trailing garbage, ints outside int32 and
+ *    floats outside float range are refused (as the wheel does).
+ * Stricter than ncnn: a token longer than the 15 characters ncnn reads is an
+ * error naming the layer line (ncnn would split it silently). */
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,66 +63,40 @@ static int parse_int_text(const char *s, int *out)
     return 0;
 }
 
-/* Same arithmetic as ncnn's text-to-float conversion; returns -1 on text it
- * would not read the way it is written. */
+/* Strict decimal float syntax, [+-]digits[.digits][(e|E)[+-]digits] (".5" and
+ * "3." too), converted with correct rounding like the ncnn wheel's reader
+ * (checked: 10+ decimals, 1e-50 -> 0, 1e39 refused, trailing garbage refused). */
 static int parse_float_text(const char *s, float *out)
 {
     const char *p = s;
-    int negative = 0, digits = 0;
+    char buf[64];
+    size_t k, n;
+    const char *point;
     double v;
-    unsigned long long ipart = 0;
-    if (*p == '+' || *p == '-') {
-        negative = (*p == '-');
-        p++;
-    }
-    while (is_digit(*p)) {
-        ipart = ipart * 10u + (unsigned)(*p - '0');
-        if (ipart > 0xFFFFFFFFull) return -1; /* ncnn's uint32 accumulator would wrap */
-        digits++;
-        p++;
-    }
-    v = (double)ipart;
+    int digits = 0;
+    if (*p == '+' || *p == '-') p++;
+    while (is_digit(*p)) { p++; digits++; }
     if (*p == '.') {
-        unsigned long long frac = 0, pow10 = 1;
         p++;
-        while (is_digit(*p)) {
-            frac = frac * 10u + (unsigned)(*p - '0');
-            pow10 *= 10u;
-            if (pow10 > 0xFFFFFFFFull) return -1; /* > 9 decimals: ncnn's uint32 would wrap */
-            digits++;
-            p++;
-        }
-        v += (double)frac / (double)pow10;
+        while (is_digit(*p)) { p++; digits++; }
     }
     if (!digits) return -1;
     if (*p == 'e' || *p == 'E') {
-        int positive = 1, edigits = 0;
-        unsigned expon = 0;
-        double scale = 1.0;
+        int edigits = 0;
         p++;
-        if (*p == '+' || *p == '-') {
-            positive = (*p != '-');
-            p++;
-        }
-        while (is_digit(*p)) {
-            if (expon < 100000u) expon = expon * 10u + (unsigned)(*p - '0');
-            edigits++;
-            p++;
-        }
+        if (*p == '+' || *p == '-') p++;
+        while (is_digit(*p)) { p++; edigits++; }
         if (!edigits) return -1;
-        if (expon > 400u) expon = 400u; /* beyond that the scale is inf either way */
-        while (expon >= 8u) {
-            scale *= 1e8;
-            expon -= 8u;
-        }
-        while (expon > 0u) {
-            scale *= 10.0;
-            expon -= 1u;
-        }
-        v = positive ? v * scale : v / scale;
     }
     if (*p != '\0') return -1;
-    *out = negative ? (float)-v : (float)v;
+    /* strtod reads the locale's decimal point: hand it that character */
+    n = strlen(s);
+    if (n >= sizeof(buf)) return -1;
+    point = localeconv()->decimal_point;
+    for (k = 0; k < n; k++) buf[k] = (s[k] == '.' && point && point[0]) ? point[0] : s[k];
+    buf[n] = '\0';
+    v = strtod(buf, NULL);
+    *out = (float)v;
     if (!isfinite(*out)) return -1;
     return 0;
 }
@@ -151,7 +128,7 @@ static int parse_value(const char *text, size_t len, int *ival, float *fval, int
             return mxn_error_set(err, MXN_ERR_FORMAT, "%s: bad integer value '%s' in parameter '%.40s'",
                                  where, buf, token);
         *ival = i;
-        memcpy(fval, &i, sizeof(i));
+        memcpy(fval, &i, sizeof(i)); /* raw bits; callers decide how to read them */
         *is_float = 0;
     }
     return MXN_OK;
@@ -187,7 +164,7 @@ static int parse_token(mxn_paramdict *pd, const char *tok, const char *where, mx
         if (rc) return rc;
         p->type = is_float ? MXN_PARAM_FLOAT : MXN_PARAM_INT;
         p->i = iv;
-        p->f = fv;
+        p->f = is_float ? fv : (float)iv;
         return MXN_OK;
     } else {
         const char *s = eq + 1;
@@ -238,6 +215,11 @@ static int parse_token(mxn_paramdict *pd, const char *tok, const char *where, mx
             return mxn_error_set(err, MXN_ERR_FORMAT, "%s: array '%.60s' has more values than the %d it declares",
                                  where, tok, n);
         }
+        /* ia holds every element's raw bits; fa the floats ncnn reads: an
+         * array whose last element is an int converts, a float array
+         * reinterprets */
+        if (n > 0 && !is_float)
+            for (j = 0; j < n; j++) p->fa[j] = (float)p->ia[j];
         return MXN_OK;
     }
 }
@@ -261,8 +243,8 @@ int mxn_pd_has(const mxn_paramdict *pd, int id)
 int mxn_pd_int(const mxn_paramdict *pd, int id, int def)
 {
     if (id < 0 || id >= MXN_MAX_PARAM_ID) return def;
-    if (pd->p[id].type == MXN_PARAM_INT || pd->p[id].type == MXN_PARAM_FLOAT) return pd->p[id].i;
-    return def;
+    if (pd->p[id].type == MXN_PARAM_INT) return pd->p[id].i;
+    return def; /* a float token in an int slot is ignored, as in ncnn */
 }
 
 float mxn_pd_float(const mxn_paramdict *pd, int id, float def)

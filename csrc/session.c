@@ -89,8 +89,15 @@ static int check_net_ready(mxn_session *s)
 {
     if (!s->net->param_loaded)
         return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net has no model loaded");
-    if (!s->net->bin_loaded)
-        return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net's weights are not loaded (mxn_net_load_bin)");
+    if (!s->net->bin_loaded) {
+        /* a model whose layers read nothing from a .bin may run without one */
+        int i;
+        for (i = 0; i < s->net->layer_count; i++)
+            if (s->net->layers[i].ops->load_model)
+                return mxn_error_set(&s->err, MXN_ERR_NOT_READY,
+                                     "the net's weights are not loaded (mxn_net_load_bin): layer '%s' (%s) needs them",
+                                     s->net->layers[i].name, s->net->layers[i].type);
+    }
     return MXN_OK;
 }
 

@@ -1,11 +1,23 @@
-/* Noop: placeholder until implemented (forward reports NOT_IMPLEMENT). */
-#include "../mxn_core.h"
+/* Noop: passes each bottom through to the matching top unchanged. */
+#include "layer_util.h"
 
-static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
-                   const mxn_option *opt, mxn_error *err)
+static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 {
-    (void)bottoms; (void)tops; (void)opt;
-    return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "layer %s: Noop is not implemented yet", l->name);
+    (void)pd;
+    if (l->bottom_count != l->top_count)
+        return mxn_error_set(err, MXN_ERR_FORMAT, "Noop needs as many tops as bottoms, the line has %d and %d",
+                             l->bottom_count, l->top_count);
+    return MXN_OK;
 }
 
-const mxn_layer_ops mxn_layer_noop = {"Noop", NULL, NULL, forward, NULL};
+static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
+                   mxn_error *err)
+{
+    int k, rc;
+    (void)opt;
+    for (k = 0; k < l->top_count; k++)
+        if ((rc = mxn_mat_copy(&tops[k], &bottoms[k], err))) return rc;
+    return MXN_OK;
+}
+
+const mxn_layer_ops mxn_layer_noop = {"Noop", load_param, NULL, forward, NULL};

@@ -1,11 +1,40 @@
-/* ReLU: placeholder until implemented (forward reports NOT_IMPLEMENT). */
-#include "../mxn_core.h"
+/* ReLU (0=slope, default 0): x < 0 ? x * slope : x, as ncnn's relu.cpp. */
+#include "layer_util.h"
 
-static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
-                   const mxn_option *opt, mxn_error *err)
+typedef struct {
+    float slope;
+} relu_priv;
+
+static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 {
-    (void)bottoms; (void)tops; (void)opt;
-    return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "layer %s: ReLU is not implemented yet", l->name);
+    relu_priv *p;
+    int rc = mxn_check_blob_counts(l, 1, 1, err);
+    if (rc) return rc;
+    if (!(p = (relu_priv *)mxn_priv_alloc(l, sizeof(*p), err))) return err->code;
+    p->slope = mxn_pd_float(pd, 0, 0.f);
+    return MXN_OK;
 }
 
-const mxn_layer_ops mxn_layer_relu = {"ReLU", NULL, NULL, forward, NULL};
+static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
+                   mxn_error *err)
+{
+    const relu_priv *p = (const relu_priv *)l->priv;
+    const float *x;
+    float *y;
+    size_t i, n;
+    int rc;
+    (void)opt;
+    if ((rc = mxn_check_f32(l, &bottoms[0], 0, err))) return rc;
+    if ((rc = mxn_mat_alloc_like(&tops[0], &bottoms[0], MXN_F32, err))) return rc;
+    x = mxn_mat_f32(&bottoms[0]);
+    y = mxn_mat_f32(&tops[0]);
+    n = mxn_mat_total(&bottoms[0]);
+    if (p->slope == 0.f) {
+        for (i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
+    } else {
+        for (i = 0; i < n; i++) y[i] = x[i] < 0.f ? x[i] * p->slope : x[i];
+    }
+    return MXN_OK;
+}
+
+const mxn_layer_ops mxn_layer_relu = {"ReLU", load_param, NULL, forward, NULL};

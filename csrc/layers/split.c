@@ -1,11 +1,20 @@
-/* Split: placeholder until implemented (forward reports NOT_IMPLEMENT). */
-#include "../mxn_core.h"
+/* Split: one blob to several consumers (float32 or int8, copied unchanged). */
+#include "layer_util.h"
 
-static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
-                   const mxn_option *opt, mxn_error *err)
+static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 {
-    (void)bottoms; (void)tops; (void)opt;
-    return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "layer %s: Split is not implemented yet", l->name);
+    (void)pd;
+    return mxn_check_blob_counts(l, 1, -1, err);
 }
 
-const mxn_layer_ops mxn_layer_split = {"Split", NULL, NULL, forward, NULL};
+static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
+                   mxn_error *err)
+{
+    int k, rc;
+    (void)opt;
+    for (k = 0; k < l->top_count; k++)
+        if ((rc = mxn_mat_copy(&tops[k], &bottoms[0], err))) return rc;
+    return MXN_OK;
+}
+
+const mxn_layer_ops mxn_layer_split = {"Split", load_param, NULL, forward, NULL};

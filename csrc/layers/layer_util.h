@@ -1,0 +1,44 @@
+/* Small helpers shared by the simple layers (the files in csrc/layers/).  The loader and
+ * the executor prefix every message with the layer's line, name and type, so
+ * messages here say only what is wrong. */
+#ifndef MXN_LAYER_UTIL_H
+#define MXN_LAYER_UTIL_H
+
+#include <stdlib.h>
+#include <string.h>
+#include "../mxn_core.h"
+
+/* exact bottom/top counts; -1 = "at least one" */
+static inline int mxn_check_blob_counts(const mxn_layer *l, int bottoms, int tops, mxn_error *err)
+{
+    if ((bottoms >= 0 && l->bottom_count != bottoms) || (bottoms < 0 && l->bottom_count < 1))
+        return mxn_error_set(err, MXN_ERR_FORMAT, "%s takes %s%d bottom blob(s), the line has %d", l->type,
+                             bottoms < 0 ? "at least " : "", bottoms < 0 ? 1 : bottoms, l->bottom_count);
+    if ((tops >= 0 && l->top_count != tops) || (tops < 0 && l->top_count < 1))
+        return mxn_error_set(err, MXN_ERR_FORMAT, "%s takes %s%d top blob(s), the line has %d", l->type,
+                             tops < 0 ? "at least " : "", tops < 0 ? 1 : tops, l->top_count);
+    return MXN_OK;
+}
+
+static inline int mxn_check_f32(const mxn_layer *l, const mxn_mat *m, int index, mxn_error *err)
+{
+    if (m->dtype != MXN_F32)
+        return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "%s needs a float32 input, bottom %d is int8", l->type,
+                             index);
+    return MXN_OK;
+}
+
+static inline size_t mxn_mat_bytes(const mxn_mat *m)
+{
+    return mxn_mat_total(m) * mxn_dtype_size(m->dtype);
+}
+
+/* allocate l->priv of `size` zeroed bytes */
+static inline void *mxn_priv_alloc(mxn_layer *l, size_t size, mxn_error *err)
+{
+    l->priv = calloc(1, size);
+    if (!l->priv) mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+    return l->priv;
+}
+
+#endif
