@@ -69,12 +69,13 @@ void mxn_innerproduct_s8_ref(int num_input, int num_output, const int8_t *in,
 
 /* Convolution / ConvolutionDepthWise.  For each of the `channels` planes of
  * `plane` accumulators:  v = fmaf((float)acc, scale_in[p], bias[p])  (one
- * rounding, as ncnn's x86/arm requantize/dequantize kernels fuse it), then the
- * activation, then either out_f32 = v, or (out_i8 != NULL)
- * out_i8 = float2int8(v * top_scale).  bias may be NULL (0). */
+ * rounding, as ncnn's x86/arm requantize/dequantize kernels fuse it; with
+ * fused == 0: (float)acc * scale_in[p] + bias[p], two roundings, see
+ * ncnn_host_compat.c), then the activation, then either out_f32 = v, or
+ * (out_i8 != NULL) out_i8 = float2int8(v * top_scale).  bias may be NULL (0). */
 void mxn_conv_dequant_ref(const int32_t *acc, int channels, size_t plane,
                           const float *scale_in, const float *bias,
-                          const mxn_activation *act, float top_scale,
+                          const mxn_activation *act, float top_scale, int fused,
                           float *out_f32, int8_t *out_i8);
 
 /* InnerProduct: v = bias[p] + (float)acc * scale_in[p]  (two roundings, as
@@ -92,5 +93,13 @@ void mxn_pad_planes_f32(const float *in, int c, int h, int w, int top, int botto
                         int right, float value, float *out);
 void mxn_pad_planes_s8(const int8_t *in, int c, int h, int w, int top, int bottom, int left,
                        int right, int8_t value, int8_t *out);
+
+/* ---- host-dependent ncnn behaviour (csrc/ncnn_host_compat.c) ----------- */
+
+/* 1 when ncnn on this host dequantizes pure depthwise int8 convolutions with
+ * channels % 8 == 0 using rcpps and a separate multiply + add (x86). */
+int mxn_ncnn_x86_rcp_depthwise(void);
+/* the host's rcpps(x) on x86, 1.f / x elsewhere */
+float mxn_ncnn_x86_rcp(float x);
 
 #endif

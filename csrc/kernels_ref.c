@@ -213,7 +213,7 @@ void mxn_innerproduct_s8_ref(int num_input, int num_output, const int8_t *in,
 
 void mxn_conv_dequant_ref(const int32_t *acc, int channels, size_t plane,
                           const float *scale_in, const float *bias,
-                          const mxn_activation *act, float top_scale,
+                          const mxn_activation *act, float top_scale, int fused,
                           float *out_f32, int8_t *out_i8)
 {
     int p;
@@ -225,14 +225,14 @@ void mxn_conv_dequant_ref(const int32_t *acc, int channels, size_t plane,
         if (out_i8) {
             int8_t *o = out_i8 + (size_t)p * plane;
             for (i = 0; i < plane; i++) {
-                float v = fmaf((float)a[i], s, b);
+                float v = fused ? fmaf((float)a[i], s, b) : (float)a[i] * s + b;
                 if (act->type) v = mxn_activation_apply(act, v);
                 o[i] = mxn_float2int8(v * top_scale);
             }
         } else {
             float *o = out_f32 + (size_t)p * plane;
             for (i = 0; i < plane; i++) {
-                float v = fmaf((float)a[i], s, b);
+                float v = fused ? fmaf((float)a[i], s, b) : (float)a[i] * s + b;
                 if (act->type) v = mxn_activation_apply(act, v);
                 o[i] = v;
             }

@@ -10,14 +10,17 @@
  *    8=int8_scale_term is set); float weights with a scale term run in float,
  *    like ncnn;
  *  - int8: a float input is quantized with bottom_scale, an int8 input (the
- *    previous conv had 8=101/102) is used as is; the border is the quantized
- *    pad value; int32 accumulation; see mxn_conv_dequant_ref for the epilogue;
+ *    previous conv had 8=101/102) is used as is; the border is
+ *    (signed char)pad_value like ncnn (a cast, not a quantization); int32
+ *    accumulation; see mxn_conv_dequant_ref for the epilogue and
+ *    ncnn_host_compat.c for ncnn-x86's depthwise exception;
  *  - Convolution on a 1-D blob with a 1x1 kernel and w == weight_data_size /
  *    num_output behaves as InnerProduct (ncnn does this for flattened blobs,
  *    e.g. the squeeze-excite convs after a global pooling).
  */
 #include <math.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "conv_common.h"
@@ -170,23 +173,28 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 
     if (c->weight.dtype == MXN_I8) {
         const float *ws;
-        int nws, out_g;
+        int nws, out_g, host_rcp;
         if (!c->int8_scale_term)
             return mxn_error_set(err, MXN_ERR_FORMAT,
-                                  "the .bin holds int8 weights but int8_scale_term (param 8) is 0");
+                                 "the .bin holds int8 weights but int8_scale_term (param 8) is 0");
         ws = mxn_mat_f32(&c->weight_scales);
         nws = (int)mxn_mat_total(&c->weight_scales);
-        if ((rc = mxn_check_int8_scales(ws, (size_t)nws, c->bottom_scale, c->int8_scale_term > 100,
-                                        c->top_scale, err)))
-            return rc;
         out_g = c->num_output / c->group;
+        /* ncnn-x86's int8 pack8 depthwise kernel: see ncnn_host_compat.c */
+        host_rcp = c->depthwise_layer && c->group == c->num_output &&
+                   (long long)c->weight_data_size == (long long)c->num_output * c->kernel_w * c->kernel_h &&
+                   c->group % 8 == 0 && mxn_ncnn_x86_rcp_depthwise();
+        c->dequant_fused = !host_rcp;
         c->scale_in = (float *)malloc(sizeof(float) * (size_t)c->num_output);
         if (!c->scale_in) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
         for (p = 0; p < c->num_output; p++) {
             /* Convolution: one scale per output channel; depthwise: one per
              * group (8=1/101) or one for all (8=2/102). */
             int idx = !c->depthwise_layer ? p : (nws == 1 ? 0 : p / out_g);
-            c->scale_in[p] = mxn_int8_scale_in(c->bottom_scale, ws[idx]);
+            if (host_rcp)
+                c->scale_in[p] = ws[idx] == 0.f ? 0.f : mxn_ncnn_x86_rcp(c->bottom_scale * ws[idx]);
+            else
+                c->scale_in[p] = mxn_int8_scale_in(c->bottom_scale, ws[idx]);
         }
     }
     return MXN_OK;
@@ -402,9 +410,12 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         const int8_t *src;
         int8_t *quantized = NULL;
         size_t in_total = (size_t)in_c * in_h * in_w;
-        /* ncnn quantizes first and pads the int8 blob afterwards with the
-         * pad value quantized the same way */
-        const int8_t qpad = mxn_float2int8(c->pad_value * c->bottom_scale);
+        /* ncnn quantizes first and pads the int8 blob afterwards with
+         * (signed char)pad_value: the float pad value CAST, not quantized
+         * (checked against the wheel).  Only 0 is faithful to the float
+         * model; the quantizer should avoid a nonzero pad_value in int8. */
+        const float padt = truncf(c->pad_value);
+        const int8_t qpad = padt >= 127.f ? 127 : (padt <= -128.f ? -128 : (padt == padt ? (int8_t)padt : 0));
         if (in->dtype == MXN_F32) {
             quantized = (int8_t *)malloc(in_total ? in_total : 1);
             if (!quantized) goto no_mem;
@@ -431,7 +442,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         free(quantized);
         mxn_conv_dequant_ref(acc, c->num_output, (size_t)out_w * out_h, c->scale_in,
                              c->bias_term ? mxn_mat_f32(&c->bias) : NULL, &c->act, c->top_scale,
-                             out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
+                             c->dequant_fused, out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
                              out->dtype == MXN_I8 ? mxn_mat_i8(out) : NULL);
     }
     free(padded);

@@ -27,6 +27,7 @@ typedef struct {
     float bottom_scale;
     float top_scale;
     float *scale_in;              /* [num_output]: 1 / (bottom_scale * weight_scale), int8 only */
+    int dequant_fused;            /* int8 epilogue uses fmaf (0: ncnn-x86 depthwise rule) */
 } mxn_conv_layer;
 
 int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_layer, mxn_error *err);

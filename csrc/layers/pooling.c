@@ -16,10 +16,16 @@
  * - global pooling gives a 1-D blob (w = channels), adaptive pooling windows
  *   are [floor(i*in/out), ceil((i+1)*in/out)).
  *
- * The average is finished like ncnn's kernels on the host: its packed
- * kernels (channels a multiple of 4) multiply the float sum by 1.f / count,
- * the elempack-1 reference kernel divides.  Both are kept so that results are
- * bit-identical (a 1-ulp difference can flip an int8 rounding downstream). */
+ * The average is finished the way ncnn's x86/arm kernels do it (checked bit
+ * for bit against the wheel): a float32 sum in window order, then
+ *   - channels a multiple of 4 (ncnn's packed layout): sum * (1.f / count);
+ *   - otherwise: sum * (1.f / count) with avgpool_count_include_pad, sum /
+ *     count without;
+ *   - global pooling: sum * (1.f / size);  adaptive: sum / kh / kw.
+ * This makes the packed cases (every int8 network: ResNet's global average
+ * over 512 channels feeding an int8 fc) bit-identical; a 1-ulp difference
+ * can flip an int8 rounding downstream.  ncnn sums unpacked global/adaptive
+ * windows in a vectorised order, so those differ from it by an ulp or so. */
 #include <float.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -86,16 +92,15 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 }
 
 /* finishing an average the way the host ncnn kernel does (see top) */
-static float avg_finish(float sum, int count, int packed)
+static float avg_finish(float sum, int count, int multiply)
 {
-    return packed ? sum * (1.f / (float)count) : sum / (float)count;
+    return multiply ? sum * (1.f / (float)count) : sum / (float)count;
 }
 
 static int forward_global(const pool_layer *p, const mxn_mat *in, int c,
                           mxn_mat *out, mxn_error *err)
 {
     const size_t size = (size_t)in->w * in->h;
-    const int packed = c % 4 == 0;
     int rc = mxn_mat_alloc(out, 1, c, 1, 1, MXN_F32, err), q;
     if (rc) return rc;
     for (q = 0; q < c; q++) {
@@ -108,7 +113,7 @@ static int forward_global(const pool_layer *p, const mxn_mat *in, int c,
         } else {
             float sum = 0.f;
             for (i = 0; i < size; i++) sum += ptr[i];
-            mxn_mat_f32(out)[q] = avg_finish(sum, (int)size, packed);
+            mxn_mat_f32(out)[q] = avg_finish(sum, (int)size, 1);
         }
     }
     return MXN_OK;
@@ -236,7 +241,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
                         const float *row = plane + (size_t)(sy0 + ky) * pw + sx0;
                         for (kx = 0; kx < p->kernel_w; kx++) sum += row[kx];
                     }
-                    dst[i * ow + j] = avg_finish(sum, p->kernel_w * p->kernel_h, packed);
+                    dst[i * ow + j] = avg_finish(sum, p->kernel_w * p->kernel_h, 1);
                 } else {
                     /* only elements inside [pad_top, ph - pad_bottom - htailpad) x
                      * [pad_left, pw - pad_right - wtailpad), using the pad PARAMS */
