@@ -12,7 +12,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(REPO, "python", "maixnn")
-BOARD_MODULES = ("__init__", "errors", "ncnn_model", "runtime", "nn", "summary", "runner", "cli")
+BOARD_MODULES = ("__init__", "errors", "ncnn_model", "runtime", "nn", "npu", "preprocess", "summary", "runner",
+                 "cli")
 
 
 @pytest.mark.parametrize("module", BOARD_MODULES)
@@ -39,7 +40,7 @@ for name in %(blocked)r:
     sys.modules[name] = None          # 'import name' now raises ImportError
 import numpy as np
 import maixnn
-from maixnn import nn, runtime, errors, ncnn_model, summary
+from maixnn import nn, runtime, errors, ncnn_model, summary, npu, preprocess, runner
 from maixnn.ncnn_model import Layer, NcnnModel
 import os
 d = sys.argv[1]
