@@ -294,7 +294,43 @@ def fold_pad_into_conv(graph: Graph) -> List[str]:
     return done
 
 
-ALL_PASSES = (remove_identities, fuse_matmul_add, recognise_hardswish, fold_pad_into_conv)
+# ----------------------------------------------------------------- Softmax
+
+def fold_transposed_softmax(graph: Graph) -> List[str]:
+    """Before opset 13 torch writes softmax(x, dim=1) on NCHW as Transpose ->
+    Softmax(last axis) -> Transpose back: that is one Softmax over dim 1."""
+    done = []
+    for sm in list(graph.nodes):
+        if sm.op_type != "Softmax":
+            continue
+        t1 = graph.producer(sm.inputs[0])
+        if t1 is None or t1.op_type != "Transpose" or not _single_use(graph, t1.outputs[0]):
+            continue
+        shape = graph.shape(t1.inputs[0])
+        if shape is None:
+            continue
+        rank = len(shape)
+        perm = [int(p) for p in (t1.attr("perm") or list(reversed(range(rank))))]
+        axis = int(sm.attr("axis", 1 if graph.opset < 13 else -1))
+        if axis % rank != rank - 1 or not _single_use(graph, sm.outputs[0]):
+            continue
+        users = graph.consumers(sm.outputs[0])
+        if len(users) != 1 or users[0].op_type != "Transpose":
+            continue
+        t2 = users[0]
+        back = [int(p) for p in (t2.attr("perm") or list(reversed(range(rank))))]
+        if [perm[b] for b in back] != list(range(rank)):
+            continue
+        new = Node("Softmax", sm.name, [t1.inputs[0]], t2.outputs, {"axis": perm[rank - 1], "_single_axis": 1})
+        graph.nodes[graph.nodes.index(sm)] = new
+        graph.nodes.remove(t1)
+        graph.nodes.remove(t2)
+        done.append("folded Transpose/Softmax/Transpose at %r into Softmax(axis=%d)" % (sm.name, perm[rank - 1]))
+    return done
+
+
+ALL_PASSES = (remove_identities, fuse_matmul_add, recognise_hardswish, fold_pad_into_conv,
+              fold_transposed_softmax)
 
 
 def run_passes(graph: Graph) -> List[str]:

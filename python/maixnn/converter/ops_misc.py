@@ -13,7 +13,8 @@ def convert_softmax(ctx: ConvertContext, node: Node) -> None:
     opset = ctx.graph.opset
     axis = int(node.attr("axis", 1 if opset < 13 else -1))
     axis = axis + rank if axis < 0 else axis
-    if opset < 13 and axis != rank - 1 and any(d != 1 for d in shape[axis + 1:]):
+    legacy = opset < 13 and not node.attr("_single_axis")  # set by fold_transposed_softmax
+    if legacy and axis != rank - 1 and any(d != 1 for d in shape[axis + 1:]):
         # before opset 13, Softmax flattens everything from `axis` on into one row
         raise ctx.unsupported(node, "opset-%d Softmax over the flattened axes %d.. of %s" % (opset, axis, shape))
     if axis == 0:
