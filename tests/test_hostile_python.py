@@ -142,6 +142,192 @@ def test_nn_forward_any_image(model_dir, img, layout):
     assert out.size == 5
 
 
+# ---------------------------------------------------------------- converter on mutated ONNX
+
+_ATTR_NAMES = ["kernel_shape", "pads", "strides", "dilations", "group", "axis", "transA", "transB", "alpha",
+               "beta", "ceil_mode", "auto_pad", "epsilon", "count_include_pad", "mode", "storage_order"]
+_attr_values = st.one_of(
+    st.integers(-3, 5), st.sampled_from([0, 2 ** 31 - 1, -2 ** 31, 2 ** 40]),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.lists(st.integers(-2, 4), max_size=6), st.sampled_from(["SAME_UPPER", "VALID", "NOTSET", "xx", ""]),
+)
+_mutation = st.one_of(
+    st.tuples(st.just("attr"), st.integers(0, 8), st.sampled_from(_ATTR_NAMES), _attr_values),
+    st.tuples(st.just("drop_attr"), st.integers(0, 8), st.sampled_from(_ATTR_NAMES)),
+    st.tuples(st.just("op_type"), st.integers(0, 8),
+              st.sampled_from(["Relu", "Sigmoid", "Conv", "LSTM", "Foo", "", "MatMul", "Identity", "Softmax",
+                               "Flatten", "AveragePool", "Resize", "Concat", "Mul"])),
+    st.tuples(st.just("rename_input"), st.integers(0, 8), st.integers(0, 4),
+              st.sampled_from(["nowhere", "input0", "c", "fl", "output0", "conv.weight", ""])),
+    st.tuples(st.just("rename_output"), st.integers(0, 8), st.sampled_from(["c", "input0", "x", ""])),
+    st.tuples(st.just("drop_node"), st.integers(0, 8)),
+    st.tuples(st.just("swap_nodes"), st.integers(0, 8), st.integers(0, 8)),
+    st.tuples(st.just("init_dims"), st.integers(0, 8), st.lists(st.integers(-1, 6), max_size=4)),
+    st.tuples(st.just("init_value"), st.integers(0, 8),
+              st.sampled_from([float("nan"), float("inf"), 1e38, 0.0, -0.0])),
+    st.tuples(st.just("drop_init"), st.integers(0, 8)),
+    st.tuples(st.just("input_dim"), st.integers(0, 3), st.one_of(st.integers(-1, 3), st.just(10 ** 6),
+                                                                   st.just("N"))),
+    st.tuples(st.just("opset"), st.sampled_from([1, 6, 9, 11, 13, 17, 21, 99])),
+)
+
+
+def _mutate(model, mutations):
+    """Apply (kind, ...) mutations to an onnx ModelProto in place; an index
+    past the end wraps around."""
+    from onnx import helper, numpy_helper
+    g = model.graph
+    for m in mutations:
+        kind = m[0]
+        nodes = g.node
+        if kind in ("attr", "drop_attr", "op_type", "rename_input", "rename_output", "drop_node") and not nodes:
+            continue
+        if kind == "attr":
+            node = nodes[m[1] % len(nodes)]
+            keep = [a for a in node.attribute if a.name != m[2]]
+            del node.attribute[:]
+            node.attribute.extend(keep)
+            node.attribute.append(helper.make_attribute(m[2], m[3]))
+        elif kind == "drop_attr":
+            node = nodes[m[1] % len(nodes)]
+            keep = [a for a in node.attribute if a.name != m[2]]
+            del node.attribute[:]
+            node.attribute.extend(keep)
+        elif kind == "op_type":
+            nodes[m[1] % len(nodes)].op_type = m[2]
+        elif kind == "rename_input":
+            node = nodes[m[1] % len(nodes)]
+            if node.input:
+                node.input[m[2] % len(node.input)] = m[3]
+        elif kind == "rename_output":
+            node = nodes[m[1] % len(nodes)]
+            node.output[0] = m[2]
+        elif kind == "drop_node":
+            del nodes[m[1] % len(nodes)]
+        elif kind == "swap_nodes" and nodes:
+            i, j = m[1] % len(nodes), m[2] % len(nodes)
+            a, b = type(nodes[i])(), type(nodes[j])()
+            a.CopyFrom(nodes[i])
+            b.CopyFrom(nodes[j])
+            nodes[i].CopyFrom(b)
+            nodes[j].CopyFrom(a)
+        elif kind in ("init_dims", "init_value", "drop_init") and g.initializer:
+            init = g.initializer[m[1] % len(g.initializer)]
+            if kind == "init_dims":
+                del init.dims[:]
+                init.dims.extend(m[2])
+            elif kind == "init_value":
+                arr = numpy_helper.to_array(init).copy()
+                if arr.size:
+                    arr.reshape(-1)[0] = m[2]
+                    init.CopyFrom(numpy_helper.from_array(arr.astype(np.float32), init.name))
+            else:
+                del g.initializer[m[1] % len(g.initializer)]
+        elif kind == "input_dim" and g.input:
+            dims = g.input[0].type.tensor_type.shape.dim
+            d = dims[m[1] % len(dims)]
+            if isinstance(m[2], str):
+                d.dim_param = m[2]
+            else:
+                d.dim_value = m[2]
+        elif kind == "opset":
+            model.opset_import[0].version = m[1]
+    return model
+
+
+def _convert_must_be_clean(onnx_bytes, tmp_path, what):
+    """maixnn.convert either succeeds, writing a model the engine loads, or
+    raises a maixnn.errors.Error; it never leaves a partial output behind."""
+    import maixnn
+    d = tmp_path / ("case%d" % len(os.listdir(str(tmp_path))))
+    d.mkdir()
+    src = d / "m.onnx"
+    src.write_bytes(onnx_bytes)
+    base = str(d / "out" / "m")
+    try:
+        maixnn.convert(str(src), base)
+    except merr.Error as exc:
+        assert str(exc), what
+        leftovers = os.listdir(str(d / "out")) if os.path.isdir(str(d / "out")) else []
+        assert not leftovers, "%s: a failed convert left %s" % (what, leftovers)
+        return None
+    except Exception as exc:  # the finding: an untyped exception escaped
+        raise AssertionError("%s: maixnn.convert raised %s: %s" % (what, type(exc).__name__, exc)) from exc
+    assert src.read_bytes() == onnx_bytes, "%s: the input file was modified" % what
+    from maixnn.runtime import Net
+    try:
+        net = Net(base + ".param", base + ".bin")
+    except merr.Error as exc:
+        raise AssertionError("%s: convert succeeded but maixnn's engine cannot load the result: %s"
+                             % (what, exc)) from exc
+    return net
+
+
+@st.composite
+def onnx_mutations(draw):
+    return draw(st.lists(_mutation, min_size=1, max_size=3))
+
+
+@FUZZ
+@given(mutations=onnx_mutations())
+def test_convert_mutated_onnx(tmp_path_factory, mutations):
+    model = _mutate(hc.tiny_onnx_model(), mutations)
+    try:
+        data = model.SerializeToString()
+    except Exception:  # protobuf refused the mutation itself: nothing to convert
+        return
+    tmp = tmp_path_factory.mktemp("convert")
+    net = _convert_must_be_clean(data, tmp, repr(mutations))
+    if net is None:
+        return
+    # the converter accepted it: the result must agree with onnxruntime when
+    # onnxruntime also accepts the mutated model (never a silently wrong model)
+    import onnxruntime as ort
+    x = np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    try:
+        sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        ref = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    except Exception:
+        return
+    try:
+        got = net.forward(x)
+    except merr.Error:
+        return
+    if got.size == ref.size and np.all(np.isfinite(ref)):
+        np.testing.assert_allclose(got.reshape(-1), ref.reshape(-1), rtol=1e-3, atol=1e-4 * (1 + np.abs(ref).max()),
+                                   err_msg="%r converted to a model that disagrees with onnxruntime" % (mutations,))
+
+
+@FUZZ
+@given(cuts=st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert"]), st.floats(0, 1), st.integers(0, 255)),
+                     min_size=1, max_size=4))
+def test_convert_damaged_onnx_bytes(tmp_path_factory, cuts):
+    data = bytearray(hc.tiny_onnx_model().SerializeToString())
+    for op, where, value in cuts:
+        i = min(int(where * len(data)), len(data) - 1)
+        if op == "flip":
+            data[i] ^= 1 << (value % 8)
+        elif op == "cut":
+            del data[i:]
+        else:
+            data[i:i] = bytes([value])
+        if not data:
+            break
+    _convert_must_be_clean(bytes(data), tmp_path_factory.mktemp("convert_bytes"), repr(cuts))
+
+
+def test_convert_not_onnx_files(tmp_path):
+    for name, data in [("empty", b""), ("text", b"hello world\n"), ("param", b"7767517\n1 1\n"),
+                       ("zeros", bytes(1000)), ("png", b"\x89PNG\r\n\x1a\n" + bytes(64))]:
+        with pytest.raises(merr.ModelFormatError):
+            d = tmp_path / name
+            d.mkdir()
+            (d / "m.onnx").write_bytes(data)
+            import maixnn
+            maixnn.convert(str(d / "m.onnx"), str(d / "out"))
+        assert sorted(os.listdir(str(d))) == ["m.onnx"]
+
+
 # ---------------------------------------------------------------- threads
 
 def test_one_net_many_threads_same_as_serial(model_dir):
