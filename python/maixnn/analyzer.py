@@ -247,14 +247,20 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     sidecar = _read_sidecar(int8_base)
     fold = _fold_entry(sidecar)
 
-    # -- preprocessing
+    # -- preprocessing: the Dataset yields the float model's input x (its own,
+    # per-channel normalisation); the int8 model of a folded float model takes
+    # f = A x + B instead (maixnn.fold)
+    dataset_gives_f = False
     if preprocess is None:
         if input_size is not None:
             size = _parse_input_size(input_size, int8_model)
             preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize,
                                                  bgr=bool(bgr))
+        elif fold and isinstance(fold.get("original_preprocess"), dict):
+            preprocess = Preprocess.from_dict(fold["original_preprocess"])
         elif isinstance(sidecar.get("preprocess"), dict):
             preprocess = Preprocess.from_dict(sidecar["preprocess"])
+            dataset_gives_f = bool(fold)
         else:
             size = _parse_input_size(None, int8_model)
             if mean is None and std is None and norm is None:
@@ -307,6 +313,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     dequant = {b: dequantize_outputs_scale(int8_model, b) for b, _ in compared}
 
     A, B = _input_mapping(fold, preprocess.channels)
+    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
     entire = {b: ErrorStats() for b, _ in compared}
     single_stats = {l.name: ErrorStats() for l in quantized}
     single_nets: Dict[str, object] = {}
@@ -322,7 +329,12 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
             pass
     for i in iterator:
         x = dataset[i]
-        x_in = (x * A.reshape(-1, 1, 1) + B.reshape(-1, 1, 1)).astype(np.float32) if fold else x
+        if not fold:
+            x_in = x
+        elif dataset_gives_f:
+            x_in, x = x, ((x - B3) / A3).astype(np.float32)
+        else:
+            x_in = (x * A3 + B3).astype(np.float32)
         ref = float_net.forward(x_in, outputs=needed)
         got = int8_net.forward(x_in, outputs=[b for b, _ in compared])
         for b, _ in compared:
@@ -455,8 +467,9 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
 def _suggest(layers: List[Dict]) -> Tuple[List[Dict], List[str], str]:
     """Worst layers (by their own, single-mode error; entire mode when single
     was not run) and the --float-layers suggestion: the layers whose cosine is
-    below COSINE_WARN or whose error stands out (>= 3x the median loss of
-    cosine), at most three; when none stands out, the single worst one."""
+    below COSINE_WARN, or below COSINE_GOOD while their loss of cosine is at
+    least 3x the median one; at most three.  When none qualifies, the single
+    worst one, said to gain little."""
     mode = "single" if layers and layers[0].get("single") else "entire"
     scored = [(1.0 - (r[mode]["cosine"] if r[mode] else 1.0), r) for r in layers]
     scored.sort(key=lambda t: -t[0])
@@ -465,7 +478,7 @@ def _suggest(layers: List[Dict]) -> Tuple[List[Dict], List[str], str]:
     losses = sorted(loss for loss, _ in scored)
     median = losses[len(losses) // 2] if losses else 0.0
     picks = [r["layer"] for loss, r in scored
-             if loss > 0 and (1.0 - loss < COSINE_WARN or (median > 0 and loss >= 3.0 * median))][:3]
+             if 1.0 - loss < COSINE_WARN or (1.0 - loss < COSINE_GOOD and median > 0 and loss >= 3.0 * median)][:3]
     if picks:
         reason = ("%s stand%s out (%s-mode cosine %s; median loss of cosine over the %d int8 layers %.2g)"
                   % (", ".join(picks), "s" if len(picks) == 1 else "", mode,
@@ -502,15 +515,15 @@ def format_table(report: Dict) -> str:
         "err single", "")
     lines = ["int8 vs float per quantized layer (%d images; cos = cosine similarity, err = ||int8-float||/||float||)"
              % report["images"], head, "-" * len(head)]
-    worst = {w["layer"] for w in report["worst_layers"]}
+    suggested = set(report.get("suggested_float_layers") or [])
     for r in layers:
         e, s = r["entire"] or {}, r["single"] or {}
         flag = ""
         ref_cos = s.get("cosine", e.get("cosine"))
         if ref_cos is not None and ref_cos < COSINE_WARN:
             flag = "<< low"
-        elif r["layer"] in worst:
-            flag = "<  worst"
+        elif r["layer"] in suggested:
+            flag = "<  suggested float"
         lines.append("%3d  %-*s  %-*s  %10s  %10s  %9s  %10s  %9s  %s" % (
             r["index"], name_w, r["layer"], type_w, r["type"],
             "%.4g" % r["bottom_scale"] if r["bottom_scale"] is not None else "-",
@@ -576,6 +589,7 @@ def plot_png(report: Dict) -> bytes:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
 
     layers = report["layers"]
     names = [r["layer"] for r in layers]
@@ -584,8 +598,11 @@ def plot_png(report: Dict) -> bytes:
     sgl_cos = np.array([r["single"]["cosine"] if r["single"] else np.nan for r in layers])
     ent_err = np.array([r["entire"]["rel_error"] if r["entire"] else np.nan for r in layers])
     sgl_err = np.array([r["single"]["rel_error"] if r["single"] else np.nan for r in layers])
-    # circled: the layers the report suggests keeping in float
-    marked = set(report.get("suggested_float_layers") or [])
+    # circled: the layers the report suggests keeping in float, when they are
+    # really worse than the rest (not the "gains little" fallback)
+    marked = {r["layer"] for r in layers if r["layer"] in set(report.get("suggested_float_layers") or [])
+              and ((r["single"] or r["entire"] or {}).get("cosine", 1.0) < COSINE_GOOD)}
+    names = short_layer_names(names)
 
     width = min(max(7.0, 0.38 * len(layers) + 3.0), 30.0)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(width, 7.2), sharex=True,
@@ -605,17 +622,20 @@ def plot_png(report: Dict) -> bytes:
         if r["layer"] in marked:
             yv = sgl_cos[i] if np.isfinite(sgl_cos[i]) else ent_cos[i]
             ax1.plot([i], [yv], "o", ms=13, mfc="none", mec="#d62728", mew=2)
-            ax1.annotate(r["layer"], (i, yv), textcoords="offset points", xytext=(0, -18),
+            ax1.annotate(names[i], (i, yv), textcoords="offset points", xytext=(0, -18),
                          ha="center", color="#d62728", fontsize=8)
     ax1.set_ylabel("cosine similarity to float")
+    ax1.ticklabel_format(axis="y", useOffset=False, style="plain")
+    decimals = int(min(8, max(2, math.ceil(-math.log10(span / 6.0)) + 1)))
+    ax1.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%%.%df" % decimals))
     ax1.grid(True, alpha=0.3)
-    ax1.legend(loc="lower left", fontsize=8)
+    ax1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     out = report["output"]
     title = "int8 vs float per layer - %d images, top-1 agreement %.1f%%" % (report["images"],
                                                                              100 * out["top1_agreement"])
     if "float_accuracy" in out:
         title += ", accuracy float %.1f%% / int8 %.1f%%" % (100 * out["float_accuracy"], 100 * out["int8_accuracy"])
-    ax1.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=11)
 
     floor = 1e-7
     ax2.semilogy(x, np.maximum(ent_err, floor), "o-", color="#1f77b4", label="entire")
@@ -623,15 +643,29 @@ def plot_png(report: Dict) -> bytes:
         ax2.semilogy(x, np.maximum(sgl_err, floor), "s--", color="#ff7f0e", label="single")
     ax2.set_ylabel("relative error\n||int8-float|| / ||float||")
     ax2.grid(True, which="both", alpha=0.3)
-    ax2.legend(loc="upper left", fontsize=8)
     ax2.set_xticks(x)
-    ax2.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
+    ax2.set_xticklabels(["%d %s" % (i, n) for i, n in zip(x, names)], rotation=60, ha="right", fontsize=8)
     ax2.set_xlabel("quantized layers, in network order")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
+
+
+def short_layer_names(names: Sequence[str], keep: int = 2) -> List[str]:
+    """Readable axis labels for ONNX-style names: "/layer1/layer1.1/conv1/Conv"
+    -> "layer1.1/conv1" (drop the op type at the end and path parts that the
+    next part repeats, keep the last `keep` parts)."""
+    out = []
+    for name in names:
+        parts = [p for p in name.replace("::", "/").split("/") if p]
+        if len(parts) > 1 and parts[-1][:1].isupper() and parts[-1].isalnum():
+            parts = parts[:-1]
+        parts = [p for i, p in enumerate(parts) if not (i + 1 < len(parts) and parts[i + 1].startswith(p))]
+        short = "/".join(parts[-keep:]) if parts else name
+        out.append(short if len(short) <= 32 else "..." + short[-29:])
+    return out
 
 
 def _cos_class(v: Optional[float]) -> str:

@@ -343,3 +343,90 @@ def normalize_per_channel(u8_chw: np.ndarray, mean_awnn: Sequence[float], norm_a
     m = np.asarray(mean_awnn, dtype=np.float32).reshape(-1, 1, 1)
     n = np.asarray(norm_awnn, dtype=np.float32).reshape(-1, 1, 1)
     return ((u - m) * n).astype(np.float32)
+
+
+# ------------------------------------------------------------ quantizer hook
+
+class NpuFold:
+    """fold_for_npu's result: the folded float model, the preprocessing of its
+    input (one mean/norm, what the .mud and the board use), the FoldInfo, and
+    the original per-channel preprocessing."""
+
+    def __init__(self, model: NcnnModel, preprocess, info: FoldInfo, original_preprocess):
+        self.model = model
+        self.preprocess = preprocess
+        self.info = info
+        self.original_preprocess = original_preprocess
+
+    def record(self) -> Dict:
+        """What goes into the int8 model's .json under "fold"."""
+        d = self.info.to_dict()
+        d["original_preprocess"] = self.original_preprocess.to_dict()
+        d["note"] = ("the int8 model takes (u8 - single_mean) * single_norm on every channel; the float "
+                     "model's per-channel normalisation is folded into the layers listed")
+        return d
+
+
+def input_mapping(record: Dict) -> Tuple[np.ndarray, np.ndarray]:
+    """(A, B) per channel with f = A * x + B: the folded model's input from
+    the original model's input x (inverse of x_c = a_c f + b_c)."""
+    mean = np.asarray(record["per_channel_mean"], np.float64)
+    norm = np.asarray(record["per_channel_norm"], np.float64)
+    m, n = float(record["single_mean"]), float(record["single_norm"])
+    a = norm / n
+    b = (m - mean) * norm
+    return (1.0 / a).astype(np.float32), (-b / a).astype(np.float32)
+
+
+class _TensorMap:
+    """f = A * x + B on a (c, h, w) float tensor: maps calibration tensors
+    given in the original model's normalisation (preprocessed .npy) into the
+    folded model's input domain.  Picklable, stateless."""
+
+    def __init__(self, record: Dict):
+        A, B = input_mapping(record)
+        self.A = A.reshape(-1, 1, 1)
+        self.B = B.reshape(-1, 1, 1)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, np.float32) * self.A + self.B).astype(np.float32)
+
+
+def _single_preprocess(preprocess, m: float, n: float, record: Dict):
+    from .preprocess import Preprocess
+    c = preprocess.channels
+    single = Preprocess.from_awnn(preprocess.size, mean=[m] * c, norm=[n] * c, resize=preprocess.resize,
+                                  bgr=preprocess.bgr)
+    # preprocessed float tensors (.npy) are in the original normalisation
+    single.tensor_input_map = _TensorMap(record)
+    return single
+
+
+def fold_for_npu(model: NcnnModel, preprocess, enabled: bool = True) -> Optional[NpuFold]:
+    """The quantizer's hook: if `preprocess` (maixnn.preprocess.Preprocess)
+    normalises the channels differently, fold that into `model` so that the
+    NPU's single mean/norm works; None when there is nothing to fold (or
+    enabled is False)."""
+    if not enabled:
+        return None
+    M = np.asarray(preprocess.awnn_mean, np.float64)
+    N = np.asarray(preprocess.awnn_norm, np.float64)
+    if np.all(M == M[0]) and np.all(N == N[0]):
+        return None
+    folded, info = fold_input_normalization(model, list(M), norm=list(N))
+    record = info.to_dict()
+    return NpuFold(folded, _single_preprocess(preprocess, info.single_mean, info.single_norm, record),
+                   info, preprocess)
+
+
+def refold_from_record(model: NcnnModel, record: Dict) -> NpuFold:
+    """Fold `model` again exactly as a stored .json "fold" record says
+    (quantize_from_table, the analyzer)."""
+    from .preprocess import Preprocess
+    folded, info = fold_input_normalization(model, record["per_channel_mean"], norm=record["per_channel_norm"],
+                                            single_mean=record["single_mean"], single_norm=record["single_norm"])
+    original = record.get("original_preprocess")
+    original_pp = Preprocess.from_dict(original) if isinstance(original, dict) else None
+    single = (_single_preprocess(original_pp, info.single_mean, info.single_norm, record)
+              if original_pp is not None else None)
+    return NpuFold(folded, single, info, original_pp)

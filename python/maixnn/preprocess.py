@@ -430,6 +430,11 @@ class Dataset:
         if x.shape != (c, h, w):
             raise InputShapeError("calibration sample %s has shape %s, the model input is (c, h, w) = %s"
                                   % (self.name(i), x.shape, (c, h, w)))
+        # a preprocessed tensor is in the original model's normalisation; a folded
+        # model (maixnn.fold) takes it mapped into its single mean/norm domain
+        tensor_map = getattr(self.preprocess, "tensor_input_map", None)
+        if tensor_map is not None:
+            x = tensor_map(x)
         return np.ascontiguousarray(x)
 
     # -- collection

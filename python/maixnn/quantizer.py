@@ -683,6 +683,8 @@ class QuantizeResult:
                  % (len(self.int8_layers), self.method, len(self.float_layers),
                     ", ".join(self.float_layers) or "none"),
                  "requantize fused: %s" % (", ".join("%s->%s" % f for f in self.fused) or "none")]
+        if getattr(self, "fold_description", None):
+            lines.append(self.fold_description)
         lines += ["wrote %s" % p for p in (self.param, self.bin, self.table, self.mud, self.json)]
         return "\n".join(lines)
 
@@ -759,7 +761,7 @@ def _float_layer_list(float_layers) -> List[str]:
 def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport, table: ScaleTable,
                    out_base: str, preprocess: Preprocess, outputs, calibration_info: Dict[str, Any],
                    calibrated: Optional[Calibration], float_param: str, float_bin: str,
-                   write_table: bool, warns: List[str]) -> QuantizeResult:
+                   write_table: bool, warns: List[str], npu_fold=None) -> QuantizeResult:
     r = QuantizeResult(out_base)
     folder = os.path.dirname(os.path.abspath(r.param))
     os.makedirs(folder, exist_ok=True)
@@ -813,6 +815,10 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
         ("layers", layers),
         ("warnings", r.warnings),
     ])
+    # per-channel normalisation folded for the NPU's single mean/norm (maixnn.fold)
+    r.fold = npu_fold.record() if npu_fold is not None else None
+    r.fold_description = npu_fold.info.describe() if npu_fold is not None else None
+    doc["fold"] = r.fold
     atomic_write(r.json, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
     return r
 
@@ -821,7 +827,8 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
              method: str = "kl", float_layers: Union[str, Iterable[str]] = (), input_size=None,
              bgr: bool = False, progress: bool = True, resize: Optional[int] = None,
              percentile: float = 99.99, eq_images: int = 20, eq_steps: int = 100,
-             max_images: Optional[int] = None, engine: str = "maixnn") -> QuantizeResult:
+             max_images: Optional[int] = None, engine: str = "maixnn",
+             fold_normalization: bool = True) -> QuantizeResult:
     """Calibrate the float model float_base(.param/.bin) on `images` and write
     out_base .table/.param/.bin/.mud/.json.
 
@@ -834,6 +841,9 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
     percentile  for method="percentile"; eq_images/eq_steps for method="eq"
     max_images  use only the first N calibration samples
     engine      "maixnn" (the C engine; default) or "ncnn" (official wheel, to cross-check)
+    fold_normalization  when mean/std differ per channel, fold the per-channel part into
+                the first convolution(s) (maixnn.fold) so that the int8 model takes the NPU's
+                single mean/norm (recorded in .mud/.json); False keeps the model as is
     """
     if images is None:
         raise OptionError("images= is required: a folder of images, a .txt list, .npy files or arrays")
@@ -850,9 +860,27 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
     size = _input_size(model, input_size, param)
     preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bgr)
 
-    calib = calibrate(float_base, images, preprocess, method=method, percentile=percentile,
-                      eq_images=eq_images, eq_steps=eq_steps, max_images=max_images,
-                      progress=progress, engine=engine)
+    from .fold import fold_for_npu
+    npu_fold = fold_for_npu(model, preprocess, enabled=fold_normalization)
+    calib_base = float_base
+    fold_dir = None
+    if npu_fold is not None:
+        # calibrate the folded model on the NPU's single-mean/norm input
+        import sys
+        import tempfile
+        model, preprocess = npu_fold.model, npu_fold.preprocess
+        fold_dir = tempfile.TemporaryDirectory(prefix="maixnn-fold-")
+        calib_base = os.path.join(fold_dir.name, "folded")
+        model.save(calib_base + ".param", calib_base + ".bin")
+        if progress:
+            print(npu_fold.info.describe(), file=sys.stderr)
+    try:
+        calib = calibrate(calib_base, images, preprocess, method=method, percentile=percentile,
+                          eq_images=eq_images, eq_steps=eq_steps, max_images=max_images,
+                          progress=progress, engine=engine)
+    finally:
+        if fold_dir is not None:
+            fold_dir.cleanup()
     # the model is built from the table as written, so that quantize_from_table
     # on this table reproduces it exactly
     table = ScaleTable.parse(calib.table(exclude=floats).text(), out_base + ".table")
@@ -861,13 +889,13 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
                         ("images", calib.images), ("source", calib.source)])
     info.update(calib.options)
     return _write_outputs(model, int8_model, report, table, out_base, preprocess, calib.output_shapes,
-                          info, calib, param, binp, True, calib.warnings)
+                          info, calib, param, binp, True, calib.warnings, npu_fold=npu_fold)
 
 
 def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base: str,
                         float_layers: Union[str, Iterable[str]] = (), mean=None, std=None, norm=None,
                         bgr: Optional[bool] = None, input_size=None, resize: Optional[int] = None,
-                        engine: str = "maixnn") -> QuantizeResult:
+                        engine: str = "maixnn", fold_normalization: bool = True) -> QuantizeResult:
     """Build the int8 model from a (possibly hand-edited) table: layers
     without lines stay float.  The preprocessing for .mud/.json comes from
     the options, else from the .json written next to the table by quantize(),
@@ -888,15 +916,30 @@ def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base
     _check_layer_names(model, floats, "float_layers")
     warns: List[str] = []
     preprocess = None
+    npu_fold = None
     explicit = any(v is not None for v in (mean, std, norm, bgr, resize, input_size))
     if explicit:
         size = _input_size(model, input_size, param)
         preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr))
+        from .fold import fold_for_npu
+        npu_fold = fold_for_npu(model, preprocess, enabled=fold_normalization)
+        if npu_fold is not None:
+            model, preprocess = npu_fold.model, npu_fold.preprocess
     elif table_path is not None and os.path.isfile(table_path[:-6] + ".json") and table_path.endswith(".table"):
         try:
             preprocess = read_quantization(table_path[:-6]).preprocess
         except ModelFormatError:
             preprocess = None
+        # the table was calibrated on a folded model: fold the same way again
+        try:
+            with open(table_path[:-6] + ".json", "r", encoding="utf-8") as f:
+                fold_record = json.load(f).get("fold")
+        except (OSError, ValueError, AttributeError):
+            fold_record = None
+        if preprocess is not None and isinstance(fold_record, dict) and fold_record.get("folded"):
+            from .fold import refold_from_record
+            npu_fold = refold_from_record(model, fold_record)
+            model = npu_fold.model
     if preprocess is None:
         size = _input_size(model, input_size, param)
         preprocess = Preprocess(size)
@@ -916,7 +959,7 @@ def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base
     outputs = _output_shapes(param, binp, model, preprocess.size, engine)
     info = OrderedDict([("method", "table"), ("table", os.path.abspath(table_path) if table_path else None)])
     return _write_outputs(model, int8_model, report, scale_table, out_base, preprocess, outputs, info,
-                          None, param, binp, write_table, warns)
+                          None, param, binp, write_table, warns, npu_fold=npu_fold)
 
 
 def _output_shapes(param: str, binp: str, model: NcnnModel, size, engine: str):
@@ -958,6 +1001,9 @@ def configure_parser(p) -> None:
     p.add_argument("--engine", default="maixnn", choices=ENGINES,
                    help="engine running the float model (default maixnn; ncnn = official wheel)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-fold", action="store_true",
+                   help="keep a per-channel mean/std as is (default: fold it into the first convolution so "
+                        "the NPU's single mean/norm works)")
 
 
 def run_cli(args) -> int:
@@ -979,7 +1025,8 @@ def _run_cli(args) -> int:
             raise OptionError("give --images (calibrate) or --table (use a table), not both")
         r = quantize_from_table(args.float_base, args.table, args.out_base, float_layers=args.float_layers,
                                 mean=mean, std=std, norm=norm, bgr=True if args.bgr else None,
-                                input_size=size, resize=args.resize, engine=args.engine)
+                                input_size=size, resize=args.resize, engine=args.engine,
+                                fold_normalization=not args.no_fold)
     else:
         if not args.images:
             raise OptionError("--images is required (or --table to build from a calibration table)")
@@ -988,7 +1035,7 @@ def _run_cli(args) -> int:
                      method=args.method, float_layers=args.float_layers, input_size=size, bgr=args.bgr,
                      progress=not args.no_progress, resize=args.resize, percentile=args.percentile,
                      eq_images=args.eq_images, eq_steps=args.eq_steps, max_images=args.max_images,
-                     engine=args.engine)
+                     engine=args.engine, fold_normalization=not args.no_fold)
     print(_cli_table(r))
     print(r.summary())
     for w in r.warnings:
