@@ -38,11 +38,16 @@ def run_ncnn(param_path, bin_path, inputs, outputs):
     ex = net.create_extractor()
     keep = []
     for name, arr in inputs.items():
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        # the wheel reads up to 16 bytes past a small array's end when it wraps
+        # it (seen under AddressSanitizer): give it slack behind the data
+        arr = np.asarray(arr, dtype=np.float32)
+        slack = np.zeros(arr.size + 16, dtype=np.float32)
+        slack[:arr.size] = arr.ravel()
+        arr = slack[:arr.size].reshape(arr.shape)
         # clone(): ncnn.Mat(arr) wraps numpy memory without a refcount, and the
         # wheel crashes when an in-place layer (ReLU, ...) consumes such a blob
         mat = ncnn.Mat(arr).clone()
-        keep += [arr, mat]
+        keep += [slack, arr, mat]
         assert ex.input(name, mat) == 0
     results = {}
     for name in outputs:
