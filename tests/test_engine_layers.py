@@ -597,3 +597,92 @@ def test_forward_errors_name_the_layer(case, lines, exc, pattern):
     net = load_text(text, bin_data)
     with pytest.raises(exc, match=pattern):
         net.forward(rand(2, 3, 4), outputs=[net.output_names[-1]])
+
+
+# ------------------------------------------------------------------ the C session API directly
+
+@pytest.fixture
+def capi():
+    from maixnn import runtime
+    return runtime._library()
+
+
+def c_net(capi, text, bin_data=b""):
+    ffi, lib = capi
+    net = lib.mxn_net_create()
+    raw = text.encode()
+    assert lib.mxn_net_load_param_mem(net, raw, len(raw)) == 0, ffi.string(lib.mxn_net_error(net))
+    assert lib.mxn_net_load_bin_mem(net, bin_data, len(bin_data)) == 0, ffi.string(lib.mxn_net_error(net))
+    return ffi.gc(net, lib.mxn_net_destroy)
+
+
+CHAIN = ("7767517\n4 4\nInput in 0 1 x\nReLU r 1 1 x a\nSigmoid s 1 1 a b\n"
+         "BinaryOp mul 1 1 b y 0=2 1=1 2=3.0\n")
+
+
+def test_session_input_not_set_names_the_input(capi):
+    ffi, lib = capi
+    net = c_net(capi, CHAIN)
+    s = ffi.gc(lib.mxn_session_create(net), lib.mxn_session_destroy)
+    assert lib.mxn_session_run(s, ffi.NULL, 0) == 4  # MXN_ERR_NOT_READY
+    assert ffi.string(lib.mxn_session_error(s)).decode() == \
+        "input 'x' has not been set (mxn_session_set_input)"
+
+
+def test_session_feeding_an_intermediate_blob_skips_upstream_layers(capi):
+    ffi, lib = capi
+    net = c_net(capi, CHAIN)
+    s = ffi.gc(lib.mxn_session_create(net), lib.mxn_session_destroy)
+    a = rand(6, seed=3)
+    # no value for the graph input: giving 'a' is enough, ReLU must not run
+    assert lib.mxn_session_set_input(s, lib.mxn_net_find_blob(net, b"a"), 0, ffi.from_buffer(a), 1, 6, 1, 1) == 0
+    wanted = ffi.new("int[]", [lib.mxn_net_find_blob(net, b"y"), lib.mxn_net_find_blob(net, b"a")])
+    assert lib.mxn_session_run(s, wanted, 2) == 0, ffi.string(lib.mxn_session_error(s))
+    dims, w, h, c, dt = (ffi.new("int *") for _ in range(5))
+    ptr = lib.mxn_session_blob(s, wanted[0], dims, w, h, c, dt)
+    y = np.frombuffer(ffi.buffer(ffi.cast("float *", ptr), 4 * 6), np.float32)
+    np.testing.assert_allclose(y, 3.0 / (1 + np.exp(-a)), rtol=1e-6)
+    assert (dims[0], w[0], h[0], c[0], dt[0]) == (1, 6, 1, 1, 0)
+    # an intermediate that was computed but not asked for is not kept
+    assert lib.mxn_session_blob(s, lib.mxn_net_find_blob(net, b"b"), dims, w, h, c, dt) == ffi.NULL
+    assert "blob 'b' is not available" in ffi.string(lib.mxn_session_error(s)).decode()
+
+
+def test_session_argument_errors(capi):
+    ffi, lib = capi
+    net = c_net(capi, "7767517\n2 2\nInput in 0 1 x 0=4 1=3 2=2\nReLU r 1 1 x y\n")
+    s = ffi.gc(lib.mxn_session_create(net), lib.mxn_session_destroy)
+    x = rand(2, 3, 4)
+    assert lib.mxn_session_set_input(s, 7, 0, ffi.from_buffer(x), 3, 4, 3, 2) == 1
+    assert "blob index 7 out of range" in ffi.string(lib.mxn_session_error(s)).decode()
+    assert lib.mxn_session_set_input(s, 0, 0, ffi.from_buffer(x), 4, 4, 3, 2) == 11
+    assert lib.mxn_session_set_input(s, 0, 0, ffi.from_buffer(x), 3, 4, 2, 3) == 11
+    assert ffi.string(lib.mxn_session_error(s)).decode() == "input 'x' expects c,h,w = 2,3,4, got 3,2,4"
+    assert lib.mxn_session_set_input(s, 0, 0, ffi.from_buffer(x), 3, 4, 3, 2) == 0
+    assert lib.mxn_session_run(s, ffi.new("int[]", [5]), 1) == 1
+    assert lib.mxn_session_run(s, ffi.NULL, 0) == 0
+    assert lib.mxn_session_set_num_threads(s, 0) == 1
+
+
+def test_int8_blobs_pass_through_shape_layers(tmp_path):
+    # Split/Flatten/Reshape/Concat/Padding/Noop move int8 values unchanged (int8
+    # convolutions emit int8 blobs); arithmetic layers refuse them by name
+    model = NcnnModel([Layer("Input", "in", [], ["x"]),
+                       Layer("Split", "sp", ["x"], ["a", "b", "c", "d"]),
+                       Layer("Concat", "cat", ["a", "b"], ["ab"], {0: 0}),
+                       Layer("Reshape", "rs", ["ab"], ["r"], {0: -1}),
+                       Layer("Padding", "pad", ["c"], ["p"], {0: 1, 2: 1, 5: -7.9}),
+                       Layer("Noop", "nop", ["d"], ["n"])])
+    param, binp = save(model, tmp_path)
+    net = Net(param, binp)
+    x = np.arange(-12, 12, dtype=np.int8).reshape(2, 3, 4)
+    out = net.forward(x, outputs=["r", "p", "n"])
+    np.testing.assert_array_equal(out["r"], np.concatenate([x, x]).ravel())
+    expect_p = np.full((2, 4, 5), -7, np.int8)
+    expect_p[:, 1:, 1:] = x
+    np.testing.assert_array_equal(out["p"], expect_p)
+    np.testing.assert_array_equal(out["n"], x)
+    assert out["r"].dtype == np.int8 and out["p"].dtype == np.int8
+    relu = Net.from_memory("7767517\n2 2\nInput in 0 1 x\nReLU r 1 1 x y\n", b"")
+    with pytest.raises(UnsupportedOperatorError, match=r"layer 'r' \(ReLU\): ReLU needs a float32 input"):
+        relu.forward(x)
