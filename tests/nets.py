@@ -431,6 +431,45 @@ class MultiOutputNet(nn.Module):
         return self.a(y), torch.sigmoid(self.b(y))
 
 
+class MatMulAddNet(nn.Module):
+    """x @ W + b written by hand: MatMul + Add in ONNX, one InnerProduct in ncnn."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 2, 1)
+        self.w = nn.Parameter(torch.randn(4 * 8 * 8, 7) * 0.05)
+        self.b = nn.Parameter(torch.randn(7) * 0.1)
+
+    def forward(self, x):
+        return torch.matmul(torch.flatten(self.conv(x), 1), self.w) + self.b
+
+
+class MeanPoolNet(nn.Module):
+    """x.mean((2, 3)) instead of adaptive pooling: ReduceMean in ONNX."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, 1, 1)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.conv(x)).mean((2, 3)))
+
+
+class OutputAlsoReadNet(nn.Module):
+    """The first graph output is also read by later layers (Split must keep
+    the output name on an unread blob)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 1, 1)
+        self.conv2 = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, self.conv2(F.relu(y)) + y
+
+
 def _idiom(cls, input_size: int = 16):
     def factory(seed: int = 0) -> nn.Module:
         with _seeded(seed):
@@ -459,6 +498,9 @@ IDIOM_NETS = {
     "upsample": _idiom(UpsampleNet),
     "softmax": _idiom(SoftmaxNet),
     "multi_output": _idiom(MultiOutputNet),
+    "matmul_add": _idiom(MatMulAddNet),
+    "mean_pool": _idiom(MeanPoolNet),
+    "output_also_read": _idiom(OutputAlsoReadNet),
 }
 
 # The three networks issue 2 requires, at sizes that keep a test run fast.
