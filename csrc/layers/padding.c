@@ -98,6 +98,9 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
                          front >= x->c || behind >= x->c))
         return mxn_error_set(err, MXN_ERR_SHAPE, "reflect padding must be smaller than the input extent (input c,h,w = "
                              "%d,%d,%d)", x->c, x->h, x->w);
+    if ((long long)x->w + p->left + p->right > 0x7fffffffLL || (long long)x->h + top + bottom > 0x7fffffffLL ||
+        (long long)x->c + front + behind > 0x7fffffffLL)
+        return mxn_error_set(err, MXN_ERR_SHAPE, "padded blob would be too large");
     outw = x->w + p->left + p->right;
     outh = x->h + top + bottom;
     outc = x->c + front + behind;
