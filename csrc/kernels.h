@@ -87,8 +87,8 @@ void mxn_innerproduct_dequant_ref(const int32_t *acc, int num_output, const floa
 void mxn_quantize_f32_to_s8(const float *in, size_t n, float scale, int8_t *out);
 
 /* Copy `c` planes of (h, w) into (h + top + bottom, w + left + right) planes,
- * filling the border with `value`; a negative pad crops that side (the
- * result must stay at least 1x1: the caller checks). */
+ * filling the border with `value`.  (A negative pad would crop that side;
+ * the layers never pass one.) */
 void mxn_pad_planes_f32(const float *in, int c, int h, int w, int top, int bottom, int left,
                         int right, float value, float *out);
 void mxn_pad_planes_s8(const int8_t *in, int c, int h, int w, int top, int bottom, int left,

@@ -260,8 +260,7 @@ void mxn_quantize_f32_to_s8(const float *in, size_t n, float scale, int8_t *out)
     for (i = 0; i < n; i++) out[i] = mxn_float2int8(in[i] * scale);
 }
 
-/* Rows/columns outside the source get `value`; a negative pad crops (ncnn's
- * copy_make_border semantics, reached by SAME padding when kernel < stride). */
+/* Rows/columns outside the source get `value`; a negative pad crops. */
 #define MXN_DEFINE_PAD(NAME, T)                                                              \
     void NAME(const T *in, int c, int h, int w, int top, int bottom, int left, int right,   \
               T value, T *out)                                                               \

@@ -277,9 +277,12 @@ void mxn_same_pads(int w, int h, int extent_w, int extent_h, int stride_w, int s
 {
     int wpad = extent_w + (w - 1) / stride_w * stride_w - w;
     int hpad = extent_h + (h - 1) / stride_h * stride_h - h;
-    *pl = *pr = *pt = *pb = 0;
-    if (wpad <= 0 && hpad <= 0) return;
-    /* C division truncates toward zero, like ncnn's: keep it for negatives */
+    /* kernel < stride can make a total negative.  When both are <= 0 ncnn
+     * pads nothing; when only one is, ncnn hands a negative pad to its border
+     * copy, which is undefined behaviour there (the wheel corrupts its heap).
+     * maixnn pads nothing on such an axis. */
+    if (wpad < 0) wpad = 0;
+    if (hpad < 0) hpad = 0;
     if (lower) {
         *pl = wpad - wpad / 2;
         *pr = wpad / 2;

@@ -54,8 +54,8 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
 
 /* ncnn's SAME_UPPER (lower = 0) / SAME_LOWER (lower = 1) padding for a
  * kernel extent: total = extent + (size-1)/stride*stride - size, the odd
- * pixel after (upper) or before (lower); nothing when both totals are <= 0;
- * a negative side means ncnn crops there (kernel < stride). */
+ * pixel after (upper) or before (lower); a negative total (kernel < stride)
+ * pads nothing, as ncnn does. */
 void mxn_same_pads(int w, int h, int extent_w, int extent_h, int stride_w, int stride_h, int lower,
                    int *pl, int *pr, int *pt, int *pb);
 
