@@ -187,7 +187,11 @@ def _mutate(model, mutations):
             keep = [a for a in node.attribute if a.name != m[2]]
             del node.attribute[:]
             node.attribute.extend(keep)
-            node.attribute.append(helper.make_attribute(m[2], m[3]))
+            if isinstance(m[3], list) and not m[3]:
+                from onnx import AttributeProto
+                node.attribute.append(helper.make_attribute(m[2], [], attr_type=AttributeProto.INTS))
+            else:
+                node.attribute.append(helper.make_attribute(m[2], m[3]))
         elif kind == "drop_attr":
             node = nodes[m[1] % len(nodes)]
             keep = [a for a in node.attribute if a.name != m[2]]
@@ -217,7 +221,10 @@ def _mutate(model, mutations):
                 del init.dims[:]
                 init.dims.extend(m[2])
             elif kind == "init_value":
-                arr = numpy_helper.to_array(init).copy()
+                try:
+                    arr = numpy_helper.to_array(init).copy()
+                except ValueError:  # dims already mutated to disagree with the data
+                    continue
                 if arr.size:
                     arr.reshape(-1)[0] = m[2]
                     init.CopyFrom(numpy_helper.from_array(arr.astype(np.float32), init.name))

@@ -168,6 +168,14 @@ class NcnnModel:
         out = bytearray()
         for l in self.layers:
             for w in l.weights:
+                if w.data.dtype != np.int8 and not np.all(np.isfinite(w.data)):
+                    bad = int(np.count_nonzero(~np.isfinite(w.data)))
+                    # maixnn's engine refuses such a .bin (ncnn would run it and
+                    # output NaN): fail here, before anything is written
+                    raise ModelFormatError(
+                        "layer %s (%s): weight array '%s' has %d non-finite value(s) (NaN/inf) of %d; "
+                        "check the source model (e.g. a BatchNorm with negative variance)"
+                        % (l.name, l.type, w.name, bad, w.data.size))
                 if w.kind == "tagged":
                     if w.data.dtype == np.int8:
                         out += struct.pack("<I", TAG_INT8)

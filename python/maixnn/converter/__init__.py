@@ -21,7 +21,7 @@ import collections
 import os
 from typing import Dict, List, Optional, Sequence
 
-from ..errors import UnsupportedOperatorError
+from ..errors import Error, UnsupportedOperatorError
 from ..ncnn_model import Layer, NcnnModel
 from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
 # the handler modules register themselves on import
@@ -80,8 +80,13 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
     graph = onnx_graph.load_graph(onnx_path, input_shape)
     report.onnx_nodes = len(graph.nodes)
     report.input_shapes = dict(graph.input_shapes)
-    report.folded_nodes = constant_folding.fold_constants(graph)
-    report.graph_rewrites = onnx_passes.run_passes(graph)
+    try:
+        report.folded_nodes = constant_folding.fold_constants(graph)
+        report.graph_rewrites = onnx_passes.run_passes(graph)
+    except Error:
+        raise
+    except registry.MALFORMED_INPUT_ERRORS as exc:
+        raise registry.malformed(None, exc, "%s: while simplifying the ONNX graph" % onnx_path) from exc
 
     for out in graph.outputs:
         if out in graph.consts:
@@ -122,7 +127,12 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
         output_blobs.append(blob)
 
     lg = ncnn_passes.LayerGraph(ctx.layers, input_blobs, output_blobs)
-    done = ncnn_passes.run_passes(lg)
+    try:
+        done = ncnn_passes.run_passes(lg)
+    except Error:
+        raise
+    except registry.MALFORMED_INPUT_ERRORS as exc:
+        raise registry.malformed(None, exc, "%s: while optimizing the ncnn layers" % onnx_path) from exc
     report.fused, report.removed, report.inserted = done["fused"], done["removed"], done["inserted"]
     report.notes = list(ctx.notes)
     model = NcnnModel(lg.layers)

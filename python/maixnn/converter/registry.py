@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import UnsupportedOperatorError
+from ..errors import Error, ModelFormatError, UnsupportedOperatorError
 from ..ncnn_model import Layer, ParamValue, Weight
 from .onnx_graph import Graph, Node, Shape, unsupported
 
@@ -165,4 +165,25 @@ def emit(ctx: ConvertContext, node: Node) -> None:
     handler = HANDLERS.get(node.op_type)
     if handler is None:
         raise unsupported(node, "operator %s is not supported by maixnn's converter" % node.op_type)
-    handler(ctx, node)
+    try:
+        handler(ctx, node)
+    except Error:
+        raise
+    except MALFORMED_INPUT_ERRORS as exc:
+        # A handler tripping over an attribute of the wrong type (kernel_shape=0),
+        # a missing input or a tensor of the wrong rank: the file is malformed
+        # (fuzzing found these); say which node instead of leaking a raw Python error.
+        raise malformed(node, exc) from exc
+
+
+# What a handler or pass raises when an ONNX node has attributes/inputs of an
+# unexpected type, count or rank.
+MALFORMED_INPUT_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, ZeroDivisionError,
+                          OverflowError)
+
+
+def malformed(node: Optional[Node], exc: BaseException, where: str = "") -> ModelFormatError:
+    what = node.describe() if node is not None else (where or "the ONNX graph")
+    return ModelFormatError("%s: malformed (an attribute or input has an unexpected type, count or shape: "
+                            "%s: %s); re-export the model or fix that node"
+                            % (what, type(exc).__name__, exc))
