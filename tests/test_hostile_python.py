@@ -489,3 +489,103 @@ print("finished", flush=True)
     assert "KeyboardInterrupt" in out and "finished" not in out, out
     assert rc != 0
     assert _snapshot(str(out_dir)) == {"m.bin": b"old bin", "m.param": b"old param"}
+
+
+_QUANTIZE_CHILD = r"""
+sys.path.insert(0, sys.argv[2])
+import numpy as np, maixnn
+imgs = [np.random.default_rng(i).integers(0, 256, (8, 8, 3), dtype=np.uint8) for i in range(4)]
+maixnn.quantize(sys.argv[3], sys.argv[4], images=imgs, mean=[0.5] * 3, std=[0.25] * 3, progress=False,
+                method="minmax")
+print("finished", flush=True)
+"""
+
+
+def _float_model_dir(tmp_path):
+    d = tmp_path / "models"
+    d.mkdir()
+    hc.tiny_float_model().save(str(d / "f.param"), str(d / "f.bin"))
+    return d
+
+
+def test_ctrl_c_during_quantize_leaves_no_output(tmp_path):
+    d = _float_model_dir(tmp_path)
+    before = _snapshot(str(d))
+    rc, out = _interrupt_child(_QUANTIZE_CHILD, [str(d / "f"), str(d / "q")], tmp_path)
+    assert "KeyboardInterrupt" in out and "finished" not in out, out
+    assert _snapshot(str(d)) == before, "Ctrl-C during quantize left files behind"
+
+
+def test_quantize_failure_while_writing_leaves_old_outputs(tmp_path, monkeypatch):
+    """The quantizer's five outputs (.param .bin .table .mud .json) are one
+    set: a failure while writing the last one leaves the previous set intact."""
+    import maixnn
+    import maixnn.ncnn_model as nm
+    d = _float_model_dir(tmp_path)
+    imgs = [np.random.default_rng(i).integers(0, 256, (8, 8, 3), dtype=np.uint8) for i in range(4)]
+    kw = dict(images=imgs, mean=[0.5] * 3, std=[0.25] * 3, progress=False, method="minmax")
+    maixnn.quantize(str(d / "f"), str(d / "q"), **kw)
+    before = _snapshot(str(d))
+    assert {"q.param", "q.bin", "q.table", "q.mud", "q.json"} <= set(before)
+    real_fsync = os.fsync
+    calls = []
+
+    def failing_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(nm.os, "fsync", failing_fsync)
+    kw["mean"] = [0.4] * 3  # a different result, so an overwrite would show
+    with pytest.raises(OSError):
+        maixnn.quantize(str(d / "f"), str(d / "q"), **kw)
+    assert _snapshot(str(d)) == before
+
+
+def test_quantize_never_overwrites_its_input(tmp_path):
+    import maixnn
+    d = _float_model_dir(tmp_path)
+    before = _snapshot(str(d))
+    imgs = [np.zeros((8, 8, 3), np.uint8)]
+    with pytest.raises(merr.OptionError, match="overwrite"):
+        maixnn.quantize(str(d / "f"), str(d / "f"), images=imgs, progress=False, method="minmax")
+    assert _snapshot(str(d)) == before
+
+
+_CONVERT_CHILD = r"""
+sys.path.insert(0, sys.argv[2])
+import hostile_corpus as hc, maixnn
+with open(sys.argv[3], "wb") as f:
+    f.write(hc.tiny_onnx_model().SerializeToString())
+print("onnx written", flush=True)
+maixnn.convert(sys.argv[3], sys.argv[4])
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_during_convert_leaves_no_output(tmp_path):
+    d = tmp_path / "conv"
+    d.mkdir()
+    rc, out = _interrupt_child(_CONVERT_CHILD.replace("print(\"onnx written\", flush=True)\n", ""),
+                               [str(d / "m.onnx"), str(d / "out" / "m")], tmp_path)
+    assert "KeyboardInterrupt" in out and "finished" not in out, out
+    left = sorted(os.listdir(str(d / "out"))) if (d / "out").exists() else []
+    assert left == [], left
+
+
+def test_convert_failure_leaves_nothing_and_never_overwrites_input(tmp_path):
+    import maixnn
+    src = tmp_path / "m.onnx"
+    model = hc.tiny_onnx_model()
+    model.graph.node[2].op_type = "NoSuchOp"
+    src.write_bytes(model.SerializeToString())
+    data = src.read_bytes()
+    with pytest.raises(merr.UnsupportedOperatorError, match="NoSuchOp"):
+        maixnn.convert(str(src), str(tmp_path / "m"))
+    assert sorted(os.listdir(str(tmp_path))) == ["m.onnx"] and src.read_bytes() == data
+    # out_base naming the input itself: outputs are .param/.bin, the .onnx stays
+    src.write_bytes(hc.tiny_onnx_model().SerializeToString())
+    data = src.read_bytes()
+    maixnn.convert(str(src), str(tmp_path / "m.onnx"))
+    assert src.read_bytes() == data

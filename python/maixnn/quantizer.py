@@ -42,7 +42,7 @@ import numpy as np
 from . import calibration as cal
 from .calibration import QUANTIZABLE_TYPES, CalibrationWarning
 from .errors import ModelFormatError, OptionError, UnsupportedOperatorError
-from .ncnn_model import Layer, NcnnModel, Weight, atomic_write
+from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
 from .preprocess import Dataset, Preprocess
 
 METHODS = {
@@ -765,12 +765,15 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
     r = QuantizeResult(out_base)
     folder = os.path.dirname(os.path.abspath(r.param))
     os.makedirs(folder, exist_ok=True)
-    int8_model.save(r.param, r.bin)
+    # Every output is produced in memory first and all are written together at
+    # the end (atomic_write_many): a failure or Ctrl-C never leaves a new .param
+    # beside an old .mud/.json, nor half a file.
+    files = [(r.param, int8_model.param_text().encode("ascii")), (r.bin, int8_model.bin_bytes())]
     if write_table:
-        table.write(r.table)
+        files.append((r.table, table.text().encode("utf-8")))
     input_name = model.input_names()[0]
-    atomic_write(r.mud, mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
-                                 preprocess, outputs).encode("utf-8"))
+    files.append((r.mud, mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
+                                  preprocess, outputs).encode("utf-8")))
     layers = []
     by_name = {l.name: l for l in int8_model.layers}
     for l in quantizable_layers(model):
@@ -819,7 +822,8 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
     r.fold = npu_fold.record() if npu_fold is not None else None
     r.fold_description = npu_fold.info.describe() if npu_fold is not None else None
     doc["fold"] = r.fold
-    atomic_write(r.json, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
+    files.append((r.json, (json.dumps(doc, indent=1) + "\n").encode("utf-8")))
+    atomic_write_many(files)
     return r
 
 
