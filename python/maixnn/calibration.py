@@ -362,7 +362,8 @@ class Int8LayerEmulator:
         qx = float2int8(np.asarray(x, np.float32) * np.float32(bottom_scale))
         if self.type == "InnerProduct":
             return qx.reshape(-1).astype(np.float64)
-        pad_q = int(float2int8(np.float32(self.pad_value) * np.float32(bottom_scale)))
+        # ncnn pads the int8 input with (signed char)pad_value, not a quantized pad value
+        pad_q = int(np.clip(np.trunc(self.pad_value), -128, 127))
         return _im2col(qx, self.layer.params, self.kh, self.kw, pad_q)
 
     def accumulate_prepared(self, prepared, qw: np.ndarray) -> np.ndarray:

@@ -266,6 +266,8 @@ def build_int8_model(model: NcnnModel, table: ScaleTable, float_layers: Iterable
         report.quantized.append(l.name)
 
     _fuse_requantize(out, bottom_scale, report)
+    if not report.quantized:
+        report.notes.append("no layer was quantized (all kept float): the model written is the float model")
     return out, report
 
 
