@@ -94,6 +94,7 @@ def test_net_forward_not_an_array(float_net, x):
 
 _values = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 300), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e39, -1e39, [1.0, 1e39, 1.0], 3e38]),  # finite doubles, inf as float32
     st.text(max_size=8), st.sampled_from(["awnn", "data", "output", "input0"]),
     st.lists(st.floats(-300, 300), max_size=5),
     st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=2)), max_size=4),
@@ -121,6 +122,17 @@ def test_nn_load_any_options(model_dir, opt):
     (h, w, c), = m.inputs.values()
     out = m.forward(bytes(range(256)) * (h * w * c // 256) + bytes(h * w * c % 256))
     assert np.all(np.isfinite(out)), "options %r gave a non-finite output" % (opt,)
+
+
+@pytest.mark.parametrize("opt", [{"mean": float("nan")}, {"norm": [float("inf")] * 3}, {"norm": 1e39},
+                                 {"mean": [0.0, 1e39, 0.0]}, {"mean": [1, 2]}, {"mean": "abc"},
+                                 {"inputs": {"data": (8, 8, 4)}}, {"outputs": {"nope": (1, 1, 5)}},
+                                 {"outputs": {"output": (1, 1, 6)}}, {"colour": 1}])
+def test_nn_load_bad_options_fail_at_load(model_dir, opt):
+    from maixnn import nn
+    param, bin_ = model_dir["tiny_float"]
+    with pytest.raises(merr.OptionError):
+        nn.load({"param": param, "bin": bin_}, opt=opt)
 
 
 @FUZZ

@@ -97,8 +97,12 @@ def _per_channel(value, channels: int, what: str) -> np.ndarray:
     elif len(values) != channels or len(values) not in (1, 3):
         raise OptionError("%s: expected 1 value or one per channel (%d), got %d: %r"
                           % (what, channels, len(values), value))
-    if not all(np.isfinite(values)):
-        raise OptionError("%s: values must be finite, got %r" % (what, value))
+    # checked in float32, the precision forward() computes in: 1e39 is finite
+    # as a Python float but inf as float32
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(np.array(values, dtype=np.float32))
+    if not finite.all():
+        raise OptionError("%s: values must be finite float32 numbers (|v| < 3.4e38), got %r" % (what, value))
     return np.array(values, dtype=np.float32)
 
 
