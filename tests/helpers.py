@@ -94,8 +94,10 @@ def run_ncnn(param_path: str, bin_path: str, x: np.ndarray, input_name: str = "i
             raise ValueError("batch must be 1")
         arr = np.ascontiguousarray(arr[0])
     results = {}
-    # ncnn.Mat wraps arr's memory: arr and mat stay referenced until every extract returned
-    mat = ncnn.Mat(arr)
+    # ncnn.Mat(arr) wraps arr's memory without owning it; a first layer that
+    # works in place (ReLU, BinaryOp with a scalar...) on such a Mat crashes the
+    # wheel, so hand ncnn its own copy.  arr stays referenced until the end anyway.
+    mat = ncnn.Mat(arr).clone()
     ex = net.create_extractor()
     ex.input(input_name, mat)
     for name in output_names:
