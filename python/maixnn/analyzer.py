@@ -448,7 +448,8 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         int8_model=int8_base,
         images=count,
         preprocess=preprocess.to_dict(),
-        method=sidecar.get("method"),
+        method=(sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict)
+        else sidecar.get("method"),
         fold=fold,
         fold_check=({"note": "float model folded the same way vs the original float model, final output",
                      **fold_stats.to_dict()} if fold_stats is not None else None),
@@ -458,10 +459,25 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         worst_layers=worst,
         suggested_float_layers=suggested,
         suggestion_reason=reason,
-        suggested_command=("maixnn quantize %s %s ... --float-layers %s"
-                           % (float_base, int8_base, ",".join(suggested))) if suggested else None,
+        suggested_command=_suggested_command(float_base, int8_base, preprocess, sidecar, suggested),
     )
     return report
+
+
+def _suggested_command(float_base, int8_base, preprocess, sidecar, layers) -> Optional[str]:
+    """The quantize command that keeps `layers` float: from the existing
+    calibration table when there is one (same scales, no recalibration)."""
+    if not layers:
+        return None
+    out = int8_base + "_mixed"
+    float_layers = ",".join(layers)
+    if os.path.isfile(int8_base + ".table"):
+        return "maixnn quantize %s %s --table %s.table --float-layers %s" % (float_base, out, int8_base, float_layers)
+    method = (sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict) else None
+    pre = preprocess.to_dict()
+    return ("maixnn quantize %s %s --images <calibration images> --method %s --mean %s --std %s --float-layers %s"
+            % (float_base, out, method or "kl", ",".join("%g" % v for v in pre["torch"]["mean"]),
+               ",".join("%g" % v for v in pre["torch"]["std"]), float_layers))
 
 
 def _suggest(layers: List[Dict]) -> Tuple[List[Dict], List[str], str]:
@@ -689,7 +705,8 @@ def render_html(report: Dict, png: bytes) -> str:
                       "float &rarr; int8 (%+.2f points)" % (-out["accuracy_drop_points"])))
     if report["worst_layers"]:
         w = report["worst_layers"][0]
-        cards.append(("worst layer", e(w["layer"]), "%s mode cosine %.5f" % (w["mode"], w["cosine"])))
+        name = e(w["layer"]) if len(w["layer"]) <= 18 else "<span style='font-size:15px'>%s</span>" % e(w["layer"])
+        cards.append(("worst layer", name, "%s mode cosine %.5f" % (w["mode"], w["cosine"])))
     card_html = "".join('<div class="card"><div class="k">%s</div><div class="v">%s</div><div class="s">%s</div></div>'
                         % (k, v, s) for k, v, s in cards)
 
