@@ -179,6 +179,10 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
                                  "the .bin holds int8 weights but int8_scale_term (param 8) is 0");
         ws = mxn_mat_f32(&c->weight_scales);
         nws = (int)mxn_mat_total(&c->weight_scales);
+        /* scales from a damaged .bin: refuse them here rather than emit inf/NaN */
+        if ((rc = mxn_check_int8_scales(ws, (size_t)nws, c->bottom_scale, c->int8_scale_term > 100,
+                                        c->top_scale, err)))
+            return rc;
         out_g = c->num_output / c->group;
         /* ncnn-x86's int8 pack8 depthwise kernel: see ncnn_host_compat.c */
         host_rcp = c->depthwise_layer && c->group == c->num_output &&
