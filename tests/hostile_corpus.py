@@ -536,6 +536,9 @@ def write_fuzz_seeds(directory: str) -> Dict[str, str]:
         if case.name.startswith(("param_", "layer_", "blob_")) and len(case.param) < 4096:
             with open(os.path.join(dirs["param"], case.name + ".param"), "wb") as f:
                 f.write(case.param)
+        if len(case.param) + len(case.bin) < 6000 and not case.name.startswith("bitflip"):
+            with open(os.path.join(dirs["model"], case.name + ".model"), "wb") as f:
+                f.write(case.param.replace(b"\0", b" ") + b"\0" + case.bin)
     return dirs
 
 
@@ -565,6 +568,26 @@ def build_sanitized(build_dir: str = SANITIZE_BUILD_DIR, fuzzers: bool = True) -
             cmd.append("-DMAIXNN_BUILD_FUZZERS=" + ("ON" if fuzzers and clang else "OFF"))
             _run(cmd)
         _run(["cmake", "--build", build_dir, "-j2"])
+    return build_dir
+
+
+TSAN_BUILD_DIR = os.path.join(REPO, "build", "tsan")
+
+
+def build_tsan(build_dir: str = TSAN_BUILD_DIR) -> str:
+    """Configure + build tests/c's thread_test_tsan (ThreadSanitizer, clang)."""
+    import fcntl
+    clang = find_clang()
+    if clang is None:
+        raise RuntimeError("ThreadSanitizer build needs clang")
+    os.makedirs(build_dir, exist_ok=True)
+    with open(os.path.join(build_dir, ".hostile-build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
+            _run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                  "-DCMAKE_C_COMPILER=" + clang, "-DMAIXNN_BUILD_TESTS=ON", "-DMAIXNN_TSAN=ON",
+                  "-DMAIXNN_BUILD_FUZZERS=OFF"])
+        _run(["cmake", "--build", build_dir, "-j2", "--target", "thread_test_tsan"])
     return build_dir
 
 

@@ -80,6 +80,32 @@ def test_sanitizers_are_really_on(sanitized_build, tmp_path):
     assert "__lsan" in out or "__asan" in out
 
 
+def test_c_threads_under_asan(sanitized_build):
+    """One net, 4 threads with their own sessions: bit-identical to serial (ASan build)."""
+    exe = os.path.join(sanitized_build, "tests", "c", "thread_test")
+    proc = subprocess.run([exe, CORPUS_DIR], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, env=_sanitizer_env(), timeout=300, errors="replace")
+    assert proc.returncode == 0 and "Sanitizer" not in proc.stdout, proc.stdout[-6000:]
+
+
+def test_c_threads_under_tsan():
+    """The same under ThreadSanitizer: no data race in the shared net."""
+    if hc.find_clang() is None:
+        if IN_CI:
+            pytest.fail("clang is not installed; .ci/run must apt-get install clang libclang-rt-dev")
+        pytest.skip("ThreadSanitizer build needs clang")
+    try:
+        build = hc.build_tsan()
+    except RuntimeError as exc:
+        pytest.fail("the ThreadSanitizer build failed:\n%s" % exc, pytrace=False)
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1")
+    proc = subprocess.run([os.path.join(build, "tests", "c", "thread_test_tsan"), CORPUS_DIR],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env,
+                          timeout=300, errors="replace")
+    assert proc.returncode == 0 and "ThreadSanitizer" not in proc.stdout, proc.stdout[-6000:]
+    assert "0 failed" in proc.stdout and " 0 passed" not in proc.stdout, proc.stdout
+
+
 # ---------------------------------------------------------------- fuzzers
 
 @pytest.fixture(scope="module")
