@@ -1,184 +1,214 @@
 /* Portable reference kernels (see kernels.h).
  *
- * Direct convolution without im2col: for a block of up to 4 output channels
- * and one output row, the accumulator rows stay in L1 while every
- * (input channel, ky, kx) tap adds weight * input-row into them.  The stride-1
- * inner loop is a plain contiguous axpy that compilers vectorise; strided
- * convolutions use the same loop with a stride. */
+ * Direct convolution without im2col.  For a block of up to 4 output channels
+ * the accumulators (one output row, or a chunk of the flattened plane for
+ * stride 1) stay in L1; for every (input channel, kernel row) the whole row
+ * of kernel taps is applied per output element, so each accumulator is
+ * loaded and stored once per kernel row, not once per tap.  Kernel widths 1/3/5/7 and strides 1/2 are compiled as
+ * constants (the compiler unrolls the taps and vectorises over x); other
+ * shapes use a per-tap loop.  Float sums are accumulated in the order
+ * bias, then input channel, kernel row, kernel column (like ncnn's reference
+ * implementation); int8 sums are exact. */
 #include <string.h>
 #include "kernels.h"
 
-/* ---- float32 convolution ------------------------------------------------ */
+/* int8 products: |weight| <= 127, |input| <= 128, so each product fits in
+ * int16 (a 16-bit SIMD multiply on every target); the sum is int32. */
+#define PROD_F32(w, v) ((w) * (v))
+#define PROD_S8(w, v) ((int16_t)((w) * (v)))
 
-/* o_b[x] += w_b * src[x * stride] for b < 4 */
-static void axpy4_f32(float *restrict o0, float *restrict o1, float *restrict o2,
-                      float *restrict o3, const float *restrict src, int n, int stride,
-                      float w0, float w1, float w2, float w3)
-{
-    int x;
-    if (stride == 1) {
-        for (x = 0; x < n; x++) {
-            float v = src[x];
-            o0[x] += w0 * v;
-            o1[x] += w1 * v;
-            o2[x] += w2 * v;
-            o3[x] += w3 * v;
-        }
-    } else {
-        for (x = 0; x < n; x++) {
-            float v = src[x * stride];
-            o0[x] += w0 * v;
-            o1[x] += w1 * v;
-            o2[x] += w2 * v;
-            o3[x] += w3 * v;
-        }
+/* o_b[x] += sum_{k<KW} w_b[k] * src[x*stride + k*dil] for the nb (1..4)
+ * channels of the block; wp points at channel 0's taps of this kernel row,
+ * the next channel's taps are wstep further.  SW 0 = stride from sw_rt. */
+#define MXN_DEFINE_ROW(NAME, T, WT, ACC, PROD, KW, SW)                                        \
+    static void NAME(ACC *restrict o0, ACC *restrict o1, ACC *restrict o2, ACC *restrict o3, \
+                     int nb, const T *restrict src, int n, int sw_rt, int dil,                \
+                     const T *restrict wp, size_t wstep)                                      \
+    {                                                                                         \
+        const int sw = SW ? SW : sw_rt;                                                       \
+        WT w[4][KW];                                                                          \
+        int x, k, b;                                                                          \
+        for (b = 0; b < 4; b++)                                                               \
+            for (k = 0; k < KW; k++) w[b][k] = b < nb ? (WT)wp[b * wstep + k] : (WT)0;        \
+        if (nb == 4) {                                                                        \
+            for (x = 0; x < n; x++) {                                                         \
+                const T *sp = src + (size_t)x * sw;                                           \
+                ACC a0 = o0[x], a1 = o1[x], a2 = o2[x], a3 = o3[x];                           \
+                for (k = 0; k < KW; k++) {                                                    \
+                    const WT v = (WT)sp[k * dil];                                             \
+                    a0 += PROD(w[0][k], v);                                                   \
+                    a1 += PROD(w[1][k], v);                                                   \
+                    a2 += PROD(w[2][k], v);                                                   \
+                    a3 += PROD(w[3][k], v);                                                   \
+                }                                                                             \
+                o0[x] = a0;                                                                   \
+                o1[x] = a1;                                                                   \
+                o2[x] = a2;                                                                   \
+                o3[x] = a3;                                                                   \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
+        for (b = 0; b < nb; b++) {                                                            \
+            ACC *restrict o = b == 0 ? o0 : (b == 1 ? o1 : o2);                               \
+            const WT *wb = w[b];                                                              \
+            for (x = 0; x < n; x++) {                                                         \
+                const T *sp = src + (size_t)x * sw;                                           \
+                ACC a = o[x];                                                                 \
+                for (k = 0; k < KW; k++) a += PROD(wb[k], (WT)sp[k * dil]);                   \
+                o[x] = a;                                                                     \
+            }                                                                                 \
+        }                                                                                     \
     }
-}
 
-static void axpy1_f32(float *restrict o, const float *restrict src, int n, int stride, float w)
-{
-    int x;
-    if (stride == 1) {
-        for (x = 0; x < n; x++) o[x] += w * src[x];
-    } else {
-        for (x = 0; x < n; x++) o[x] += w * src[x * stride];
+/* any kernel width: one tap at a time (same arithmetic order) */
+#define MXN_DEFINE_ROW_ANY(NAME, T, WT, ACC, PROD)                                            \
+    static void NAME(ACC *const *o, int nb, const T *src, int n, int sw, int dil, int kw,     \
+                     const T *wp, size_t wstep)                                               \
+    {                                                                                         \
+        int b, k, x;                                                                          \
+        for (k = 0; k < kw; k++)                                                              \
+            for (b = 0; b < nb; b++) {                                                        \
+                ACC *restrict ob = o[b];                                                      \
+                const T *restrict sk = src + k * dil;                                         \
+                const WT wk = (WT)wp[b * wstep + k];                                          \
+                for (x = 0; x < n; x++) ob[x] += PROD(wk, (WT)sk[(size_t)x * sw]);            \
+            }                                                                                 \
     }
-}
+
+#define MXN_DEFINE_ROWS(PFX, T, WT, ACC, PROD)                                                \
+    MXN_DEFINE_ROW(PFX##_k1_s1, T, WT, ACC, PROD, 1, 1)                                       \
+    MXN_DEFINE_ROW(PFX##_k1_s2, T, WT, ACC, PROD, 1, 2)                                       \
+    MXN_DEFINE_ROW(PFX##_k1_sn, T, WT, ACC, PROD, 1, 0)                                       \
+    MXN_DEFINE_ROW(PFX##_k3_s1, T, WT, ACC, PROD, 3, 1)                                       \
+    MXN_DEFINE_ROW(PFX##_k3_s2, T, WT, ACC, PROD, 3, 2)                                       \
+    MXN_DEFINE_ROW(PFX##_k3_sn, T, WT, ACC, PROD, 3, 0)                                       \
+    MXN_DEFINE_ROW(PFX##_k5_s1, T, WT, ACC, PROD, 5, 1)                                       \
+    MXN_DEFINE_ROW(PFX##_k5_s2, T, WT, ACC, PROD, 5, 2)                                       \
+    MXN_DEFINE_ROW(PFX##_k5_sn, T, WT, ACC, PROD, 5, 0)                                       \
+    MXN_DEFINE_ROW(PFX##_k7_s1, T, WT, ACC, PROD, 7, 1)                                       \
+    MXN_DEFINE_ROW(PFX##_k7_s2, T, WT, ACC, PROD, 7, 2)                                       \
+    MXN_DEFINE_ROW(PFX##_k7_sn, T, WT, ACC, PROD, 7, 0)                                       \
+    MXN_DEFINE_ROW_ANY(PFX##_any, T, WT, ACC, PROD)                                           \
+    static void PFX(ACC *const *o, int nb, const T *src, int n, int sw, int dil, int kw,      \
+                    const T *wp, size_t wstep)                                                \
+    {                                                                                         \
+        ACC *o1 = nb > 1 ? o[1] : o[0], *o2 = nb > 2 ? o[2] : o[0], *o3 = nb > 3 ? o[3] : o[0]; \
+        switch (kw * 4 + (sw == 1 ? 1 : (sw == 2 ? 2 : 0))) {                                 \
+        case 5: PFX##_k1_s1(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;        \
+        case 6: PFX##_k1_s2(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;        \
+        case 4: PFX##_k1_sn(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;        \
+        case 13: PFX##_k3_s1(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 14: PFX##_k3_s2(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 12: PFX##_k3_sn(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 21: PFX##_k5_s1(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 22: PFX##_k5_s2(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 20: PFX##_k5_sn(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 29: PFX##_k7_s1(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 30: PFX##_k7_s2(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        case 28: PFX##_k7_sn(o[0], o1, o2, o3, nb, src, n, sw, dil, wp, wstep); return;       \
+        default: PFX##_any(o, nb, src, n, sw, dil, kw, wp, wstep); return;                    \
+        }                                                                                     \
+    }
+
+MXN_DEFINE_ROWS(conv_row_f32, float, float, float, PROD_F32)
+MXN_DEFINE_ROWS(conv_row_s8, int8_t, int16_t, int32_t, PROD_S8)
+
+/* The loop nest shared by both types: blocks of 4 output channels; for each,
+ * accumulate over input channels and kernel rows with the row kernels.
+ *
+ * stride 1: the output plane is computed over the padded input width (index
+ * j = y * in_w + x, so an input row offset is just j + ky*dil_h*in_w and one
+ * long contiguous loop covers many output rows), in chunks of CONV_CHUNK
+ * elements that stay in L1; the columns x >= out_w are computed and dropped.
+ * Other strides: one output row at a time. */
+#define CONV_CHUNK 512
+#define MXN_DEFINE_CONV(NAME, T, ACC, ROW, INIT)                                              \
+    static void NAME(const mxn_conv_shape *s, const T *in, const T *weight, const float *bias,\
+                     ACC *out)                                                                \
+    {                                                                                         \
+        const int in_g = s->in_c / s->group;                                                  \
+        const int out_g = s->out_c / s->group;                                                \
+        const size_t maxk = (size_t)s->kernel_w * s->kernel_h;                                \
+        const size_t wstep = (size_t)in_g * maxk;                                             \
+        const size_t in_plane = (size_t)s->in_h * s->in_w;                                    \
+        const size_t out_plane = (size_t)s->out_h * s->out_w;                                 \
+        const int ow = s->out_w, iw = s->in_w;                                                \
+        const int flat = s->stride_w == 1 && s->stride_h == 1;                                \
+        /* flattened length: full padded rows except the last, which needs ow */             \
+        const size_t flat_len = (size_t)(s->out_h - 1) * iw + ow;                             \
+        ACC chunk[4][CONV_CHUNK];                                                             \
+        int g, p0, y, b, q, ky, x;                                                            \
+        (void)bias;                                                                           \
+        for (g = 0; g < s->group; g++) {                                                      \
+            for (p0 = 0; p0 < out_g; p0 += 4) {                                               \
+                const int nb = out_g - p0 < 4 ? out_g - p0 : 4;                               \
+                const int pfirst = g * out_g + p0;                                            \
+                const T *wblock = weight + (size_t)pfirst * wstep;                            \
+                if (flat) {                                                                   \
+                    size_t j0;                                                                \
+                    for (j0 = 0; j0 < flat_len; j0 += CONV_CHUNK) {                           \
+                        const int n = (int)(flat_len - j0 < CONV_CHUNK ? flat_len - j0 : CONV_CHUNK); \
+                        ACC *orow[4];                                                         \
+                        size_t j;                                                             \
+                        for (b = 0; b < nb; b++) {                                            \
+                            const ACC init = INIT;                                            \
+                            orow[b] = chunk[b];                                               \
+                            for (x = 0; x < n; x++) chunk[b][x] = init;                       \
+                        }                                                                     \
+                        for (q = 0; q < in_g; q++) {                                          \
+                            const T *inq = in + (size_t)(g * in_g + q) * in_plane + j0;       \
+                            for (ky = 0; ky < s->kernel_h; ky++)                              \
+                                ROW(orow, nb, inq + (size_t)ky * s->dilation_h * iw, n, 1,    \
+                                    s->dilation_w, s->kernel_w,                               \
+                                    wblock + (size_t)q * maxk + (size_t)ky * s->kernel_w, wstep); \
+                        }                                                                     \
+                        /* keep the valid columns */                                          \
+                        for (j = 0; j < (size_t)n;) {                                         \
+                            const size_t jj = j0 + j;                                         \
+                            const int yy = (int)(jj / (size_t)iw), xx = (int)(jj % (size_t)iw); \
+                            int run = xx < ow ? ow - xx : 0;                                  \
+                            if ((size_t)run > (size_t)n - j) run = (int)((size_t)n - j);      \
+                            for (b = 0; b < nb && run > 0; b++)                               \
+                                memcpy(out + (size_t)(pfirst + b) * out_plane + (size_t)yy * ow + xx, \
+                                       chunk[b] + j, sizeof(ACC) * (size_t)run);              \
+                            j += (size_t)(xx < ow ? run : iw - xx);                           \
+                        }                                                                     \
+                    }                                                                         \
+                    continue;                                                                 \
+                }                                                                             \
+                for (y = 0; y < s->out_h; y++) {                                              \
+                    ACC *orow[4];                                                             \
+                    for (b = 0; b < nb; b++) {                                                \
+                        const ACC init = INIT;                                                \
+                        orow[b] = out + (size_t)(pfirst + b) * out_plane + (size_t)y * ow;    \
+                        for (x = 0; x < ow; x++) orow[b][x] = init;                           \
+                    }                                                                         \
+                    for (q = 0; q < in_g; q++) {                                              \
+                        const T *inq = in + (size_t)(g * in_g + q) * in_plane;                \
+                        for (ky = 0; ky < s->kernel_h; ky++) {                                \
+                            const T *row = inq + (size_t)(y * s->stride_h + ky * s->dilation_h) * iw; \
+                            ROW(orow, nb, row, ow, s->stride_w, s->dilation_w, s->kernel_w,   \
+                                wblock + (size_t)q * maxk + (size_t)ky * s->kernel_w, wstep); \
+                        }                                                                     \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+MXN_DEFINE_CONV(conv_f32, float, float, conv_row_f32, bias ? bias[pfirst + b] : 0.f)
+MXN_DEFINE_CONV(conv_s8, int8_t, int32_t, conv_row_s8, 0)
 
 void mxn_conv2d_f32_ref(const mxn_conv_shape *s, const float *in, const float *weight,
                         const float *bias, float *out)
 {
-    const int in_g = s->in_c / s->group;
-    const int out_g = s->out_c / s->group;
-    const int maxk = s->kernel_w * s->kernel_h;
-    const size_t in_plane = (size_t)s->in_h * s->in_w;
-    const size_t out_plane = (size_t)s->out_h * s->out_w;
-    const int ow = s->out_w;
-    int g;
-
-    for (g = 0; g < s->group; g++) {
-        int p0;
-        for (p0 = 0; p0 < out_g; p0 += 4) {
-            const int nb = out_g - p0 < 4 ? out_g - p0 : 4;
-            const int pfirst = g * out_g + p0;
-            int y;
-            for (y = 0; y < s->out_h; y++) {
-                float *orow[4];
-                int b, q;
-                for (b = 0; b < nb; b++) {
-                    int x;
-                    float init = bias ? bias[pfirst + b] : 0.f;
-                    orow[b] = out + (size_t)(pfirst + b) * out_plane + (size_t)y * ow;
-                    for (x = 0; x < ow; x++) orow[b][x] = init;
-                }
-                for (q = 0; q < in_g; q++) {
-                    const float *inq = in + (size_t)(g * in_g + q) * in_plane;
-                    int ky;
-                    for (ky = 0; ky < s->kernel_h; ky++) {
-                        const float *row = inq + (size_t)(y * s->stride_h + ky * s->dilation_h) * s->in_w;
-                        int kx;
-                        for (kx = 0; kx < s->kernel_w; kx++) {
-                            const float *src = row + kx * s->dilation_w;
-                            const size_t k = (size_t)q * maxk + (size_t)ky * s->kernel_w + kx;
-                            const size_t wstep = (size_t)in_g * maxk;
-                            const float *wp = weight + (size_t)pfirst * wstep + k;
-                            if (nb == 4)
-                                axpy4_f32(orow[0], orow[1], orow[2], orow[3], src, ow, s->stride_w,
-                                          wp[0], wp[wstep], wp[2 * wstep], wp[3 * wstep]);
-                            else
-                                for (b = 0; b < nb; b++)
-                                    axpy1_f32(orow[b], src, ow, s->stride_w, wp[b * wstep]);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* ---- int8 convolution --------------------------------------------------- */
-
-static void axpy4_s8(int32_t *restrict o0, int32_t *restrict o1, int32_t *restrict o2,
-                     int32_t *restrict o3, const int8_t *restrict src, int n, int stride,
-                     int32_t w0, int32_t w1, int32_t w2, int32_t w3)
-{
-    int x;
-    if (stride == 1) {
-        for (x = 0; x < n; x++) {
-            int32_t v = src[x];
-            o0[x] += w0 * v;
-            o1[x] += w1 * v;
-            o2[x] += w2 * v;
-            o3[x] += w3 * v;
-        }
-    } else {
-        for (x = 0; x < n; x++) {
-            int32_t v = src[x * stride];
-            o0[x] += w0 * v;
-            o1[x] += w1 * v;
-            o2[x] += w2 * v;
-            o3[x] += w3 * v;
-        }
-    }
-}
-
-static void axpy1_s8(int32_t *restrict o, const int8_t *restrict src, int n, int stride, int32_t w)
-{
-    int x;
-    if (stride == 1) {
-        for (x = 0; x < n; x++) o[x] += w * (int32_t)src[x];
-    } else {
-        for (x = 0; x < n; x++) o[x] += w * (int32_t)src[x * stride];
-    }
+    conv_f32(s, in, weight, bias, out);
 }
 
 void mxn_conv2d_s8_ref(const mxn_conv_shape *s, const int8_t *in, const int8_t *weight,
                        int32_t *acc)
 {
-    const int in_g = s->in_c / s->group;
-    const int out_g = s->out_c / s->group;
-    const int maxk = s->kernel_w * s->kernel_h;
-    const size_t in_plane = (size_t)s->in_h * s->in_w;
-    const size_t out_plane = (size_t)s->out_h * s->out_w;
-    const int ow = s->out_w;
-    int g;
-
-    for (g = 0; g < s->group; g++) {
-        int p0;
-        for (p0 = 0; p0 < out_g; p0 += 4) {
-            const int nb = out_g - p0 < 4 ? out_g - p0 : 4;
-            const int pfirst = g * out_g + p0;
-            int y;
-            for (y = 0; y < s->out_h; y++) {
-                int32_t *orow[4];
-                int b, q;
-                for (b = 0; b < nb; b++) {
-                    orow[b] = acc + (size_t)(pfirst + b) * out_plane + (size_t)y * ow;
-                    memset(orow[b], 0, sizeof(int32_t) * (size_t)ow);
-                }
-                for (q = 0; q < in_g; q++) {
-                    const int8_t *inq = in + (size_t)(g * in_g + q) * in_plane;
-                    int ky;
-                    for (ky = 0; ky < s->kernel_h; ky++) {
-                        const int8_t *row = inq + (size_t)(y * s->stride_h + ky * s->dilation_h) * s->in_w;
-                        int kx;
-                        for (kx = 0; kx < s->kernel_w; kx++) {
-                            const int8_t *src = row + kx * s->dilation_w;
-                            const size_t k = (size_t)q * maxk + (size_t)ky * s->kernel_w + kx;
-                            const size_t wstep = (size_t)in_g * maxk;
-                            const int8_t *wp = weight + (size_t)pfirst * wstep + k;
-                            if (nb == 4)
-                                axpy4_s8(orow[0], orow[1], orow[2], orow[3], src, ow, s->stride_w,
-                                         wp[0], wp[wstep], wp[2 * wstep], wp[3 * wstep]);
-                            else
-                                for (b = 0; b < nb; b++)
-                                    axpy1_s8(orow[b], src, ow, s->stride_w, wp[b * wstep]);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    conv_s8(s, in, weight, NULL, acc);
 }
 
 /* ---- fully connected ---------------------------------------------------- */
