@@ -24,7 +24,7 @@ from typing import Dict
 
 import numpy as np
 
-from .errors import OptionError
+from .errors import Error, OptionError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -175,5 +175,11 @@ def configure_parser(p) -> None:
 
 
 def run_cli(args) -> int:
+    for module in ("torch", "onnx", "onnxruntime"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise Error("maixnn demo needs torch, onnx and onnxruntime (%s: %s); install them with "
+                        "`pip install torch==2.13.0 \"maixnn[tools]\"`" % (module, exc))
     result = run_demo(args.out, size=args.size, seed=args.seed)
     return 0 if result["passed"] else 1
