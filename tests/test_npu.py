@@ -212,3 +212,38 @@ def test_nn_npu_path_on_folded_model(tmp_path):
                    output_names=["c0"])["c0"]
     assert out.shape == (8, H, W)
     assert np.max(np.abs(out - ref)) <= 1e-5 * np.ptp(ref)
+
+
+def test_resnet18_npu_path_end_to_end(tmp_path):
+    """Issue 3 item 4 on the full ResNet18 shape: export -> convert -> quantize
+    (ImageNet mean/std, folded) -> nn.load(.mud).forward(img, quantize=True)
+    gives (1, 1, 1000) and the same numbers as the ncnn wheel running the int8
+    model on the NPU's float input f."""
+    import maixnn
+    from helpers import export_and_convert
+    from nets import resnet18_like
+
+    paths = export_and_convert(resnet18_like(), tmp_path, name="resnet18")
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 200, 224, dtype=np.float32)
+    calib = [(rng.integers(0, 56, (224, 224, 3)) + ramp[None, :, None]).astype(np.uint8) for _ in range(2)]
+    base = str(tmp_path / "resnet18_int8")
+    maixnn.quantize(str(tmp_path / "resnet18"), base, images=calib, mean=[0.485, 0.456, 0.406],
+                    std=[0.229, 0.224, 0.225], method="minmax", progress=False)
+    m = nn.load(base + ".mud")
+    img = (rng.integers(0, 56, (224, 224, 3)) + ramp[:, None, None]).astype(np.uint8)
+    img[:4] = 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # the .mud has one mean/norm: no warning
+        out = m.forward(img, quantize=True)
+    assert out.shape == (1, 1, 1000) and out.dtype == np.float32
+    mean, norm = m.mean["input0"][0], m.norm["input0"][0]
+    f = ((img.astype(np.float32) - np.float32(mean)) * np.float32(norm)).transpose(2, 0, 1)
+    ref = run_ncnn(base + ".param", base + ".bin", np.ascontiguousarray(f))["output0"]
+    assert np.max(np.abs(out.reshape(-1) - ref)) <= 1e-5 * np.ptp(ref)
+    # and int8 stays close to the float model on the per-channel input (sanity, not exactness)
+    x = ((img.astype(np.float32) / np.float32(255) - np.float32([0.485, 0.456, 0.406]))
+         / np.float32([0.229, 0.224, 0.225])).transpose(2, 0, 1)
+    y = Net(paths.param, paths.bin).forward(np.ascontiguousarray(x))
+    cos = float(np.dot(y, out.reshape(-1)) / np.linalg.norm(y) / np.linalg.norm(out))
+    assert cos > 0.98, cos
