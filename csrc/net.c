@@ -6,6 +6,8 @@
  * every blob is produced exactly once and only consumed after it is produced
  * (which rules out cycles and dangling names), every layer type is known, each
  * token is well formed, and the .bin is consumed to its last byte. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,34 +387,60 @@ done:
     return rc;
 }
 
+/* Read a whole file.  Read in chunks until EOF rather than trusting
+ * fseek/ftell: on a directory ftell reports LONG_MAX (which became an
+ * "out of memory" error), on a pipe it fails; a read error is reported as an
+ * I/O error with the reason. */
 static int read_file(const char *path, unsigned char **data, size_t *len, mxn_error *err)
 {
     FILE *f;
-    long size;
-    size_t got;
+    unsigned char *buf = NULL;
+    size_t cap = 0, used = 0;
     *data = NULL;
     *len = 0;
     if (!path) return mxn_error_set(err, MXN_ERR_PARAM, "NULL path");
+    errno = 0;
     f = fopen(path, "rb");
-    if (!f) return mxn_error_set(err, MXN_ERR_IO, "%s: cannot open", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return mxn_error_set(err, MXN_ERR_IO, "%s: cannot determine the file size", path);
+    if (!f)
+        return mxn_error_set(err, MXN_ERR_IO, "%s: cannot open: %s", path,
+                             errno ? strerror(errno) : "unknown error");
+    for (;;) {
+        size_t got;
+        if (used == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            unsigned char *grown;
+            if (ncap <= cap || ncap - 1 > (size_t)LONG_MAX) {
+                free(buf);
+                fclose(f);
+                return mxn_error_set(err, MXN_ERR_IO, "%s: file too large", path);
+            }
+            grown = (unsigned char *)realloc(buf, ncap);
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return mxn_error_set(err, MXN_ERR_NO_MEM, "%s: out of memory after reading %zu bytes",
+                                     path, used);
+            }
+            buf = grown;
+            cap = ncap;
+        }
+        errno = 0;
+        got = fread(buf + used, 1, cap - used - 1, f); /* keep one byte for the terminator */
+        used += got;
+        if (ferror(f)) {
+            int e = errno;
+            free(buf);
+            fclose(f);
+            return mxn_error_set(err, MXN_ERR_IO, "%s: cannot read: %s", path,
+                                 e ? strerror(e) : "read error (is it a directory?)");
+        }
+        if (got == 0 || feof(f))
+            break;
     }
-    *data = (unsigned char *)malloc((size_t)size + 1);
-    if (!*data) {
-        fclose(f);
-        return mxn_error_set(err, MXN_ERR_NO_MEM, "%s: out of memory reading %ld bytes", path, size);
-    }
-    got = fread(*data, 1, (size_t)size, f);
     fclose(f);
-    if (got != (size_t)size) {
-        free(*data);
-        *data = NULL;
-        return mxn_error_set(err, MXN_ERR_IO, "%s: read error", path);
-    }
-    (*data)[size] = '\0';
-    *len = (size_t)size;
+    buf[used] = '\0';
+    *data = buf;
+    *len = used;
     return MXN_OK;
 }
 

@@ -601,3 +601,42 @@ def test_convert_failure_leaves_nothing_and_never_overwrites_input(tmp_path):
     data = src.read_bytes()
     maixnn.convert(str(src), str(tmp_path / "m.onnx"))
     assert src.read_bytes() == data
+
+
+# ---------------------------------------------------------------- files that are not what they claim
+
+def test_model_paths_that_are_directories_or_odd_names(model_dir, tmp_path):
+    from maixnn.runtime import Net
+    param, bin_ = model_dir["tiny_float"]
+    with pytest.raises(merr.ModelFormatError, match="directory"):
+        Net(str(tmp_path), bin_)
+    with pytest.raises(merr.ModelFormatError, match="directory"):
+        Net(param, str(tmp_path))
+    with pytest.raises(merr.ModelFormatError, match="No such file"):
+        Net(str(tmp_path / "missing.param"), bin_)
+    # a file name that is not valid UTF-8 (allowed by Linux) loads like any other
+    odd = os.fsdecode(os.path.join(os.fsencode(str(tmp_path)), b"m\xff.param"))
+    with open(param, "rb") as src, open(odd, "wb") as dst:
+        dst.write(src.read())
+    assert Net(odd, bin_).forward(np.zeros((3, 8, 8), np.float32)).shape == (5,)
+
+
+def test_writers_refuse_a_directory_as_output(tmp_path):
+    (tmp_path / "m.param").mkdir()
+    with pytest.raises(merr.OptionError, match="directory"):
+        hc.tiny_float_model().save(str(tmp_path / "m.param"), str(tmp_path / "m.bin"))
+    assert sorted(os.listdir(str(tmp_path))) == ["m.param"]
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00[basic]", b"", b"garbage", b"[basic]\n[basic]\n",
+                                     b"[basic]\ntype = awnn\nparam = m.param\nbin = m.bin\n[inputs]\n"
+                                     b"data = a,b,c\n[outputs]\noutput = 1,1,5\n",
+                                     b"[basic]\ntype = awnn\nparam = /nonexistent.param\nbin = m.bin\n"
+                                     b"[inputs]\ndata = 8,8,3,1,1\n[outputs]\noutput = 1,1,5\n"],
+                         ids=["binary", "empty", "garbage", "duplicate_section", "bad_numbers", "missing_param"])
+def test_malformed_mud_is_model_format_error(tmp_path, content):
+    from maixnn import nn
+    path = tmp_path / "m.mud"
+    path.write_bytes(content)
+    with pytest.raises((merr.ModelFormatError, merr.OptionError)):
+        nn.load(str(path))

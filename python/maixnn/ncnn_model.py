@@ -403,6 +403,9 @@ def atomic_write_many(files: Sequence[Tuple[str, bytes]]) -> None:
     its target's directory (flushed to disk), and only when all of them are
     complete are they renamed into place.  On any failure, KeyboardInterrupt
     included, the temporary files are removed and no target is touched."""
+    for path, _ in files:
+        if os.path.isdir(path):
+            raise OptionError("cannot write %s: it is a directory; give a file name" % path)
     temps: List[str] = []
     try:
         for path, data in files:

@@ -360,6 +360,8 @@ def _load_mud(path: str) -> Model:
             parser.read_file(f)
     except OSError as exc:
         raise ModelFormatError("cannot read the .mud file %s: %s" % (path, exc))
+    except UnicodeDecodeError as exc:
+        raise ModelFormatError("%s is not a text .mud (INI) file: %s" % (path, exc))
     except configparser.Error as exc:
         raise ModelFormatError("%s is not a valid .mud (INI) file: %s" % (path, str(exc).splitlines()[0]))
     for section in ("basic", "inputs", "outputs"):

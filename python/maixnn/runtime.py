@@ -254,11 +254,11 @@ class Net:
         self.param_path = param
         self.bin_path = bin
         ptr = self._create()
-        status = lib.mxn_net_load_param(ptr, param.encode())
+        status = lib.mxn_net_load_param(ptr, os.fsencode(param))  # any file name the OS allows
         if status != MXN_OK:
             self._fail_load(status, "loading %s" % param)
         if bin is not None:
-            status = lib.mxn_net_load_bin(ptr, bin.encode())
+            status = lib.mxn_net_load_bin(ptr, os.fsencode(bin))
             if status != MXN_OK:
                 self._fail_load(status, "loading %s (weights of %s)" % (bin, param))
         self._read_metadata()
