@@ -149,7 +149,7 @@ static int parse_token(mxn_paramdict *pd, const char *tok, const char *where, mx
         return mxn_error_set(err, MXN_ERR_FORMAT, "%s: bad parameter id in '%.60s'", where, tok);
     if (id <= -23300) {
         is_array = 1;
-        id = -id - 23300;
+        id = -(id + 23300); /* not -id - 23300: -INT_MIN overflows (found by fuzz_param) */
     }
     if (id < 0 || id >= MXN_MAX_PARAM_ID)
         return mxn_error_set(err, MXN_ERR_FORMAT, "%s: parameter id %d in '%.60s' is outside 0..%d",
