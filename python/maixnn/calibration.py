@@ -70,9 +70,10 @@ def weight_scales(layer) -> np.ndarray:
     """127 / absmax per row in float32; an all-zero row gets scale 0, which
     ncnn's runtime (and maixnn's) read as 'output = bias' (scale_in = 0)."""
     absmax = weight_absmax(layer)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         s = np.float32(127.0) / absmax
-    return np.where(absmax > 0, s, np.float32(0.0)).astype(np.float32)
+    # a row so small that 127/absmax overflows float32 is treated as zero too
+    return np.where((absmax > 0) & np.isfinite(s), s, np.float32(0.0)).astype(np.float32)
 
 
 # ------------------------------------------------------------------ thresholds

@@ -541,14 +541,17 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
         s = stats[lc.bottom_blob]
         lc.absmax = s.absmax
         threshold = cal.threshold_for(s, method, percentile)
-        if threshold is None or not np.isfinite(threshold) or threshold <= 0:
+        with np.errstate(divide="ignore", over="ignore"):
+            scale = cal.scale_from_threshold(threshold) if threshold is not None and threshold > 0 else None
+        if scale is None or not np.isfinite(scale):
             lc.fallback = True
             lc.bottom_scale = cal.FALLBACK_ACTIVATION_SCALE
-            cal.warn("layer %s: its input %s was 0 on all %d calibration samples; activation scale set to %g"
-                     % (lc.name, lc.bottom_blob, len(dataset), lc.bottom_scale), result.warnings)
+            cal.warn("layer %s: its input %s was %s on all %d calibration samples; activation scale set to %g"
+                     % (lc.name, lc.bottom_blob, "0" if s.absmax == 0 else "at most %g" % s.absmax,
+                        len(dataset), lc.bottom_scale), result.warnings)
         else:
             lc.threshold = float(threshold)
-            lc.bottom_scale = cal.scale_from_threshold(threshold)
+            lc.bottom_scale = scale
         if lc.zero_weight_rows:
             cal.warn("layer %s: %d of %d weight rows are all zero: weight scale 0 (their output is the bias)"
                      % (lc.name, lc.zero_weight_rows, lc.weight_scales.size), result.warnings)
