@@ -313,6 +313,15 @@ def test_resize_refusals(kw, pattern, tmp_path):
      r"'sm' \(Softmax\): softmax over the batch axis"),
     ([helper.make_node("Add", ["input0", "c"], ["output0"], name="bc")], {"c": np.ones((2, 3, 4, 4), np.float32)},
      r"'bc' \(Add\): the constant \(2, 3, 4, 4\) would broadcast"),
+    # found by mutating real exports: onnxruntime drops a ceil-mode window starting in the padding,
+    # ONNX shape inference keeps it; a kernel larger than the input; a NaN attribute
+    ([helper.make_node("AveragePool", ["input0"], ["output0"], name="ap", kernel_shape=[3, 3], strides=[2, 100],
+                       pads=[1, 1, 1, 1], ceil_mode=1)], {},
+     r"'ap' \(AveragePool\): output size on axis 3: ONNX shape inference says 2, onnxruntime computes 1"),
+    ([helper.make_node("Conv", ["input0", "W"], ["output0"], name="cd", dilations=[3, 1])],
+     {"W": np.zeros((2, 3, 3, 3), np.float32)}, r"'cd' \(Conv\): kernel 3 \(dilation 3\) does not fit"),
+    ([helper.make_node("HardSigmoid", ["input0"], ["output0"], name="hs", alpha=float("nan"))], {},
+     r"'hs'.*must be finite"),
 ])
 def test_refusals_name_node_and_reason(nodes, consts, pattern, tmp_path):
     path = build(tmp_path, nodes, consts, (3, 4, 4))

@@ -73,7 +73,17 @@ def convert_conv(ctx: ConvertContext, node: Node) -> None:
         raise ctx.unsupported(node, "kernel_shape %s disagrees with weight %s" % (list(ks), tuple(w.shape)))
     strides = _pair(ctx, node, "strides", 1)
     dilations = _pair(ctx, node, "dilations", 1)
+    if min(strides + dilations) <= 0:
+        raise ctx.unsupported(node, "strides %s / dilations %s must be positive" % (strides, dilations))
     pt, pl, pb, pr = spatial_pads(ctx, node, in_shape[2:], [kh, kw], strides, dilations)
+    out_shape = ctx.shape(node, node.outputs[0])
+    for axis, (k, s, d, p0, p1) in enumerate(((kh, strides[0], dilations[0], pt, pb),
+                                             (kw, strides[1], dilations[1], pl, pr))):
+        span = in_shape[2 + axis] + p0 + p1 - ((k - 1) * d + 1)
+        if span < 0 or span // s + 1 != out_shape[2 + axis]:
+            raise ctx.unsupported(node, "kernel %d (dilation %d) does not fit the padded input %d on axis %d "
+                                  "(output %d)" % (k, d, in_shape[2 + axis] + p0 + p1, 2 + axis,
+                                                   out_shape[2 + axis]))
 
     params = {0: cout, 1: kw, 11: kh, 2: dilations[1], 12: dilations[0], 3: strides[1], 13: strides[0],
               4: pl, 15: pr, 14: pt, 16: pb, 5: 1 if bias is not None else 0, 6: int(w.size)}

@@ -34,9 +34,27 @@ def convert_pool(ctx: ConvertContext, node: Node) -> None:
     # input) is expressed as extra bottom/right padding that makes floor give
     # the ONNX output size: max pooling pads with -FLT_MAX and average pooling
     # without count_include_pad excludes pads, so the extra padding changes no value.
+    ceil_mode = int(node.attr("ceil_mode", 0))
     extra = []
     for axis, (k, s, p0, p1) in enumerate(((kernel[0], strides[0], pt, pb), (kernel[1], strides[1], pl, pr))):
         n_in, n_out = in_shape[2 + axis], out_shape[2 + axis]
+        if k <= 0 or s <= 0:
+            raise ctx.unsupported(node, "kernel %d / stride %d on axis %d" % (k, s, 2 + axis))
+        if k > n_in + p0 + p1 or n_out <= 0:
+            raise ctx.unsupported(node, "kernel %d is larger than the padded input %d on axis %d"
+                                  % (k, n_in + p0 + p1, 2 + axis))
+        if node.attr("auto_pad", "NOTSET") in ("NOTSET", ""):
+            # onnxruntime (like PyTorch) drops a last ceil-mode window that would
+            # start in the end padding; older ONNX shape inference does not.  When
+            # the two disagree the shapes downstream are ambiguous: refuse.
+            span = n_in + p0 + p1 - k
+            runtime_out = (-(-span // s) if ceil_mode else span // s) + 1
+            if ceil_mode and (runtime_out - 1) * s >= n_in + p0:
+                runtime_out -= 1
+            if runtime_out != n_out:
+                raise ctx.unsupported(node, "output size on axis %d: ONNX shape inference says %d, onnxruntime "
+                                      "computes %d (ceil_mode window starting in the padding)"
+                                      % (2 + axis, n_out, runtime_out))
         e = max(0, (n_out - 1) * s + k - (n_in + p0 + p1))
         if (n_in + p0 + p1 + e - k) // s + 1 != n_out:
             raise ctx.unsupported(node, "output size %d on axis %d cannot be expressed with ncnn pooling"

@@ -9,6 +9,7 @@ constant inputs, static shapes via ``ctx``) and appends ncnn layers with
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -140,6 +141,11 @@ class ConvertContext:
                   weights: Optional[List[Weight]] = None) -> Layer:
         if type not in ENGINE_LAYER_TYPES:  # a converter bug, not a user error
             raise RuntimeError("converter emitted layer type %r that maixnn's engine lacks" % type)
+        for pid, value in (params or {}).items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                raise UnsupportedOperatorError("ONNX node %r: parameter %d of the %s layer would be %r; ncnn "
+                                               "parameters must be finite" % (name, pid, type, value))
         layer = Layer(type, self.new_layer_name(name), bottoms, tops, params or {}, weights or [])
         self.layers.append(layer)
         return layer
