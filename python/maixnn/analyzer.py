@@ -441,7 +441,7 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         summary["float_accuracy"] = float(np.mean(float_top1 == labels))
         summary["int8_accuracy"] = float(np.mean(int8_top1 == labels))
         summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
-    worst, suggested, reason = _suggest(layers)
+    worst, suggested, reason, strength = _suggest(layers)
     report = AnalysisReport(
         created=datetime.datetime.now().isoformat(timespec="seconds"),
         float_model=float_base,
@@ -459,6 +459,7 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         worst_layers=worst,
         suggested_float_layers=suggested,
         suggestion_reason=reason,
+        suggestion_strength=strength,
         suggested_command=_suggested_command(float_base, int8_base, preprocess, sidecar, suggested),
     )
     return report
@@ -480,12 +481,13 @@ def _suggested_command(float_base, int8_base, preprocess, sidecar, layers) -> Op
                ",".join("%g" % v for v in pre["torch"]["std"]), float_layers))
 
 
-def _suggest(layers: List[Dict]) -> Tuple[List[Dict], List[str], str]:
+def _suggest(layers: List[Dict]) -> Tuple[List[Dict], List[str], str, str]:
     """Worst layers (by their own, single-mode error; entire mode when single
     was not run) and the --float-layers suggestion: the layers whose cosine is
     below COSINE_WARN, or below COSINE_GOOD while their loss of cosine is at
     least 3x the median one; at most three.  When none qualifies, the single
-    worst one, said to gain little."""
+    worst one, said not to stand out.  Returns (worst, picks, reason,
+    strength) with strength "strong" (picks stand out), "weak" or "none"."""
     mode = "single" if layers and layers[0].get("single") else "entire"
     scored = [(1.0 - (r[mode]["cosine"] if r[mode] else 1.0), r) for r in layers]
     scored.sort(key=lambda t: -t[0])
@@ -495,17 +497,19 @@ def _suggest(layers: List[Dict]) -> Tuple[List[Dict], List[str], str]:
     median = losses[len(losses) // 2] if losses else 0.0
     picks = [r["layer"] for loss, r in scored
              if 1.0 - loss < COSINE_WARN or (1.0 - loss < COSINE_GOOD and median > 0 and loss >= 3.0 * median)][:3]
+    strength = "strong" if picks else "none"
     if picks:
         reason = ("%s stand%s out (%s-mode cosine %s; median loss of cosine over the %d int8 layers %.2g)"
                   % (", ".join(picks), "s" if len(picks) == 1 else "", mode,
                      ", ".join("%.5f" % (1.0 - loss) for loss, r in scored[:len(picks)]), len(layers), median))
     elif scored and scored[0][0] > 0:
         picks = [scored[0][1]["layer"]]
-        reason = ("no layer stands out; %s is the worst (%s-mode cosine %.6f) - keeping it float gains little"
-                  % (picks[0], mode, 1.0 - scored[0][0]))
+        strength = "weak"
+        reason = ("no layer stands out from the others; the worst is %s (%s-mode cosine %.6f), so keeping it "
+                  "float may gain little" % (picks[0], mode, 1.0 - scored[0][0]))
     else:
         reason = "every int8 layer matches float exactly on these images"
-    return worst, picks, reason
+    return worst, picks, reason, strength
 
 
 # ------------------------------------------------------------------ text
@@ -539,7 +543,7 @@ def format_table(report: Dict) -> str:
         if ref_cos is not None and ref_cos < COSINE_WARN:
             flag = "<< low"
         elif r["layer"] in suggested:
-            flag = "<  suggested float"
+            flag = "<  keep float?" if report.get("suggestion_strength") == "strong" else "<  worst"
         lines.append("%3d  %-*s  %-*s  %10s  %10s  %9s  %10s  %9s  %s" % (
             r["index"], name_w, r["layer"], type_w, r["type"],
             "%.4g" % r["bottom_scale"] if r["bottom_scale"] is not None else "-",
@@ -616,11 +620,11 @@ def plot_png(report: Dict) -> bytes:
     sgl_err = np.array([r["single"]["rel_error"] if r["single"] else np.nan for r in layers])
     # circled: the layers the report suggests keeping in float, when they are
     # really worse than the rest (not the "gains little" fallback)
-    marked = {r["layer"] for r in layers if r["layer"] in set(report.get("suggested_float_layers") or [])
-              and ((r["single"] or r["entire"] or {}).get("cosine", 1.0) < COSINE_GOOD)}
+    marked = set(report.get("suggested_float_layers") or []) if report.get("suggestion_strength") == "strong" \
+        else set()
     names = short_layer_names(names)
 
-    width = min(max(7.0, 0.38 * len(layers) + 3.0), 30.0)
+    width = min(max(9.0, 0.38 * len(layers) + 3.0), 30.0)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(width, 7.2), sharex=True,
                                    gridspec_kw={"height_ratios": [3, 2]})
     ax1.plot(x, ent_cos, "o-", color="#1f77b4", label="entire (int8 end to end, errors accumulate)")
@@ -647,8 +651,8 @@ def plot_png(report: Dict) -> bytes:
     ax1.grid(True, alpha=0.3)
     ax1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     out = report["output"]
-    title = "int8 vs float per layer - %d images, top-1 agreement %.1f%%" % (report["images"],
-                                                                             100 * out["top1_agreement"])
+    title = "int8 vs float per layer\n%d images, top-1 agreement %.1f%%" % (report["images"],
+                                                                          100 * out["top1_agreement"])
     if "float_accuracy" in out:
         title += ", accuracy float %.1f%% / int8 %.1f%%" % (100 * out["float_accuracy"], 100 * out["int8_accuracy"])
     fig.suptitle(title, fontsize=11)
@@ -710,13 +714,15 @@ def render_html(report: Dict, png: bytes) -> str:
     card_html = "".join('<div class="card"><div class="k">%s</div><div class="v">%s</div><div class="s">%s</div></div>'
                         % (k, v, s) for k, v, s in cards)
 
-    verdict_cls = "good" if out["top1_agreement"] >= 0.99 and out["cosine"] >= COSINE_GOOD else (
-        "warn" if out["top1_agreement"] >= 0.95 else "bad")
+    verdict_cls = "good" if out["top1_agreement"] >= 0.99 else ("warn" if out["top1_agreement"] >= 0.95 else "bad")
+    if verdict_cls == "good" and out.get("accuracy_drop_points", 0.0) > 1.0:
+        verdict_cls = "warn"
     verdict = ("int8 gives the same class as float on %.1f%% of the %d images; the output differs from float by "
                "%.2g (relative)." % (100 * out["top1_agreement"], report["images"], out["rel_error"]))
 
     rows = []
-    worst = {w["layer"] for w in report["worst_layers"]}
+    worst = set(report.get("suggested_float_layers") or []) if report.get("suggestion_strength") == "strong" \
+        else set()
     for r in report["layers"]:
         en, sg = r["entire"] or {}, r["single"] or {}
         rows.append("<tr%s><td>%d</td><td>%s</td><td>%s</td><td class='num'>%s</td>"
@@ -764,7 +770,7 @@ th{background:#f3f3f3;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:ui-monospace,Menlo,Consolas,monospace}
 td.good{background:#e8f5e9}td.warn{background:#fff8e1}td.bad{background:#ffcdd2}
 tr.worst td:first-child,tr.worst td:nth-child(2){font-weight:700;color:#c62828}
-pre{background:#f6f8fa;padding:10px;border-radius:6px;overflow-x:auto}
+pre{background:#f6f8fa;padding:10px;border-radius:6px;white-space:pre-wrap;word-break:break-all}
 .small{font-size:12px;color:#666}
 </style></head><body>
 <h1>int8 vs float: where accuracy is lost</h1>
@@ -774,7 +780,7 @@ pre{background:#f6f8fa;padding:10px;border-radius:6px;overflow-x:auto}
 <h2>Per-layer cosine similarity</h2>
 <p class="small"><b>entire</b>: the int8 model end to end (errors accumulate, what the board sees).
 <b>single</b>: each int8 layer alone, fed the float model's input (its own quantization error).
-A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled: the layers suggested below.</p>
+A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled: layers whose own error stands out (see below).</p>
 <img alt="per-layer cosine and relative error" src="data:image/png;base64,%(png)s">
 %(suggestion)s
 <h2>Quantized layers</h2>
