@@ -16,7 +16,7 @@ import io
 import os
 import sys
 import warnings
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 from .errors import Error, ModelFormatError, OptionError
 from .ncnn_model import atomic_write

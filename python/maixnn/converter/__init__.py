@@ -22,7 +22,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import Error, UnsupportedOperatorError
-from ..ncnn_model import Layer, NcnnModel
+from ..ncnn_model import NcnnModel
 from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
 # the handler modules register themselves on import
 from . import ops_activation, ops_conv, ops_elementwise, ops_linear, ops_misc, ops_pool, ops_resize, ops_shape  # noqa: F401,E501
@@ -32,6 +32,8 @@ __all__ = ["convert", "convert_to_model", "ConversionReport", "configure_parser"
 
 class ConversionReport:
     """What convert() did: the files, the layers, and every rewrite."""
+
+    max_listed = 12  # str() lists this many items per category
 
     def __init__(self):
         self.onnx_path = ""
@@ -64,7 +66,9 @@ class ConversionReport:
                              ("removed", self.removed), ("inserted", self.inserted), ("notes", self.notes)):
             if items:
                 lines.append("  %s: %d" % (title, len(items)))
-                lines += ["    " + s for s in items]
+                lines += ["    " + s for s in items[:self.max_listed]]
+                if len(items) > self.max_listed:
+                    lines.append("    ... and %d more" % (len(items) - self.max_listed))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
