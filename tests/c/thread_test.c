@@ -186,7 +186,7 @@ int main(int argc, char **argv)
         return 2;
     }
     while ((e = readdir(d)) != NULL) {
-        char param[4400], bin[4400], name[300];
+        char param[4500], bin[4500], name[300];
         size_t n = strlen(e->d_name);
         if (n < 7 || strcmp(e->d_name + n - 6, ".param") != 0)
             continue;
