@@ -406,7 +406,7 @@ static int read_file(const char *path, unsigned char **data, size_t *len, mxn_er
                              errno ? strerror(errno) : "unknown error");
     for (;;) {
         size_t got;
-        if (used == cap) {
+        if (cap - used < 2) { /* room for at least one byte plus the terminator */
             size_t ncap = cap ? cap * 2 : 65536;
             unsigned char *grown;
             if (ncap <= cap || ncap - 1 > (size_t)LONG_MAX) {
