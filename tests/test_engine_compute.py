@@ -332,6 +332,19 @@ def test_interp(tmp_path, case):
     _compare(tmp_path, layers, _randn(rng, shape), ["out"])
 
 
+@pytest.mark.parametrize("resize_type", [1, 2, 3])
+def test_interp_size_from_second_input(tmp_path, resize_type):
+    """5=dynamic_target_size: the output takes the w/h of the second bottom."""
+    rng = np.random.default_rng(resize_type)
+    shape = (4, 5, 7)
+    layers = [_input_layer(shape),
+              Layer("Split", "split", ["in0"], ["a", "b"]),
+              Layer("Pooling", "sizer", ["b"], ["ref"], {0: 0, 7: 1, 8: 11, 18: 9}),
+              Layer("Interp", "L", ["a", "ref"], ["out"], {0: resize_type, 5: 1})]
+    got, _ = _compare(tmp_path, layers, _randn(rng, shape), ["out"])
+    assert got["out"].shape == (4, 9, 11)
+
+
 @pytest.mark.parametrize("mode,align,size", [
     ("nearest", None, None), ("bilinear", False, None), ("bilinear", True, None),
     ("bilinear", False, (13, 11)), ("bilinear", True, (13, 11)), ("bicubic", False, None),
