@@ -16,9 +16,11 @@
  *    ncnn_host_compat.c for ncnn-x86's depthwise exception;
  *  - Convolution on a 1-D blob with a 1x1 kernel and w == weight_data_size /
  *    num_output behaves as InnerProduct (ncnn does this for flattened blobs,
- *    e.g. the squeeze-excite convs after a global pooling).
+ *    e.g. the squeeze-excite convs after a global pooling; ncnn calls the path
+ *    deprecated and its int8 version is broken in the wheel - wrong shape and
+ *    values - so converters should write InnerProduct there).  In int8 the
+ *    InnerProduct arithmetic applies and the output is float even for 8=102.
  */
-#include <math.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
