@@ -45,8 +45,10 @@ def _run_ncnn(param, binp, x, outs, in_name="in0"):
     assert net.load_param(param) == 0
     assert net.load_model(binp) == 0
     ex = net.create_extractor()
-    x = np.ascontiguousarray(x, dtype=F32)  # ncnn.Mat wraps this memory: keep it alive
-    mat = ncnn.Mat(x)
+    x = np.ascontiguousarray(x, dtype=F32)
+    # ncnn.Mat(x) wraps x's memory; an in-place first layer would write into
+    # it, so ncnn gets its own copy (x stays referenced until the end anyway)
+    mat = ncnn.Mat(x).clone()
     ex.input(in_name, mat)
     res = {}
     for o in outs:
