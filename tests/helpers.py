@@ -105,6 +105,9 @@ def run_ncnn(param_path: str, bin_path: str, x: np.ndarray, input_name: str = "i
         if ret != 0:
             raise RuntimeError("ncnn could not extract blob %r (ret %d)" % (name, ret))
         results[name] = np.array(out, dtype=np.float32).copy()
+        # an extracted Mat still alive when the net goes corrupts the wheel's
+        # pool allocator ("destroyed too early"): drop it first
+        del out
     del ex, mat, net
     return results
 
