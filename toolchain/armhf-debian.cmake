@@ -19,8 +19,12 @@ set(CMAKE_CXX_COMPILER ${ARMHF_PREFIX}g++)
 
 # The same code generation as the board build (toolchain/v831-musl.cmake):
 # Cortex-A7 = armv7-a with NEON and VFPv4, hard-float ABI.
-set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
-set(CMAKE_CXX_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard")
+# _FILE_OFFSET_BITS=64: musl (the board's libc) has only 64-bit off_t/ino_t;
+# 32-bit glibc defaults to 32-bit ones, and under qemu-arm on a 64-bit kernel
+# readdir() then fails with EOVERFLOW on ext4's 64-bit directory offsets
+# (tests/c/corpus_test saw empty directories).
+set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -D_FILE_OFFSET_BITS=64")
+set(CMAKE_CXX_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -D_FILE_OFFSET_BITS=64")
 
 # Debian installs the armhf libc, libm and the dynamic loader here.
 set(ARMHF_SYSROOT /usr/arm-linux-gnueabihf)

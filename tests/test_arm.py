@@ -1,0 +1,409 @@
+"""The engine on armv7 (issue 2 item 3): cross-compile it for the V831's
+Cortex-A7 code generation (-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard,
+toolchain/armhf-debian.cmake) into build/armhf, warning-free with -Wall
+-Wextra, run tests/c/run_model under qemu-arm on models made by maixnn, and
+compare every blob with the x86 engine (maixnn.runtime.Net) on the same input:
+
+* float models (three nets of tests/nets.py): every blob bit-identical except
+  where libm's expf/logf may differ in the last place between glibc's x86-64
+  and armhf builds; the max difference is asserted tight and printed.
+* their int8 quantizations (maixnn.quantize): int8 blobs identical, and the
+  dequantized float blobs too.  One documented exception: on x86 the engine
+  copies ncnn-x86's approximate reciprocal for int8 depthwise convolutions
+  with channels % 8 == 0 (csrc/ncnn_host_compat.c), ARM uses 1.f / x as
+  ncnn-arm does; that net is compared against a host build with
+  -DMAIXNN_NO_NCNN_X86_RCP instead.
+* the V831 NPU input path: an already-quantized int8 input.
+* the committed malformed-model corpus (tests/c/corpus_test) behaves on ARM as
+  on x86 (ARM's plain char is unsigned; 32-bit size_t and long), and one net
+  shared by 4 threads gives the serial results (tests/c/thread_test).
+
+Skipped only when the cross compiler (gcc-arm-linux-gnueabihf with its C
+library, libc6-dev-armhf-cross) or qemu-arm (qemu-user) is missing; .ci/run
+installs them.  Build dirs are incremental: a rerun only recompiles what
+changed.
+"""
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+import shutil
+import struct
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+
+import helpers
+import nets
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD_DIR = os.path.join(REPO, "build", "armhf")
+HOST_EXACT_DIR = os.path.join(REPO, "build", "host-exact-rcp")
+TOOLCHAIN_FILE = os.path.join(REPO, "toolchain", "armhf-debian.cmake")
+SYSROOT = "/usr/arm-linux-gnueabihf"
+CROSS_PREFIX = "arm-linux-gnueabihf-"
+CORPUS_DIR = os.path.join(REPO, "tests", "corpus")
+
+ARM_TARGETS = ("maixnn", "run_model", "corpus_test", "thread_test")
+FLOAT_NETS = ("resnet18", "mobilenetv2", "detector")
+# (mobilenetv2's int8 depthwise layers have channels % 8 == 0: see the docstring)
+INT8_NETS = ("resnet18", "mobilenetv2", "detector")
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+CALIBRATION_IMAGES = 8
+QEMU_TIMEOUT = 300
+
+
+def _missing_tools():
+    if shutil.which(CROSS_PREFIX + "gcc") is None:
+        return "the armhf cross compiler is missing (apt-get install gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)"
+    if not os.path.exists(os.path.join(SYSROOT, "lib", "crt1.o")):
+        return ("the armhf C library for the cross compiler is missing (apt-get install libc6-dev-armhf-cross; "
+                "it is only a recommended package of gcc-arm-linux-gnueabihf)")
+    if shutil.which("qemu-arm") is None:
+        return "qemu-arm is missing (apt-get install qemu-user)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_missing_tools() is not None, reason=str(_missing_tools()))
+
+
+# ---------------------------------------------------------------- builds
+
+def _run(cmd, timeout=900):
+    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, errors="replace", timeout=timeout)
+    return proc.returncode, proc.stdout
+
+
+def _cmake_build(build_dir, configure_args, targets, lock_path):
+    """Configure (again: cheap, and it keeps the cache's options as given) and
+    build `targets`; returns the build output.  Serialised with a file lock,
+    several pytest sessions may share the working tree."""
+    os.makedirs(os.path.dirname(build_dir), exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            cache = os.path.join(build_dir, "CMakeCache.txt")
+            toolchain = [a.split("=", 1)[1] for a in configure_args if a.startswith("-DCMAKE_TOOLCHAIN_FILE=")]
+            # a toolchain file's *_FLAGS_INIT only reaches a fresh cache
+            if toolchain and os.path.exists(cache) and os.path.getmtime(cache) < os.path.getmtime(toolchain[0]):
+                shutil.rmtree(build_dir)
+            rc, out = _run(["cmake", "-S", REPO, "-B", build_dir] + list(configure_args))
+            assert rc == 0, "configuring %s failed:\n%s" % (build_dir, out[-6000:])
+            rc, out = _run(["cmake", "--build", build_dir, "-j2", "--target"] + list(targets))
+            assert rc == 0, "building %s failed:\n%s" % (build_dir, out[-6000:])
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return out
+
+
+@pytest.fixture(scope="module")
+def arm_build():
+    """build/armhf: libmaixnn.so, run_model, corpus_test and thread_test for armv7-a.
+    CMAKE_COMPILE_WARNING_AS_ERROR keeps a warning failing on every rerun
+    (an incremental build would not print it again)."""
+    out = _cmake_build(BUILD_DIR, ["-DCMAKE_TOOLCHAIN_FILE=" + TOOLCHAIN_FILE, "-DCMAKE_BUILD_TYPE=Release",
+                                   "-DMAIXNN_BUILD_TESTS=ON", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
+                       ARM_TARGETS, BUILD_DIR + ".lock")
+    warning_lines = [ln for ln in out.splitlines() if "warning:" in ln]
+    assert not warning_lines, "the armv7 build has warnings:\n" + "\n".join(warning_lines[:20])
+    return {"lib": os.path.join(BUILD_DIR, "libmaixnn.so"),
+            "run_model": os.path.join(BUILD_DIR, "tests", "c", "run_model"),
+            "corpus_test": os.path.join(BUILD_DIR, "tests", "c", "corpus_test"),
+            "thread_test": os.path.join(BUILD_DIR, "tests", "c", "thread_test")}
+
+
+@pytest.fixture(scope="module")
+def host_exact_library():
+    """The x86 engine without ncnn-x86's rcpps rule: what ARM must equal on
+    int8 depthwise convolutions with channels % 8 == 0."""
+    _cmake_build(HOST_EXACT_DIR, ["-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_C_FLAGS=-DMAIXNN_NO_NCNN_X86_RCP"],
+                 ["maixnn"], HOST_EXACT_DIR + ".lock")
+    return os.path.join(HOST_EXACT_DIR, "libmaixnn.so")
+
+
+def _qemu(cmd):
+    return ["qemu-arm", "-L", SYSROOT] + list(cmd)
+
+
+# ---------------------------------------------------------------- models
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Each net of tests/nets.py SMALL_NETS converted (float) and quantized
+    (kl, ImageNet mean/std folded for the NPU, as the board gets it)."""
+    import maixnn
+    root = tmp_path_factory.mktemp("arm_models")
+    rng = np.random.default_rng(7)
+    result = {}
+    for name in sorted(set(FLOAT_NETS) | set(INT8_NETS)):
+        d = root / name
+        d.mkdir()
+        model = nets.SMALL_NETS[name](seed=0)
+        paths = helpers.export_and_convert(model, d)
+        c, h, w = model.input_shape
+        images = (rng.random((CALIBRATION_IMAGES, h, w, 3)) * 255).astype(np.uint8)
+        entry = {"float": (paths.param, paths.bin), "shape": model.input_shape, "images": images}
+        if name in INT8_NETS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                q = maixnn.quantize(str(d / "model"), str(d / "model_int8"), images=images, mean=MEAN, std=STD,
+                                    method="kl", progress=False)
+            entry["int8"] = (q.param, q.bin)
+            entry["quantized"] = q
+        result[name] = entry
+    return result
+
+
+# ---------------------------------------------------------------- running
+
+def run_on_arm(arm_build, param, binp, x, outdir, input_name="input0"):
+    """run_model under qemu-arm, every blob dumped: {name: array} in the shape
+    maixnn.runtime.Net gives."""
+    x = np.ascontiguousarray(x)
+    if x.dtype == np.int8:
+        dtype = "i8"
+    else:
+        x = x.astype(np.float32, copy=False)
+        dtype = "f32"
+    c, h, w = x.shape
+    os.makedirs(outdir, exist_ok=True)
+    raw = os.path.join(outdir, "input.raw")
+    x.tofile(raw)
+    # run_model finds build/armhf/libmaixnn.so through its build-tree RPATH
+    proc = subprocess.run(_qemu([arm_build["run_model"], param, binp, input_name, dtype, str(c), str(h), str(w),
+                                 raw, outdir, "-a"]),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=QEMU_TIMEOUT)
+    assert proc.returncode == 0, "run_model under qemu-arm failed (%d): %s" % (proc.returncode, proc.stdout[-3000:])
+    blobs = {}
+    with open(os.path.join(outdir, "blobs.txt")) as f:
+        for line in f:
+            index, name, dt, dims, bw, bh, bc = line.split()
+            dims, bw, bh, bc = int(dims), int(bw), int(bh), int(bc)
+            shape = {1: (bw,), 2: (bh, bw), 3: (bc, bh, bw)}[dims]
+            data = np.fromfile(os.path.join(outdir, "blob_%s.raw" % index),
+                               dtype=np.int8 if dt == "i8" else np.float32)
+            assert data.size == int(np.prod(shape)), "blob %s: %d values for shape %s" % (name, data.size, shape)
+            blobs[name] = data.reshape(shape)
+    return blobs
+
+
+def run_on_host(param, binp, x, library=None):
+    """Every blob except the input on the x86 engine: the session's library,
+    or (library=path) another build of it, in a child process."""
+    from maixnn.runtime import Net
+    if library is not None:
+        return _run_with_library(library, param, binp, x)
+    with Net(param, binp) as net:
+        names = [b for b in net.blob_names if b not in net.input_names]
+        return net.forward(x, outputs=names)
+
+
+def _run_with_library(library, param, binp, x):
+    """maixnn.runtime binds one library per process: run another build in a
+    child process and bring the blobs back through an .npz."""
+    import sys
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="maixnn-arm-") as d:
+        np.save(os.path.join(d, "x.npy"), x)
+        script = ("import sys, numpy as np\n"
+                  "from maixnn.runtime import Net\n"
+                  "x = np.load(sys.argv[3])\n"
+                  "with Net(sys.argv[1], sys.argv[2]) as net:\n"
+                  "    names = [b for b in net.blob_names if b not in net.input_names]\n"
+                  "    out = net.forward(x, outputs=names)\n"
+                  "np.savez(sys.argv[4], **{'b%d' % i: out[n] for i, n in enumerate(names)})\n"
+                  "open(sys.argv[4] + '.names', 'w').write('\\n'.join(names))\n")
+        out_path = os.path.join(d, "out.npz")
+        env = dict(os.environ, MAIXNN_LIBRARY=library)
+        proc = subprocess.run([sys.executable, "-c", script, param, binp, os.path.join(d, "x.npy"), out_path],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        with open(out_path + ".names") as f:
+            names = f.read().split("\n")
+        with np.load(out_path) as z:
+            return {n: z["b%d" % i] for i, n in enumerate(names)}
+
+
+def _ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance in float32 representable steps (finite values)."""
+    ia = a.astype(np.float32).view(np.int32).astype(np.int64)
+    ib = b.astype(np.float32).view(np.int32).astype(np.int64)
+    # map the sign-magnitude float order onto a monotonic integer line
+    ia = np.where(ia < 0, -(ia & 0x7FFFFFFF), ia)
+    ib = np.where(ib < 0, -(ib & 0x7FFFFFFF), ib)
+    return np.abs(ia - ib)
+
+
+def compare_blobs(arm, host):
+    """Per blob: (identical, max |diff|, max ulps); shape/dtype must agree and
+    every blob the host computed must come back from ARM."""
+    assert set(arm) == set(host), "blob sets differ: only ARM %s, only x86 %s" % (
+        sorted(set(arm) - set(host))[:5], sorted(set(host) - set(arm))[:5])
+    report = {}
+    for name, ref in host.items():
+        got = arm[name]
+        assert got.shape == ref.shape and got.dtype == ref.dtype, \
+            "blob %s: ARM %s %s vs x86 %s %s" % (name, got.shape, got.dtype, ref.shape, ref.dtype)
+        if np.array_equal(got, ref):
+            report[name] = (True, 0.0, 0)
+            continue
+        diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+        ulps = int(_ulp_distance(got, ref).max()) if ref.dtype == np.float32 else -1
+        report[name] = (False, float(diff.max()), ulps)
+    return report
+
+
+def _ulps_of(ref: np.ndarray) -> np.ndarray:
+    return np.spacing(np.abs(ref).astype(np.float32).max())
+
+
+# Float: a blob may differ from x86 only by libm (expf, logf, tanhf...) being a
+# different build on armhf; the engine's own arithmetic is IEEE single
+# precision in a fixed order on both (-ffp-contract=off, explicit fmaf).
+# Allowed: FLOAT_ULPS units in the last place of the blob's largest magnitude.
+FLOAT_ULPS = 4
+
+
+def _check_float(report, host, what):
+    worst_rel = 0.0
+    for name, (identical, diff, _ulps) in report.items():
+        if identical:
+            continue
+        scale = float(_ulps_of(host[name]))
+        assert diff <= FLOAT_ULPS * scale, "%s: blob %s differs by %g on ARM (%g ulp of its largest value)" % (
+            what, name, diff, diff / scale)
+        worst_rel = max(worst_rel, diff / scale)
+    return worst_rel
+
+
+def _summary(report):
+    same = sum(1 for v in report.values() if v[0])
+    worst = max([v[1] for v in report.values()] or [0.0])
+    return "%d/%d blobs bit-identical, max |diff| %g" % (same, len(report), worst)
+
+
+@pytest.mark.parametrize("name", FLOAT_NETS)
+def test_float_model_matches_x86(arm_build, models, name, tmp_path):
+    param, binp = models[name]["float"]
+    x = helpers.random_input(models[name]["shape"], seed=1, batch=False)
+    arm = run_on_arm(arm_build, param, binp, x, str(tmp_path / "arm"))
+    host = run_on_host(param, binp, x)
+    report = compare_blobs(arm, host)
+    assert len(report) > 10
+    worst = _check_float(report, host, "%s float" % name)
+    print("%s float on armv7 vs x86: %s (worst %.1f ulp)" % (name, _summary(report), worst))
+
+
+@pytest.mark.parametrize("name", INT8_NETS)
+def test_int8_model_matches_x86(arm_build, models, host_exact_library, name, tmp_path):
+    param, binp = models[name]["int8"]
+    q = models[name]["quantized"]
+    x = q.preprocess(models[name]["images"][0]).astype(np.float32)
+    arm = run_on_arm(arm_build, param, binp, x, str(tmp_path / "arm"))
+    int8_blobs = [n for n, v in arm.items() if v.dtype == np.int8]
+    assert len(int8_blobs) >= 3, "the int8 model computes only %d int8 blobs" % len(int8_blobs)
+
+    # against the exact-reciprocal x86 build: everything bit-identical
+    exact = compare_blobs(arm, run_on_host(param, binp, x, library=host_exact_library))
+    differing = sorted(n for n, v in exact.items() if not v[0])
+    assert not differing, "%s int8 on ARM differs from x86 (-DMAIXNN_NO_NCNN_X86_RCP) in %d blobs, e.g. %s %s" % (
+        name, len(differing), differing[0], exact[differing[0]])
+
+    # against the default x86 build (the library maixnn.runtime uses): the same
+    # unless the net has int8 depthwise convolutions with channels % 8 == 0
+    default = compare_blobs(arm, run_on_host(param, binp, x))
+    differing = sorted(n for n, v in default.items() if not v[0])
+    if _has_x86_rcp_depthwise(param):
+        assert differing, ("%s has an int8 depthwise convolution with channels %% 8 == 0, where x86 uses "
+                           "rcpps and ARM 1/x: expected some blob to differ" % name)
+    else:
+        assert not differing, "%s int8 on ARM differs from x86 in %d blobs, e.g. %s %s" % (
+            name, len(differing), differing[0], default[differing[0]])
+    print("%s int8 on armv7: %d int8 blobs; vs x86 exact-rcp build: %s; vs default x86: %s" % (
+        name, len(int8_blobs), _summary(exact), _summary(default)))
+
+
+def _has_x86_rcp_depthwise(param):
+    """Is there a layer where csrc/ncnn_host_compat.c applies on x86 (see
+    conv_common.c): an int8 ConvolutionDepthWise with group == num_output ==
+    input channels and group % 8 == 0?"""
+    for layer_type, _name, _bottoms, _tops, params in helpers.param_layers(param):
+        if layer_type != "ConvolutionDepthWise" or int(params.get(8, "0")) == 0:
+            continue
+        num_output, group = int(params.get(0, "0")), int(params.get(7, "1"))
+        kernel_w = int(params.get(1, "0"))
+        kernel_h = int(params.get(11, str(kernel_w)))
+        if group == num_output and group % 8 == 0 and int(params.get(6, "0")) == num_output * kernel_w * kernel_h:
+            return True
+    return False
+
+
+def test_npu_input_path_matches_x86(arm_build, models, tmp_path):
+    """The V831 feeds an already-quantized int8 buffer (libmaix need_quantization):
+    the same buffer through the same int8 model on ARM and x86."""
+    from maixnn import nn as maix_nn
+    from maixnn.ncnn_model import NcnnModel
+    from maixnn.npu import NpuInput
+    q = models["resnet18"]["quantized"]
+    model = maix_nn.load(q.mud)
+    npu = NpuInput.from_model(NcnnModel.load(q.param, q.bin))
+    # the model the NPU buffer goes to (without the folded Padding, if any)
+    param, binp = str(tmp_path / "npu.param"), str(tmp_path / "npu.bin")
+    npu.model.save(param, binp)
+    image = models["resnet18"]["images"][1]
+    xq = model.prepare_input(next(iter(model.inputs)), image, quantize=True)
+    assert xq.dtype == np.int8
+    arm = run_on_arm(arm_build, param, binp, xq, str(tmp_path / "arm"), input_name=npu.feed_blob)
+    report = compare_blobs(arm, run_on_host(param, binp, xq))
+    differing = sorted(n for n, v in report.items() if not v[0])
+    assert not differing, "int8 input on ARM differs from x86 in %s" % differing[:5]
+    print("resnet18 int8 with the NPU's int8 input on armv7 vs x86: %s" % _summary(report))
+
+
+def test_build_targets_the_v831_cpu(arm_build):
+    """The flags reached the code: a 32-bit ARM ELF, hard-float ABI, and the
+    build attributes of armv7-a with VFPv4 and NEON."""
+    with open(arm_build["lib"], "rb") as f:
+        header = f.read(52)
+    assert header[:4] == b"\x7fELF" and header[4] == 1, "not a 32-bit ELF"
+    e_machine, = struct.unpack_from("<H", header, 18)
+    e_flags, = struct.unpack_from("<I", header, 36)
+    assert e_machine == 40, "e_machine %d is not EM_ARM" % e_machine
+    assert e_flags & 0x400, "not the hard-float ABI (e_flags 0x%x)" % e_flags
+    readelf = shutil.which(CROSS_PREFIX + "readelf") or shutil.which("readelf")
+    attrs = subprocess.run([readelf, "-A", arm_build["lib"]], stdout=subprocess.PIPE,
+                           universal_newlines=True).stdout
+    assert "Tag_CPU_arch: v7" in attrs, attrs
+    assert "Tag_FP_arch: VFPv4" in attrs, attrs
+    assert "NEON" in attrs, attrs
+    assert "Tag_ABI_VFP_args: VFP registers" in attrs, attrs
+
+
+def test_malformed_corpus_on_arm(arm_build):
+    """tests/corpus on ARM: good models load and run, bad ones fail with a
+    message, bit-flipped ones never crash (tests/c/corpus_test.c)."""
+    proc = subprocess.run(_qemu([arm_build["corpus_test"], CORPUS_DIR]), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=QEMU_TIMEOUT, errors="replace")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    summary = proc.stdout.strip().splitlines()[-1]
+    passed = int(summary.split("corpus_test: ")[1].split(" passed")[0])
+    files = sum(len(glob.glob(os.path.join(CORPUS_DIR, sub, "*.param"))) for sub in ("good", "bad", "any"))
+    assert files > 20 and passed >= files, summary
+    print("armv7 " + summary)
+
+
+def test_threads_on_arm(arm_build):
+    """One net, 4 threads, each result identical to the serial one, on ARM."""
+    proc = subprocess.run(_qemu([arm_build["thread_test"], CORPUS_DIR]), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=QEMU_TIMEOUT, errors="replace")
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    summary = proc.stdout.strip().splitlines()[-1]
+    passed = int(summary.split("thread_test: ")[1].split(" passed")[0])
+    assert passed == len(glob.glob(os.path.join(CORPUS_DIR, "good", "*.param"))) and passed > 0, summary
