@@ -25,11 +25,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     int rc;
     (void)opt;
     if (p->scale == 1.f) return mxn_mat_copy(&tops[0], &bottoms[0], err);
-    if ((rc = mxn_check_f32(l, &bottoms[0], 0, err))) return rc;
-    if ((rc = mxn_mat_alloc_like(&tops[0], &bottoms[0], MXN_F32, err))) return rc;
-    x = mxn_mat_f32(&bottoms[0]);
-    y = mxn_mat_f32(&tops[0]);
-    n = mxn_mat_total(&bottoms[0]);
+    if ((rc = mxn_elementwise_begin(l, bottoms, tops, &x, &y, &n, err))) return rc;
     for (i = 0; i < n; i++) y[i] = x[i] * p->scale;
     return MXN_OK;
 }

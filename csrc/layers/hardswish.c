@@ -2,38 +2,16 @@
  * thresholds (x < lower -> 0, x > upper -> x). */
 #include "layer_util.h"
 
-typedef struct {
-    float alpha, beta, lower, upper;
-} hardswish_priv;
-
-static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
-{
-    hardswish_priv *p;
-    int rc = mxn_check_blob_counts(l, 1, 1, err);
-    if (rc) return rc;
-    if (!(p = (hardswish_priv *)mxn_priv_alloc(l, sizeof(*p), err))) return err->code;
-    p->alpha = mxn_pd_float(pd, 0, 0.2f);
-    p->beta = mxn_pd_float(pd, 1, 0.5f);
-    if (p->alpha == 0.f) return mxn_error_set(err, MXN_ERR_FORMAT, "HardSwish alpha (0=) must not be 0");
-    p->lower = -p->beta / p->alpha;
-    p->upper = (1.f / p->alpha) + p->lower;
-    return MXN_OK;
-}
-
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
                    mxn_error *err)
 {
-    const hardswish_priv *p = (const hardswish_priv *)l->priv;
+    const mxn_hardsigmoid_param *p = (const mxn_hardsigmoid_param *)l->priv;
     const float *x;
     float *y;
     size_t i, n;
     int rc;
     (void)opt;
-    if ((rc = mxn_check_f32(l, &bottoms[0], 0, err))) return rc;
-    if ((rc = mxn_mat_alloc_like(&tops[0], &bottoms[0], MXN_F32, err))) return rc;
-    x = mxn_mat_f32(&bottoms[0]);
-    y = mxn_mat_f32(&tops[0]);
-    n = mxn_mat_total(&bottoms[0]);
+    if ((rc = mxn_elementwise_begin(l, bottoms, tops, &x, &y, &n, err))) return rc;
     for (i = 0; i < n; i++) {
         float v = x[i];
         if (v < p->lower) y[i] = 0.f;
@@ -43,4 +21,4 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     return MXN_OK;
 }
 
-const mxn_layer_ops mxn_layer_hardswish = {"HardSwish", load_param, NULL, forward, NULL};
+const mxn_layer_ops mxn_layer_hardswish = {"HardSwish", mxn_hardsigmoid_param_load, NULL, forward, NULL};

@@ -41,4 +41,39 @@ static inline void *mxn_priv_alloc(mxn_layer *l, size_t size, mxn_error *err)
     return l->priv;
 }
 
+/* The start of every element-wise float layer's forward (ReLU, Clip, Sigmoid,
+ * HardSigmoid, HardSwish, Dropout): the input must be float32, the output is
+ * allocated like it; hands out input, output and element count. */
+static inline int mxn_elementwise_begin(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
+                                        const float **x, float **y, size_t *n, mxn_error *err)
+{
+    int rc;
+    if ((rc = mxn_check_f32(l, &bottoms[0], 0, err))) return rc;
+    if ((rc = mxn_mat_alloc_like(&tops[0], &bottoms[0], MXN_F32, err))) return rc;
+    *x = mxn_mat_f32(&bottoms[0]);
+    *y = mxn_mat_f32(&tops[0]);
+    *n = mxn_mat_total(&bottoms[0]);
+    return MXN_OK;
+}
+
+/* HardSigmoid and HardSwish share their parameters (0=alpha 0.2, 1=beta 0.5)
+ * and ncnn's explicit thresholds lower = -beta/alpha, upper = 1/alpha + lower. */
+typedef struct {
+    float alpha, beta, lower, upper;
+} mxn_hardsigmoid_param;
+
+static inline int mxn_hardsigmoid_param_load(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
+{
+    mxn_hardsigmoid_param *p;
+    int rc = mxn_check_blob_counts(l, 1, 1, err);
+    if (rc) return rc;
+    if (!(p = (mxn_hardsigmoid_param *)mxn_priv_alloc(l, sizeof(*p), err))) return err->code;
+    p->alpha = mxn_pd_float(pd, 0, 0.2f);
+    p->beta = mxn_pd_float(pd, 1, 0.5f);
+    if (p->alpha == 0.f) return mxn_error_set(err, MXN_ERR_FORMAT, "%s alpha (0=) must not be 0", l->type);
+    p->lower = -p->beta / p->alpha;
+    p->upper = (1.f / p->alpha) + p->lower;
+    return MXN_OK;
+}
+
 #endif
