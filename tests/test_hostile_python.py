@@ -640,3 +640,25 @@ def test_malformed_mud_is_model_format_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises((merr.ModelFormatError, merr.OptionError)):
         nn.load(str(path))
+
+
+def test_large_files_load_completely(tmp_path):
+    """.param over 64 KiB and .bin over 1 MiB (the file reader grows its buffer
+    in chunks: a file past the first chunk must still be read to the end)."""
+    from maixnn.ncnn_model import Layer, Weight
+    from maixnn.runtime import Net
+    rng = np.random.default_rng(11)
+    layers = [Layer("Input", "data", [], ["b0"], {0: 8, 1: 8, 2: 3})]
+    for i in range(1500):  # ~100 KiB of text
+        layers.append(Layer("ReLU", "relu_%04d" % i, ["b%d" % i], ["b%d" % (i + 1)], {0: 0.5}))
+    layers.append(Layer("InnerProduct", "fc", ["b1500"], ["output"], {0: 1500, 1: 0, 2: 192 * 1500},
+                        [Weight("weight", rng.standard_normal(192 * 1500).astype(np.float32), "tagged")]))
+    model = NcnnModel(layers)
+    param, bin_ = str(tmp_path / "big.param"), str(tmp_path / "big.bin")
+    model.save(param, bin_)
+    assert os.path.getsize(param) > 65536 and os.path.getsize(bin_) > 1 << 20
+    x = rng.standard_normal((3, 8, 8)).astype(np.float32)
+    from_files = Net(param, bin_).forward(x)
+    from_memory = Net.from_memory(model.param_text(), model.bin_bytes()).forward(x)
+    assert from_files.shape == (1500,)
+    np.testing.assert_array_equal(from_files, from_memory)
