@@ -140,18 +140,20 @@ def test_nn_load_bad_options_fail_at_load(model_dir, opt):
                      st.lists(st.integers(0, 255), max_size=5),
                      st.integers(0, 400).map(lambda n: np.zeros(n, np.uint8)),
                      st.sampled_from([np.zeros((8, 8, 3), np.float32), np.zeros((3, 8, 8), np.uint8),
-                                      np.zeros((8, 8, 3), np.uint8), bytes(192)])),
-       layout=st.sampled_from(["hwc", "chw", "HWC", "nchw", None]))
-def test_nn_forward_any_image(model_dir, img, layout):
+                                      np.zeros((8, 8, 3), np.uint8), bytes(192), bytes(72),
+                                      np.full((6, 6, 2), 255, np.uint8)])),
+       layout=st.sampled_from(["hwc", "chw", "HWC", "nchw", None]),
+       which=st.sampled_from(["tiny_float", "tiny_int8"]), quantize=st.booleans())
+def test_nn_forward_any_image(model_dir, img, layout, which, quantize):
     from maixnn import nn
-    param, bin_ = model_dir["tiny_float"]
+    param, bin_ = model_dir[which]
     m = nn.load({"param": param, "bin": bin_})
     try:
-        out = m.forward(img, layout=layout)
+        out = m.forward(img, layout=layout, quantize=quantize)
     except merr.Error as exc:
         assert str(exc)
         return
-    assert out.size == 5
+    assert out.size == (5 if which == "tiny_float" else 3) and np.all(np.isfinite(out))
 
 
 # ---------------------------------------------------------------- converter on mutated ONNX
