@@ -71,7 +71,7 @@ void mxn_innerproduct_s8_ref(int num_input, int num_output, const int8_t *in,
  * `plane` accumulators:  v = fmaf((float)acc, scale_in[p], bias[p])  (one
  * rounding, as ncnn's x86/arm requantize/dequantize kernels fuse it; with
  * fused == 0: (float)acc * scale_in[p] + bias[p], two roundings, see
- * ncnn_host_compat.c), then the activation, then either out_f32 = v, or
+ * csrc/x86/ncnn_host_compat.c), then the activation, then either out_f32 = v, or
  * (out_i8 != NULL) out_i8 = float2int8(v * top_scale).  bias may be NULL (0). */
 void mxn_conv_dequant_ref(const int32_t *acc, int channels, size_t plane,
                           const float *scale_in, const float *bias,
@@ -94,7 +94,7 @@ void mxn_pad_planes_f32(const float *in, int c, int h, int w, int top, int botto
 void mxn_pad_planes_s8(const int8_t *in, int c, int h, int w, int top, int bottom, int left,
                        int right, int8_t value, int8_t *out);
 
-/* ---- host-dependent ncnn behaviour (csrc/ncnn_host_compat.c) ----------- */
+/* ---- host-dependent ncnn behaviour (csrc/x86/ and csrc/arm/ncnn_host_compat.c) ----------- */
 
 /* 1 when ncnn on this host dequantizes pure depthwise int8 convolutions with
  * channels % 8 == 0 using rcpps and a separate multiply + add (x86). */

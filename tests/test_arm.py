@@ -12,7 +12,7 @@ compare every blob with the x86 engine (maixnn.runtime.Net) on the same input:
   dequantized float.  Compared with a host build with -DMAIXNN_NO_NCNN_X86_RCP
   (build/host-exact-rcp): on x86 the engine copies ncnn-x86's approximate
   reciprocal for int8 depthwise convolutions with channels % 8 == 0
-  (csrc/ncnn_host_compat.c), ARM uses 1.f / x as ncnn-arm does; against the
+  (csrc/x86/ncnn_host_compat.c), ARM uses 1.f / x as ncnn-arm does; against the
   default x86 build nets without such a layer must be identical too.
 * the V831 NPU input path: an already-quantized int8 input.
 * the committed and the generated malformed-model corpora (tests/c/corpus_test)
@@ -336,7 +336,7 @@ def test_int8_model_matches_x86(arm_build, models, host_exact_build, name, tmp_p
 
 
 def _has_x86_rcp_depthwise(param):
-    """Is there a layer where csrc/ncnn_host_compat.c applies on x86 (see
+    """Is there a layer where csrc/x86/ncnn_host_compat.c applies on x86 (see
     conv_common.c): an int8 ConvolutionDepthWise with group == num_output ==
     input channels and group % 8 == 0?"""
     for layer_type, _name, _bottoms, _tops, params in helpers.param_layers(param):

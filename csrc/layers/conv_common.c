@@ -13,7 +13,7 @@
  *    previous conv had 8=101/102) is used as is; the border is
  *    (signed char)pad_value like ncnn (a cast, not a quantization); int32
  *    accumulation; see mxn_conv_dequant_ref for the epilogue and
- *    ncnn_host_compat.c for ncnn-x86's depthwise exception;
+ *    csrc/x86/ncnn_host_compat.c for ncnn-x86's depthwise exception;
  *  - Convolution on a 1-D blob with a 1x1 kernel and w == weight_data_size /
  *    num_output behaves as InnerProduct (ncnn does this for flattened blobs,
  *    e.g. the squeeze-excite convs after a global pooling; ncnn calls the path
@@ -186,7 +186,7 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
                                         c->top_scale, err)))
             return rc;
         out_g = c->num_output / c->group;
-        /* ncnn-x86's int8 pack8 depthwise kernel: see ncnn_host_compat.c */
+        /* ncnn-x86's int8 pack8 depthwise kernel: see csrc/x86/ncnn_host_compat.c */
         host_rcp = c->depthwise_layer && c->group == c->num_output &&
                    (long long)c->weight_data_size == (long long)c->num_output * c->kernel_w * c->kernel_h &&
                    c->group % 8 == 0 && mxn_ncnn_x86_rcp_depthwise();

@@ -10,11 +10,13 @@
  * it uses 1.f / x and a fused multiply-add.  Measured against the wheel: the
  * exact formula differs there by up to 2.4e-4 relative and flips int8 values.
  *
- * Build with -DMAIXNN_NO_NCNN_X86_RCP to use the exact (ARM) formula on x86
- * too, e.g. to reproduce on the PC what an ARM build computes. */
-#include "kernels.h"
+ * This file is built for x86 targets only; csrc/arm/ncnn_host_compat.c holds
+ * ncnn's ARM (and generic) behaviour.  Build with -DMAIXNN_NO_NCNN_X86_RCP to
+ * use the exact ARM formula on x86 too, e.g. to reproduce on the PC what an
+ * ARM build computes. */
+#include "../kernels.h"
 
-#if (defined(__SSE__) || defined(__x86_64__) || defined(_M_X64)) && !defined(MAIXNN_NO_NCNN_X86_RCP)
+#ifndef MAIXNN_NO_NCNN_X86_RCP
 #include <xmmintrin.h>
 
 int mxn_ncnn_x86_rcp_depthwise(void)
