@@ -327,3 +327,19 @@ def test_refusals_name_node_and_reason(nodes, consts, pattern, tmp_path):
     path = build(tmp_path, nodes, consts, (3, 4, 4))
     with pytest.raises(UnsupportedOperatorError, match=pattern):
         maixnn.convert(path, str(tmp_path / "m"))
+
+
+@pytest.mark.parametrize("node,pattern", [
+    # found by the hypothesis harness: a mutated op type kept the old inputs, an attribute
+    # the operator does not have - both were accepted and silently ignored before
+    (helper.make_node("Sigmoid", ["input0", "input0"], ["output0"], name="s2"),
+     r"node 's2' \(Sigmoid\) does not match the ONNX schema: .*input size 2"),
+    (helper.make_node("Relu", ["input0"], ["output0"], name="r", kernel_shape=[3, 3]),
+     r"node 'r' \(Relu\) does not match the ONNX schema: Unrecognized attribute: kernel_shape"),
+])
+def test_nodes_breaking_their_schema_are_refused(node, pattern, tmp_path):
+    from maixnn.errors import ModelFormatError
+    path = build(tmp_path, [node], {}, (3, 4, 4))
+    with pytest.raises(ModelFormatError, match=pattern):
+        maixnn.convert(path, str(tmp_path / "m"))
+    assert not (tmp_path / "m.param").exists()

@@ -227,6 +227,26 @@ def _attr_value(a):
     return v
 
 
+def _check_node_schemas(onnx, model, path: str) -> None:
+    """Check every node against its operator schema, which catches what the
+    handlers would otherwise silently accept: attributes an operator does not
+    have, surplus inputs, attributes of the wrong type.  Per node rather than
+    onnx.checker.check_model, which also insists on shapes for graph outputs
+    that onnxruntime does not need."""
+    ctx = onnx.checker.C.CheckerContext()
+    ctx.ir_version = model.ir_version
+    ctx.opset_imports = {op.domain: op.version for op in model.opset_import}
+    for i, node in enumerate(model.graph.node):
+        if node.domain not in ("", "ai.onnx"):
+            continue  # custom domains: the handler registry refuses them by name
+        try:
+            onnx.checker.check_node(node, ctx)
+        except Exception as e:
+            detail = " ".join(str(e).split())
+            raise ModelFormatError("%s: node %r (%s) does not match the ONNX schema: %s"
+                                   % (path, node.name or "#%d" % i, node.op_type, detail)) from None
+
+
 def load_graph(path: str, input_shape: Optional[Sequence[int]] = None) -> Graph:
     """Read an ONNX file into a Graph with a fixed input shape (1, C, H, W)."""
     try:
@@ -256,6 +276,8 @@ def load_graph(path: str, input_shape: Optional[Sequence[int]] = None) -> Graph:
             load_external_data_for_model(model, base_dir)
     except Exception as e:
         raise ModelFormatError("%s: cannot load external tensor data: %s" % (path, e)) from None
+
+    _check_node_schemas(onnx, model, path)
 
     g = Graph(path)
     g.ir_version = model.ir_version
