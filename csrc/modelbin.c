@@ -165,3 +165,11 @@ int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mx
         return rc;
     }
 }
+
+int mxn_modelbin_read_named(mxn_modelbin *mb, size_t count, int type, const char *what, mxn_mat *out,
+                            mxn_error *err)
+{
+    int rc = mxn_modelbin_read(mb, count, type, out, err);
+    if (rc) mxn_error_prefix(err, "reading %s: ", what);
+    return rc;
+}

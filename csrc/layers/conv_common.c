@@ -113,21 +113,10 @@ int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_lay
 
 /* ---- weights -------------------------------------------------------------- */
 
-static int read_array(mxn_modelbin *mb, size_t count, int type, const char *what,
-                      mxn_mat *out, mxn_error *err)
-{
-    int rc = mxn_modelbin_read(mb, count, type, out, err);
-    if (rc) {
-        mxn_error_prefix(err, "reading %s: ", what);
-        return rc;
-    }
-    return MXN_OK;
-}
-
 static int read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err)
 {
     mxn_mat m = {0, 0, 0, 0, MXN_F32, NULL};
-    int rc = read_array(mb, 1, MXN_BIN_RAW_F32, what, &m, err);
+    int rc = mxn_modelbin_read_named(mb, 1, MXN_BIN_RAW_F32, what, &m, err);
     if (rc) return rc;
     *out = mxn_mat_f32(&m)[0];
     mxn_mat_free(&m);
@@ -157,16 +146,16 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
     mxn_conv_layer *c = (mxn_conv_layer *)l->priv;
     int rc, p;
 
-    if ((rc = read_array(mb, (size_t)c->weight_data_size, MXN_BIN_TAGGED, "weights", &c->weight, err)))
+    if ((rc = mxn_modelbin_read_named(mb, (size_t)c->weight_data_size, MXN_BIN_TAGGED, "weights", &c->weight, err)))
         return rc;
     if (c->bias_term &&
-        (rc = read_array(mb, (size_t)c->num_output, MXN_BIN_RAW_F32, "bias", &c->bias, err)))
+        (rc = mxn_modelbin_read_named(mb, (size_t)c->num_output, MXN_BIN_RAW_F32, "bias", &c->bias, err)))
         return rc;
     if (c->int8_scale_term) {
         size_t n = (size_t)c->num_output;
         if (c->depthwise_layer)
             n = (c->int8_scale_term == 1 || c->int8_scale_term == 101) ? (size_t)c->group : 1;
-        if ((rc = read_array(mb, n, MXN_BIN_RAW_F32, "int8 weight scales", &c->weight_scales, err)))
+        if ((rc = mxn_modelbin_read_named(mb, n, MXN_BIN_RAW_F32, "int8 weight scales", &c->weight_scales, err)))
             return rc;
         if ((rc = read_scalar(mb, "int8 bottom scale", &c->bottom_scale, err))) return rc;
         if (c->int8_scale_term > 100 && (rc = read_scalar(mb, "int8 top scale", &c->top_scale, err)))

@@ -46,32 +46,21 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
     return MXN_OK;
 }
 
-static int read_array(mxn_modelbin *mb, size_t count, int type, const char *what,
-                      mxn_mat *out, mxn_error *err)
-{
-    int rc = mxn_modelbin_read(mb, count, type, out, err);
-    if (rc) {
-        mxn_error_prefix(err, "reading %s: ", what);
-        return rc;
-    }
-    return MXN_OK;
-}
-
 static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     ip_layer *ip = (ip_layer *)l->priv;
     int rc, p;
-    if ((rc = read_array(mb, (size_t)ip->weight_data_size, MXN_BIN_TAGGED, "weights", &ip->weight, err)))
+    if ((rc = mxn_modelbin_read_named(mb, (size_t)ip->weight_data_size, MXN_BIN_TAGGED, "weights", &ip->weight, err)))
         return rc;
     if (ip->bias_term &&
-        (rc = read_array(mb, (size_t)ip->num_output, MXN_BIN_RAW_F32, "bias", &ip->bias, err)))
+        (rc = mxn_modelbin_read_named(mb, (size_t)ip->num_output, MXN_BIN_RAW_F32, "bias", &ip->bias, err)))
         return rc;
     if (ip->int8_scale_term) {
         mxn_mat bs = {0, 0, 0, 0, MXN_F32, NULL};
-        if ((rc = read_array(mb, (size_t)ip->num_output, MXN_BIN_RAW_F32, "int8 weight scales",
+        if ((rc = mxn_modelbin_read_named(mb, (size_t)ip->num_output, MXN_BIN_RAW_F32, "int8 weight scales",
                              &ip->weight_scales, err)))
             return rc;
-        if ((rc = read_array(mb, 1, MXN_BIN_RAW_F32, "int8 bottom scale", &bs, err))) return rc;
+        if ((rc = mxn_modelbin_read_named(mb, 1, MXN_BIN_RAW_F32, "int8 bottom scale", &bs, err))) return rc;
         ip->bottom_scale = mxn_mat_f32(&bs)[0];
         mxn_mat_free(&bs);
     }
