@@ -261,6 +261,20 @@ def test_missing_file_is_model_format_error(tmp_path):
     assert "nope.param" in str(exc.value)
 
 
+def test_load_error_names_the_file_once(tmp_path):
+    missing = str(tmp_path / "nope.param")
+    with pytest.raises(ModelFormatError) as exc:
+        Net(missing)
+    assert str(exc.value).count(missing) == 1, str(exc.value)
+
+
+def test_non_path_arguments_are_option_errors(tmp_path):
+    with pytest.raises(OptionError, match="param must be a file path"):
+        Net(None)
+    with pytest.raises(OptionError, match="bin must be a file path"):
+        Net(str(tmp_path / "m.param"), 3)
+
+
 def test_garbage_param_is_model_format_error(tmp_path):
     p = tmp_path / "garbage.param"
     p.write_bytes(b"\x89PNG\r\n\x1a\n this is not an ncnn model \x00\xff")

@@ -200,6 +200,15 @@ def _status_error(status: int, message: str, context: str = "") -> Error:
     return RuntimeEngineError(text)
 
 
+def _path_argument(value, what: str) -> str:
+    """os.fspath() with a typed error: Net(None) is a usage mistake, not a crash."""
+    try:
+        return os.fspath(value)
+    except TypeError:
+        raise OptionError("Net: %s must be a file path (str, bytes or os.PathLike), got %s"
+                          % (what, type(value).__name__)) from None
+
+
 LayerInfo = collections.namedtuple("LayerInfo", "index type name bottoms tops weight_count")
 LayerInfo.__doc__ = "One layer of a loaded model: bottoms/tops are blob names, weight_count values read from the .bin."
 
@@ -249,18 +258,18 @@ class Net:
 
     def __init__(self, param: str, bin: Optional[str] = None):
         ffi, lib = _library()
-        param = os.fspath(param)
-        bin = os.fspath(bin) if bin is not None else None
+        param = _path_argument(param, "param")
+        bin = _path_argument(bin, "bin") if bin is not None else None
         self.param_path = param
         self.bin_path = bin
         ptr = self._create()
         status = lib.mxn_net_load_param(ptr, os.fsencode(param))  # any file name the OS allows
         if status != MXN_OK:
-            self._fail_load(status, "loading %s" % param)
+            self._fail_load(status, param)
         if bin is not None:
             status = lib.mxn_net_load_bin(ptr, os.fsencode(bin))
             if status != MXN_OK:
-                self._fail_load(status, "loading %s (weights of %s)" % (bin, param))
+                self._fail_load(status, bin, "weights of %s" % param)
         self._read_metadata()
 
     @classmethod
@@ -274,12 +283,12 @@ class Net:
         ptr = self._create()
         status = lib.mxn_net_load_param_mem(ptr, text, len(text))
         if status != MXN_OK:
-            self._fail_load(status, "loading .param text")
+            self._fail_load(status, ".param text")
         if bin_data is not None:
             data = bytes(bin_data)
             status = lib.mxn_net_load_bin_mem(ptr, data, len(data))
             if status != MXN_OK:
-                self._fail_load(status, "loading .bin data")
+                self._fail_load(status, ".bin data")
         self._read_metadata()
         return self
 
@@ -298,10 +307,16 @@ class Net:
         self._finalizer = weakref.finalize(self, lib.mxn_net_destroy, ptr)
         return ptr
 
-    def _fail_load(self, status: int, context: str):
+    def _fail_load(self, status: int, source: str, context: str = ""):
+        """Free the half-loaded net and raise the typed error, naming `source`
+        (a path, or what was loaded from memory) once: the engine's messages
+        for file loads already start with the path."""
         ffi, lib = _library()
         message = _string(ffi, lib.mxn_net_error(self._ptr))
         self._finalizer()
+        source = os.fsdecode(source)
+        if not message.startswith(source):
+            context = "%s: %s" % (context, source) if context else source
         raise _status_error(status, message, context)
 
     def close(self) -> None:
