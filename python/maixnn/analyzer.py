@@ -47,6 +47,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import ModelFormatError, OptionError
+from .fold import input_mapping
 from .ncnn_model import Layer, NcnnModel
 from .npu import INT8_LAYER_TYPES, dequantize_outputs_scale
 
@@ -167,16 +168,10 @@ def _single_layer_model(layer: Layer, bottom_shape: Tuple[int, ...]) -> NcnnMode
 
 def _input_mapping(fold: Optional[Dict], channels: int) -> Tuple[np.ndarray, np.ndarray]:
     """(A, B) with int8-model input = A * x + B per channel, x the float
-    model's (per-channel normalised) input: identity unless folded, where
-    f = (x - b_c) / a_c."""
+    model's (per-channel normalised) input: identity unless folded."""
     if not fold:
         return np.ones(channels, np.float32), np.zeros(channels, np.float32)
-    mean = np.asarray(fold["per_channel_mean"], np.float64)
-    norm = np.asarray(fold["per_channel_norm"], np.float64)
-    m, n = float(fold["single_mean"]), float(fold["single_norm"])
-    a = norm / n
-    b = (m - mean) * norm
-    return (1.0 / a).astype(np.float32), (-b / a).astype(np.float32)
+    return input_mapping(fold)
 
 
 def _labels(labels, count: int) -> Optional[np.ndarray]:

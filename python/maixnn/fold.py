@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import OptionError, UnsupportedOperatorError
-from .ncnn_model import Layer, NcnnModel, Weight
+from .ncnn_model import Layer, NcnnModel, Weight, unique_name
 
 FOLDABLE_TYPES = ("Convolution", "ConvolutionDepthWise")
 
@@ -293,8 +293,8 @@ def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
                  "padding": None, "padding_layer": None, "pad_values": None}
         if top or bottom or left or right:
             pad_values = ((pad_value - b) / a).astype(np.float32)
-            pad_name = _unique(conv.name + "_normpad", taken_names)
-            pad_blob = _unique(conv.bottoms[0] + "_normpad", taken_blobs)
+            pad_name = unique_name(conv.name + "_normpad", taken_names)
+            pad_blob = unique_name(conv.bottoms[0] + "_normpad", taken_blobs)
             pad_layer = Layer("Padding", pad_name, [conv.bottoms[0]], [pad_blob],
                               {0: top, 1: bottom, 2: left, 3: right, 4: 0, 5: 0.0, 6: channels},
                               [Weight("per_channel_pad", pad_values, "raw")])
@@ -308,15 +308,6 @@ def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
             entry["pad_values"] = [float(v) for v in pad_values]
         info.layers.append(entry)
     return out, info
-
-
-def _unique(name: str, taken: set) -> str:
-    candidate, i = name, 1
-    while candidate in taken:
-        candidate = "%s_%d" % (name, i)
-        i += 1
-    taken.add(candidate)
-    return candidate
 
 
 def fold_files(float_base: str, out_base: str, mean, std=None, norm=None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
@@ -390,6 +390,17 @@ def weight_schema(l: Layer) -> List[Tuple[str, int, str]]:
     if t == "PReLU":
         return [("slope", i(0), "raw")]
     return []
+
+
+def unique_name(base: str, taken: Set[str]) -> str:
+    """`base`, or `base_1`, `base_2`, ... whichever is not in `taken` first;
+    added to `taken` so the next call cannot return it again."""
+    name, k = base, 1
+    while name in taken:
+        name = "%s_%d" % (base, k)
+        k += 1
+    taken.add(name)
+    return name
 
 
 def atomic_write(path: str, data: bytes) -> None:

@@ -11,7 +11,7 @@ from typing import Dict, List, Sequence, Set
 
 import numpy as np
 
-from ..ncnn_model import Layer, Weight
+from ..ncnn_model import Layer, Weight, unique_name
 
 WEIGHTED = ("Convolution", "ConvolutionDepthWise", "InnerProduct")
 
@@ -156,41 +156,24 @@ def insert_splits(g: LayerGraph) -> List[str]:
             new_tops: List[str] = []
             if is_output:
                 # the producer's top is renamed; the Split re-creates the output name
-                source = _fresh(top + "_presplit", taken)
+                source = unique_name(top + "_presplit", taken)
                 layer.tops = [source if t == top else t for t in layer.tops]
                 new_tops.append(top)
             readers_tops = []
             for k in range(n_reads):
-                readers_tops.append(_fresh("%s_splitncnn_%d" % (top, k), taken))
+                readers_tops.append(unique_name("%s_splitncnn_%d" % (top, k), taken))
             new_tops += readers_tops
             # give each read (in layer order, repeats included) its own top
             it = iter(readers_tops)
             for l in g.layers[i + 1:]:
                 l.bottoms = [next(it) if b == top else b for b in l.bottoms]
-            split = Layer("Split", _fresh_layer("splitncnn_%d" % counter, g), [source], new_tops)
+            split_name = unique_name("splitncnn_%d" % counter, {l.name for l in g.layers})
+            split = Layer("Split", split_name, [source], new_tops)
             counter += 1
             g.layers.insert(i + 1, split)
             done.append("inserted Split for %s (%d readers)" % (top, n_reads + (1 if is_output else 0)))
         i += 1
     return done
-
-
-def _fresh(base: str, taken: Set[str]) -> str:
-    name, k = base, 1
-    while name in taken:
-        name = "%s_%d" % (base, k)
-        k += 1
-    taken.add(name)
-    return name
-
-
-def _fresh_layer(base: str, g: LayerGraph) -> str:
-    names = {l.name for l in g.layers}
-    name, k = base, 1
-    while name in names:
-        name = "%s_%d" % (base, k)
-        k += 1
-    return name
 
 
 def run_passes(g: LayerGraph) -> Dict[str, List[str]]:

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import ModelFormatError, OptionError, UnsupportedOperatorError
+from ..ncnn_model import unique_name
 
 Shape = Tuple[int, ...]
 
@@ -92,12 +93,7 @@ class Graph:
 
     def unique_name(self, base: str) -> str:
         taken = set(self.consts) | set(self.inputs) | {o for n in self.nodes for o in n.outputs}
-        if base not in taken:
-            return base
-        i = 1
-        while "%s_%d" % (base, i) in taken:
-            i += 1
-        return "%s_%d" % (base, i)
+        return unique_name(base, taken)
 
     # ------------------------------------------------------------ editing
     def replace_uses(self, old: str, new: str) -> None:
