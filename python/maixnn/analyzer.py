@@ -46,6 +46,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .cli import number_list
 from .errors import ModelFormatError, OptionError
 from .fold import input_mapping
 from .ncnn_model import Layer, NcnnModel
@@ -827,18 +828,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def _floats(text: Optional[str]):
-    if text is None:
-        return None
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise OptionError("expected comma-separated numbers, got %r" % text) from None
-
-
 def run_cli(args) -> int:
     report = analyze(args.float_base, args.int8_base, images=args.images, labels=args.labels,
-                     out_dir=args.out_dir, mean=_floats(args.mean), std=_floats(args.std), norm=_floats(args.norm),
+                     out_dir=args.out_dir, mean=number_list(args.mean, "mean"),
+                     std=number_list(args.std, "std"), norm=number_list(args.norm, "norm"),
                      input_size=args.input_size, resize=args.resize, bgr=args.bgr if args.bgr else None,
                      max_images=args.max_images, progress=not args.no_progress, single=not args.no_single)
     print("wrote %s, %s, %s" % (report["files"]["json"], report["files"]["text"], report["files"]["html"]))

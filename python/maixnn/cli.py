@@ -17,7 +17,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-from .errors import Error
+from .errors import Error, OptionError
 
 # (subcommand, module, help)
 COMMANDS = (
@@ -31,6 +31,20 @@ COMMANDS = (
 )
 
 EXIT_ERROR = 2
+
+
+def number_list(text: Optional[str], option: str) -> Optional[List[float]]:
+    """The value of a comma-separated number option such as --mean 0.485,0.456,0.406
+    (None when the option was not given), shared by every subcommand."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise OptionError("--%s: expected numbers separated by commas, got %r" % (option, text)) from None
+    if not values:
+        raise OptionError("--%s: no numbers given" % option)
+    return values
 
 
 def _unavailable(command: str, module: str, exc: BaseException):

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import calibration as cal
 from .calibration import QUANTIZABLE_TYPES, CalibrationWarning
+from .cli import number_list
 from .errors import ModelFormatError, OptionError, UnsupportedOperatorError
 from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
 from .preprocess import Dataset, Preprocess
@@ -979,13 +980,6 @@ def _output_shapes(param: str, binp: str, model: NcnnModel, size, engine: str):
 
 # ================================================================== CLI
 
-def _floats(text: str) -> List[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise OptionError("expected comma-separated numbers, got %r" % (text,)) from None
-
-
 def configure_parser(p) -> None:
     p.description = ("Quantize a float ncnn model (from `maixnn convert`) to ncnn int8: calibrate on "
                      "images, write OUT.table/.param/.bin/.mud/.json.  With --table, build from an "
@@ -1023,12 +1017,12 @@ def run_cli(args) -> int:
 
 
 def _run_cli(args) -> int:
-    mean = _floats(args.mean) if args.mean else None
-    std = _floats(args.std) if args.std else None
-    norm = _floats(args.norm) if args.norm else None
+    mean = number_list(args.mean, "mean")
+    std = number_list(args.std, "std")
+    norm = number_list(args.norm, "norm")
     size = None
     if args.input_size:
-        size = [int(v) for v in _floats(args.input_size)]
+        size = [int(v) for v in number_list(args.input_size, "input-size")]
     if args.table:
         if args.images:
             raise OptionError("give --images (calibrate) or --table (use a table), not both")

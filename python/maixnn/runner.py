@@ -24,18 +24,16 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .cli import number_list
 from .errors import InputShapeError, ModelFormatError, OptionError
 from .runtime import Net
 from .summary import model_paths
 
 
-def _floats(text: Optional[str], what: str) -> Optional[List[float]]:
-    if text is None:
+def _channel_values(text: Optional[str], what: str) -> Optional[List[float]]:
+    values = number_list(text, what)
+    if values is None:
         return None
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise OptionError("--%s: expected numbers separated by commas, got %r" % (what, text))
     if len(values) not in (1, 3):
         raise OptionError("--%s: expected 1 or 3 values, got %d" % (what, len(values)))
     return values
@@ -157,8 +155,8 @@ def run_cli(args) -> int:
         if not os.path.exists(args.input):
             raise OptionError("input file %s does not exist" % args.input)
         u8 = load_image(args.input, h, w, c, args.bgr)
-        x = normalize_image(u8, _floats(args.mean, "mean"), _floats(args.std, "std"),
-                            _floats(args.norm, "norm"))
+        x = normalize_image(u8, _channel_values(args.mean, "mean"), _channel_values(args.std, "std"),
+                            _channel_values(args.norm, "norm"))
     wanted = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else list(net.output_names)
     results = net.forward({input_name: x}, outputs=wanted)
 
