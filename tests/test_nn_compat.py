@@ -144,6 +144,21 @@ def test_mud_file_equals_dict_load(model_files, image_u8, tmp_path):
     np.testing.assert_array_equal(m.forward(image_u8), nn.load(dict(model_files), opt=_opt()).forward(image_u8))
 
 
+def test_written_mud_loads_back_to_the_same_model(model_files, image_u8, tmp_path):
+    """nn.mud_text (what quantize and demo write) is what nn.load reads."""
+    import os
+    import shutil
+    shutil.copy(model_files["param"], str(tmp_path / "m.param"))
+    shutil.copy(model_files["bin"], str(tmp_path / "m.bin"))
+    (tmp_path / "m.mud").write_text(nn.mud_text("m.param", "m.bin", {"input0": ((H, W, C), MEAN, NORM)},
+                                                {"output0": (1, 1, CLASSES)}))
+    m = nn.load(os.path.join(str(tmp_path), "m.mud"))
+    assert dict(m.inputs) == {"input0": (H, W, C)} and dict(m.outputs) == {"output0": (1, 1, CLASSES)}
+    np.testing.assert_array_equal(m.mean["input0"], np.asarray(MEAN, np.float32))
+    np.testing.assert_array_equal(m.norm["input0"], np.asarray(NORM, np.float32))
+    np.testing.assert_array_equal(m.forward(image_u8), nn.load(dict(model_files), opt=_opt()).forward(image_u8))
+
+
 @pytest.mark.parametrize("bad_opt, message", [
     ({"mean_values": [1, 2, 3]}, "unknown option"),
     ({"mean": [1.0, 2.0]}, "mean"),

@@ -25,6 +25,7 @@ from typing import Dict
 import numpy as np
 
 from .errors import Error, OptionError
+from .ncnn_model import atomic_write
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -45,17 +46,6 @@ def compare(got: np.ndarray, ref: np.ndarray):
 
 def _passes(cos: float, err: float, scale: float) -> bool:
     return cos >= COSINE_MIN and err <= REL_MAX_ERR * scale
-
-
-def write_mud(path: str, param_file: str, bin_file: str, input_hwc, output_hwc, mean255, norm255) -> None:
-    """A libmaix .mud (INI) for a float model; file names relative to the .mud."""
-    text = ("[basic]\ntype = awnn\nparam = %s\nbin = %s\n\n[inputs]\ninput0 = %s\n\n[outputs]\noutput0 = %s\n"
-            % (param_file, bin_file,
-               ",".join([str(v) for v in input_hwc] + [repr(float(v)) for v in mean255]
-                        + [repr(float(v)) for v in norm255]),
-               ",".join(str(v) for v in output_hwc)))
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def run_demo(out_dir: str = "maixnn-demo", size: int = 128, seed: int = 0, log=print) -> Dict[str, object]:
@@ -139,8 +129,9 @@ def run_demo(out_dir: str = "maixnn-demo", size: int = 128, seed: int = 0, log=p
     mean255 = mean.astype(np.float64) * 255.0
     norm255 = 1.0 / (std.astype(np.float64) * 255.0)
     mud_path = base + ".mud"
-    write_mud(mud_path, os.path.basename(param_path), os.path.basename(bin_path), (size, size, 3),
-              (1, 1, got.size), mean255, norm255)
+    mud = nn.mud_text(os.path.basename(param_path), os.path.basename(bin_path),
+                      {"input0": ((size, size, 3), mean255, norm255)}, {"output0": (1, 1, got.size)})
+    atomic_write(mud_path, mud.encode("utf-8"))
     m = nn.load(mud_path)
     out_nn = m.forward(image.tobytes(), layout="chw").reshape(-1)
     ncos, nerr, nscale = compare(out_nn, ref)

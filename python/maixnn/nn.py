@@ -407,6 +407,20 @@ def _load_mud(path: str) -> Model:
     return Model(net, inputs, outputs, mean, norm, model_type)
 
 
+def mud_text(param_file: str, bin_file: str, inputs, outputs) -> str:
+    """The libmaix .mud (INI) text that nn.load reads.  inputs: {name: ((h, w, c),
+    means, norms)} in awnn terms; outputs: {name: (h, w, c)}.  Numbers are
+    written with 9 significant digits, which hold any float32 exactly."""
+    lines = ["[basic]", "type = awnn", "param = %s" % param_file, "bin = %s" % bin_file, "", "[inputs]"]
+    for name, (hwc, means, norms) in inputs.items():
+        values = ["%d" % v for v in hwc] + ["%.9g" % float(v) for v in list(means) + list(norms)]
+        lines.append("%s = %s" % (name, ",".join(values)))
+    lines += ["", "[outputs]"]
+    for name, hwc in outputs.items():
+        lines.append("%s = %s" % (name, ",".join("%d" % v for v in hwc)))
+    return "\n".join(lines) + "\n"
+
+
 def _mud_numbers(path: str, section: str, name: str, text: str) -> List[float]:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
@@ -430,4 +444,4 @@ class F:
         return (e / e.sum(dtype=np.float32)).astype(np.float32)
 
 
-__all__ = ["load", "Model", "F"]
+__all__ = ["load", "Model", "F", "mud_text"]

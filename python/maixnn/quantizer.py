@@ -44,6 +44,7 @@ from .calibration import QUANTIZABLE_TYPES, CalibrationWarning
 from .cli import number_list
 from .errors import ModelFormatError, OptionError, UnsupportedOperatorError
 from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
+from .nn import mud_text
 from .preprocess import Dataset, Preprocess
 
 METHODS = {
@@ -636,24 +637,15 @@ def _mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
     raise ValueError("blob shape %r" % (shape,))
 
 
-def _num(v: float) -> str:
-    return "%.9g" % float(v)
-
-
-def mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
-             outputs: "OrderedDict[str, Tuple[int, ...]]") -> str:
+def _int8_mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
+                   outputs: "OrderedDict[str, Tuple[int, ...]]") -> str:
     c, h, w = preprocess.size
     mean = preprocess.awnn_mean
     norm = preprocess.awnn_norm
     if c == 1:
         mean, norm = mean * 3, norm * 3
-    lines = ["[basic]", "type = awnn", "param = %s" % param_file, "bin = %s" % bin_file, "",
-             "[inputs]",
-             "%s = %d,%d,%d,%s" % (input_name, h, w, c, ",".join(_num(v) for v in list(mean) + list(norm))),
-             "", "[outputs]"]
-    for name, shape in outputs.items():
-        lines.append("%s = %d,%d,%d" % ((name,) + _mud_dims(shape)))
-    return "\n".join(lines) + "\n"
+    return mud_text(param_file, bin_file, {input_name: ((h, w, c), mean, norm)},
+                    OrderedDict((name, _mud_dims(shape)) for name, shape in outputs.items()))
 
 
 class QuantizeResult:
@@ -778,8 +770,8 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
     if write_table:
         files.append((r.table, table.text().encode("utf-8")))
     input_name = model.input_names()[0]
-    files.append((r.mud, mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
-                                  preprocess, outputs).encode("utf-8")))
+    files.append((r.mud, _int8_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
+                                        preprocess, outputs).encode("utf-8")))
     layers = []
     by_name = {l.name: l for l in int8_model.layers}
     for l in quantizable_layers(model):
