@@ -24,6 +24,7 @@ from typing import Dict
 
 import numpy as np
 
+from .calibration import cosine
 from .errors import Error, OptionError
 from .ncnn_model import atomic_write
 
@@ -39,9 +40,7 @@ def compare(got: np.ndarray, ref: np.ndarray):
     r = np.asarray(ref, dtype=np.float64).reshape(-1)
     if g.size != r.size:
         raise OptionError("cannot compare %d values with %d" % (g.size, r.size))
-    denom = np.linalg.norm(g) * np.linalg.norm(r)
-    cos = float(np.dot(g, r) / denom) if denom > 0 else float(np.array_equal(g, r))
-    return cos, float(np.max(np.abs(g - r))), float(np.max(np.abs(r)))
+    return cosine(g, r), float(np.max(np.abs(g - r))), float(np.max(np.abs(r)))
 
 
 def _passes(cos: float, err: float, scale: float) -> bool:
