@@ -67,6 +67,8 @@ def _conv_fc(seed=0, c=3, h=8, w=8, cout=4, classes=5):
 def _prototypes(text):
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"//[^\n]*", " ", text)
+    # MXN_API (the header's export attribute) is C only; cffi's CDEF has no preprocessor
+    text = re.sub(r"\bMXN_API\b", " ", text)
     protos = set()
     for m in re.finditer(r"([A-Za-z_][\w \*]*?\bmxn_\w+\s*\([^;{]*\))\s*;", text):
         protos.add(re.sub(r"\s+", " ", m.group(1)).replace("( ", "(").replace(" )", ")")

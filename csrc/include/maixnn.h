@@ -17,6 +17,15 @@
 extern "C" {
 #endif
 
+/* libmaixnn.so is compiled with hidden visibility: the functions marked
+ * MXN_API are its whole ABI, the engine's internal mxn_* helpers stay
+ * private (no clashes with other libraries, no accidental dependencies). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define MXN_API __attribute__((visibility("default")))
+#else
+#define MXN_API
+#endif
+
 /* Numbered like libmaix's libmaix_err_t where they overlap, so the libmaix
  * compatible layer can pass them through unchanged. */
 typedef enum {
@@ -36,50 +45,50 @@ typedef struct mxn_net mxn_net;
 typedef struct mxn_session mxn_session;
 
 /* ---- model ---- */
-mxn_net *mxn_net_create(void);
-void mxn_net_destroy(mxn_net *net);                         /* NULL is fine */
-const char *mxn_net_error(const mxn_net *net);              /* last error message, "" if none */
+MXN_API mxn_net *mxn_net_create(void);
+MXN_API void mxn_net_destroy(mxn_net *net);                         /* NULL is fine */
+MXN_API const char *mxn_net_error(const mxn_net *net);              /* last error message, "" if none */
 
-int mxn_net_load_param(mxn_net *net, const char *path);
-int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len);
-int mxn_net_load_bin(mxn_net *net, const char *path);      /* after load_param */
-int mxn_net_load_bin_mem(mxn_net *net, const void *data, size_t len);
+MXN_API int mxn_net_load_param(mxn_net *net, const char *path);
+MXN_API int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len);
+MXN_API int mxn_net_load_bin(mxn_net *net, const char *path);      /* after load_param */
+MXN_API int mxn_net_load_bin_mem(mxn_net *net, const void *data, size_t len);
 
-int mxn_net_layer_count(const mxn_net *net);
-const char *mxn_net_layer_type(const mxn_net *net, int layer);
-const char *mxn_net_layer_name(const mxn_net *net, int layer);
+MXN_API int mxn_net_layer_count(const mxn_net *net);
+MXN_API const char *mxn_net_layer_type(const mxn_net *net, int layer);
+MXN_API const char *mxn_net_layer_name(const mxn_net *net, int layer);
 /* number of weight values (float or int8) the layer loaded from the .bin */
-long mxn_net_layer_weight_count(const mxn_net *net, int layer);
-int mxn_net_layer_bottom_count(const mxn_net *net, int layer);
-int mxn_net_layer_bottom(const mxn_net *net, int layer, int i);   /* blob index */
-int mxn_net_layer_top_count(const mxn_net *net, int layer);
-int mxn_net_layer_top(const mxn_net *net, int layer, int i);      /* blob index */
+MXN_API long mxn_net_layer_weight_count(const mxn_net *net, int layer);
+MXN_API int mxn_net_layer_bottom_count(const mxn_net *net, int layer);
+MXN_API int mxn_net_layer_bottom(const mxn_net *net, int layer, int i);   /* blob index */
+MXN_API int mxn_net_layer_top_count(const mxn_net *net, int layer);
+MXN_API int mxn_net_layer_top(const mxn_net *net, int layer, int i);      /* blob index */
 
-int mxn_net_blob_count(const mxn_net *net);
-const char *mxn_net_blob_name(const mxn_net *net, int blob);
-int mxn_net_find_blob(const mxn_net *net, const char *name);     /* -1 if absent */
-int mxn_net_input_count(const mxn_net *net);
-int mxn_net_input_blob(const mxn_net *net, int i);
-int mxn_net_output_count(const mxn_net *net);
-int mxn_net_output_blob(const mxn_net *net, int i);
+MXN_API int mxn_net_blob_count(const mxn_net *net);
+MXN_API const char *mxn_net_blob_name(const mxn_net *net, int blob);
+MXN_API int mxn_net_find_blob(const mxn_net *net, const char *name);     /* -1 if absent */
+MXN_API int mxn_net_input_count(const mxn_net *net);
+MXN_API int mxn_net_input_blob(const mxn_net *net, int i);
+MXN_API int mxn_net_output_count(const mxn_net *net);
+MXN_API int mxn_net_output_blob(const mxn_net *net, int i);
 /* declared shape of an Input layer's top (0 where the .param leaves it open) */
-int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
+MXN_API int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
 
 /* ---- execution ---- */
-mxn_session *mxn_session_create(const mxn_net *net);        /* NULL on out of memory */
-void mxn_session_destroy(mxn_session *s);                   /* NULL is fine */
-const char *mxn_session_error(const mxn_session *s);
-int mxn_session_set_num_threads(mxn_session *s, int n);     /* reserved, 1 today */
+MXN_API mxn_session *mxn_session_create(const mxn_net *net);        /* NULL on out of memory */
+MXN_API void mxn_session_destroy(mxn_session *s);                   /* NULL is fine */
+MXN_API const char *mxn_session_error(const mxn_session *s);
+MXN_API int mxn_session_set_num_threads(mxn_session *s, int n);     /* reserved, 1 today */
 
 /* Copy `data` (C,H,W contiguous; dims 1..3: w, then w,h, then w,h,c) into the
  * session as the value of blob `blob` (normally an Input layer's top). */
-int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
+MXN_API int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
                           const void *data, int dims, int w, int h, int c);
 /* Compute what is needed for the `n` blobs in `wanted` (all graph outputs when
  * n == 0).  Layers whose results are not needed are skipped. */
-int mxn_session_run(mxn_session *s, const int *wanted, int n);
+MXN_API int mxn_session_run(mxn_session *s, const int *wanted, int n);
 /* A computed blob: returns its data (NULL + error if not computed) and shape. */
-const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
+MXN_API const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);
 
 #ifdef __cplusplus
