@@ -82,7 +82,7 @@ static void *worker(void *p)
             (void)mxn_net_find_blob(sc->net, mxn_net_blob_name(sc->net, 0));
             if (!got || bytes != sc->expected_bytes[k] || memcmp(got, sc->expected[k], bytes) != 0) {
                 if (!a->failures)
-                    snprintf(a->message, sizeof(a->message), "thread %d input %d: %s", a->id, k,
+                    snprintf(a->message, sizeof(a->message), "thread %d input %d: %.250s", a->id, k,
                              got ? "result differs from the serial run" : message);
                 a->failures++;
             }
