@@ -107,10 +107,13 @@ def _per_channel(value, channels: int, what: str) -> np.ndarray:
 
 
 class Model:
-    """A loaded model with MaixPy3's forward().  Make one with nn.load()."""
+    """A loaded model with MaixPy3's forward().  Make one with nn.load().
+
+    inputs/outputs: {name: (h, w, c)}; an output shape of None is filled in
+    from the load-time zero run that also checks the declared ones."""
 
     def __init__(self, net: Net, inputs: "collections.OrderedDict[str, Shape]",
-                 outputs: "collections.OrderedDict[str, Shape]", mean: Dict[str, np.ndarray],
+                 outputs: "collections.OrderedDict[str, Optional[Shape]]", mean: Dict[str, np.ndarray],
                  norm: Dict[str, np.ndarray], model_type: str = "awnn",
                  first_layer_conv_no_pad: bool = False):
         self.net = net
@@ -147,8 +150,12 @@ class Model:
         # the output sizes: run the model once on a zero input
         zeros = {name: np.zeros((c, h, w), np.float32) for name, (h, w, c) in self.inputs.items()}
         blobs = net.forward(zeros, outputs=list(self.outputs))
-        for name, (h, w, c) in self.outputs.items():
+        for name, shape in list(self.outputs.items()):
             blob = blobs[name]
+            if shape is None:  # not declared in opt: the shape the model produces
+                self.outputs[name] = _blob_hwc(blob.shape)
+                continue
+            h, w, c = shape
             if blob.ndim == 3:
                 ok = blob.shape == (c, h, w)
             else:
@@ -299,8 +306,11 @@ def load(model_path, opt: Optional[dict] = None) -> Model:
         raise OptionError("model_type %r is not supported: maixnn emulates the V831 'awnn' backend"
                           % (model_type,))
     net = Net(os.fspath(model_path["param"]), os.fspath(model_path["bin"]))
-    inputs = _shape_table(opt.get("inputs"), "inputs", net, default_inputs=True)
-    outputs = _shape_table(opt.get("outputs"), "outputs", net, default_inputs=False)
+    inputs_opt, outputs_opt = opt.get("inputs"), opt.get("outputs")
+    inputs = _declared_inputs(net) if inputs_opt is None else _shape_table(inputs_opt, "inputs")
+    # None: the shape the output has in Model's load-time zero run
+    outputs = (collections.OrderedDict((name, None) for name in net.output_names) if outputs_opt is None
+               else _shape_table(outputs_opt, "outputs"))
     mean = {name: _per_channel(opt.get("mean", DEFAULT_MEAN), c, "mean") for name, (h, w, c) in inputs.items()}
     norm = {name: _per_channel(opt.get("norm", DEFAULT_NORM), c, "norm") for name, (h, w, c) in inputs.items()}
     no_pad = opt.get("first_layer_conv_no_pad", False)
@@ -309,24 +319,22 @@ def load(model_path, opt: Optional[dict] = None) -> Model:
     return Model(net, inputs, outputs, mean, norm, model_type, bool(no_pad))
 
 
-def _shape_table(value, key: str, net: Net, default_inputs: bool):
+def _declared_inputs(net: Net) -> "collections.OrderedDict[str, Shape]":
+    """The inputs table when opt has none: each input with the size its Input layer declares."""
     table: "collections.OrderedDict[str, Shape]" = collections.OrderedDict()
-    if value is None:
-        if default_inputs:
-            for name in net.input_names:
-                c, h, w = net.input_shapes[name]
-                if not (c and h and w):
-                    raise OptionError("opt needs 'inputs': the model's input '%s' does not declare its "
-                                      "size" % name)
-                table[name] = (h, w, c)
-        else:
-            for name in net.output_names:
-                table[name] = (0, 0, 0)  # filled in below from a zero run
-        if not default_inputs:
-            return _output_shapes_from_model(net, table)
-        return table
+    for name in net.input_names:
+        c, h, w = net.input_shapes[name]
+        if not (c and h and w):
+            raise OptionError("opt needs 'inputs': the model's input '%s' does not declare its size" % name)
+        table[name] = (h, w, c)
+    return table
+
+
+def _shape_table(value, key: str) -> "collections.OrderedDict[str, Shape]":
+    """opt['inputs'] / opt['outputs'] checked: {name: (h, w, c)}."""
     if not isinstance(value, dict) or not value:
         raise OptionError("opt '%s' must be a non-empty dict {name: (h, w, c)}, got %r" % (key, value))
+    table: "collections.OrderedDict[str, Shape]" = collections.OrderedDict()
     for name, shape in value.items():
         if not isinstance(name, str):
             raise OptionError("opt '%s': names must be strings, got %r" % (key, name))
@@ -334,22 +342,11 @@ def _shape_table(value, key: str, net: Net, default_inputs: bool):
     return table
 
 
-def _output_shapes_from_model(net: Net, table):
-    zeros = {}
-    for name in net.input_names:
-        c, h, w = net.input_shapes[name]
-        if not (c and h and w):
-            raise OptionError("opt needs 'outputs': the model's input '%s' does not declare its size"
-                              % name)
-        zeros[name] = np.zeros((c, h, w), np.float32)
-    blobs = net.forward(zeros, outputs=list(table))
-    for name in table:
-        shape = blobs[name].shape
-        if len(shape) == 3:
-            table[name] = (shape[1], shape[2], shape[0])
-        else:
-            table[name] = (1, 1, int(np.prod(shape)))
-    return table
+def _blob_hwc(shape: Tuple[int, ...]) -> Shape:
+    """numpy shape of an engine blob -> MaixPy3's (h, w, c); a 1-D blob of n is (1, 1, n)."""
+    if len(shape) == 3:
+        return shape[1], shape[2], shape[0]
+    return 1, 1, int(np.prod(shape))
 
 
 def _load_mud(path: str) -> Model:
