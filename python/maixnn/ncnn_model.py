@@ -209,13 +209,17 @@ class NcnnModel:
             raise ModelFormatError("%s: not a text .param file (non-ASCII bytes)" % param_path) from None
         model = cls.from_param_text(text, param_path)
         if bin_path is not None:
-            try:
-                with open(bin_path, "rb") as f:
-                    data = f.read()
-            except OSError as e:
-                raise ModelFormatError("%s: cannot read: %s" % (bin_path, e.strerror or e)) from None
-            model.read_weights(data, bin_path)
+            model.read_weights_file(bin_path)
         return model
+
+    def read_weights_file(self, bin_path: str) -> None:
+        """read_weights() from a .bin file."""
+        try:
+            with open(bin_path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise ModelFormatError("%s: cannot read: %s" % (bin_path, e.strerror or e)) from None
+        self.read_weights(data, bin_path)
 
     @classmethod
     def from_param_text(cls, text: str, where: str = "<param>") -> "NcnnModel":

@@ -28,7 +28,7 @@ Board-side safe: Python 3.8, numpy only (+ maixnn.runtime for the engine).
 from __future__ import annotations
 
 import warnings
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -242,6 +242,7 @@ class NpuRuntime:
         self.input = npu_input
         self.net = net
         self.model = model
+        self._output_scales: Dict[str, Optional[float]] = {}  # per output blob, found once
 
     @classmethod
     def for_net(cls, net) -> Optional["NpuRuntime"]:
@@ -251,13 +252,13 @@ class NpuRuntime:
         param, binp = getattr(net, "param_path", None), getattr(net, "bin_path", None)
         if not param or not binp:
             return None
-        structure = NcnnModel.load(param)
-        if not is_int8_model(structure):
+        model = NcnnModel.load(param)  # the .bin is read only for an int8 model
+        if not is_int8_model(model):
             return None
-        if len(structure.input_names()) != 1:
+        if len(model.input_names()) != 1:
             raise UnsupportedOperatorError("quantize=True: the NPU input path handles one input, %s has %s"
-                                           % (param, structure.input_names()))
-        model = NcnnModel.load(param, binp)
+                                           % (param, model.input_names()))
+        model.read_weights_file(binp)
         npu_input = NpuInput.from_model(model)
         run_net = net
         if npu_input.removed_padding:
@@ -273,7 +274,9 @@ class NpuRuntime:
         """An int8 blob (a requantizing layer's output) back to float."""
         if blob.dtype != np.int8:
             return blob
-        scale = dequantize_outputs_scale(self.input.model, name)
+        if name not in self._output_scales:
+            self._output_scales[name] = dequantize_outputs_scale(self.input.model, name)
+        scale = self._output_scales[name]
         if not scale:
             raise UnsupportedOperatorError("output %s is int8 and no top_scale describes it" % name)
         return (blob.astype(np.float32) / np.float32(scale)).astype(np.float32)
