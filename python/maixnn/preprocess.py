@@ -46,26 +46,27 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".p
 
 def torch_to_awnn(mean: Sequence[float], std: Sequence[float]) -> Tuple[List[float], List[float]]:
     """PyTorch (mean, std on 0..1) -> awnn (mean' on 0..255, norm')."""
-    mean = [float(m) for m in mean]
-    std = [float(s) for s in std]
-    if len(mean) != len(std):
-        raise OptionError("mean has %d values, std %d: give one per channel" % (len(mean), len(std)))
-    for s in std:
-        if not np.isfinite(s) or s <= 0:
-            raise OptionError("std values must be finite and > 0, got %r" % (std,))
+    mean, std = _paired_channels(mean, std, "std")
     return [m * 255.0 for m in mean], [1.0 / (s * 255.0) for s in std]
 
 
 def awnn_to_torch(mean: Sequence[float], norm: Sequence[float]) -> Tuple[List[float], List[float]]:
     """awnn (mean' on 0..255, norm') -> PyTorch (mean, std on 0..1)."""
-    mean = [float(m) for m in mean]
-    norm = [float(n) for n in norm]
-    if len(mean) != len(norm):
-        raise OptionError("mean has %d values, norm %d: give one per channel" % (len(mean), len(norm)))
-    for n in norm:
-        if not np.isfinite(n) or n <= 0:
-            raise OptionError("norm values must be finite and > 0, got %r" % (norm,))
+    mean, norm = _paired_channels(mean, norm, "norm")
     return [m / 255.0 for m in mean], [1.0 / (n * 255.0) for n in norm]
+
+
+def _paired_channels(mean: Sequence[float], scale: Sequence[float],
+                     scale_name: str) -> Tuple[List[float], List[float]]:
+    """mean and std (or norm) as floats, one of each per channel, the scale finite and > 0."""
+    mean = [float(m) for m in mean]
+    scale = [float(s) for s in scale]
+    if len(mean) != len(scale):
+        raise OptionError("mean has %d values, %s %d: give one per channel" % (len(mean), scale_name, len(scale)))
+    for s in scale:
+        if not np.isfinite(s) or s <= 0:
+            raise OptionError("%s values must be finite and > 0, got %r" % (scale_name, scale))
+    return mean, scale
 
 
 def _per_channel(values, channels: int, what: str) -> List[float]:
