@@ -26,6 +26,7 @@ import numpy as np
 
 from .cli import number_list
 from .errors import InputShapeError, ModelFormatError, OptionError
+from .preprocess import Preprocess
 from .runtime import Net
 from .summary import model_paths
 
@@ -39,28 +40,16 @@ def _channel_values(text: Optional[str], what: str) -> Optional[List[float]]:
     return values
 
 
-def normalize_image(u8_hwc: np.ndarray, mean: Optional[Sequence[float]] = None,
-                    std: Optional[Sequence[float]] = None,
-                    norm: Optional[Sequence[float]] = None) -> np.ndarray:
-    """uint8 (H, W, C) -> float32 (C, H, W), see the module doc for the two formulas."""
-    c = u8_hwc.shape[2]
-
-    def per_channel(values, default):
-        v = np.asarray(default if values is None else values, dtype=np.float32).reshape(-1)
-        if v.size == 1:
-            v = np.repeat(v, c)
-        if v.size != c:
-            raise OptionError("%d normalisation values for a %d-channel input" % (v.size, c))
-        return v
-
-    x = u8_hwc.astype(np.float32)
+def image_preprocess(size: Tuple[int, int, int], mean: Optional[Sequence[float]] = None,
+                     std: Optional[Sequence[float]] = None,
+                     norm: Optional[Sequence[float]] = None) -> Preprocess:
+    """The normalisation of the module doc as a Preprocess (only its normalize()
+    is used: the image is already resized to the input size)."""
     if norm is not None:
         if std is not None:
             raise OptionError("give either --std (PyTorch terms) or --norm (awnn terms), not both")
-        x = (x - per_channel(mean, [0.0])) * per_channel(norm, [1.0])
-    else:
-        x = (x / np.float32(255.0) - per_channel(mean, [0.0])) / per_channel(std, [1.0])
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
+        return Preprocess.from_awnn(size, mean=mean, norm=norm)
+    return Preprocess(size, mean=mean, std=std)
 
 
 def load_image(path: str, height: int, width: int, channels: int = 3, bgr: bool = False) -> np.ndarray:
@@ -155,8 +144,9 @@ def run_cli(args) -> int:
         if not os.path.exists(args.input):
             raise OptionError("input file %s does not exist" % args.input)
         u8 = load_image(args.input, h, w, c, args.bgr)
-        x = normalize_image(u8, _channel_values(args.mean, "mean"), _channel_values(args.std, "std"),
-                            _channel_values(args.norm, "norm"))
+        preprocess = image_preprocess((c, h, w), _channel_values(args.mean, "mean"),
+                                      _channel_values(args.std, "std"), _channel_values(args.norm, "norm"))
+        x = preprocess.normalize(u8)
     wanted = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else list(net.output_names)
     results = net.forward({input_name: x}, outputs=wanted)
 
