@@ -444,8 +444,8 @@ class Net:
                 status = lib.mxn_session_set_input(session, self._blob_index[name], dtype, data,
                                                    dims, w, h, c)
                 if status != MXN_OK:
-                    raise _status_error(status, _string(ffi, lib.mxn_session_error(session)),
-                                        "input '%s'" % name)
+                    # the engine's set_input messages already name the input
+                    raise _status_error(status, _string(ffi, lib.mxn_session_error(session)))
             wanted_c = ffi.new("int[]", wanted) if wanted else ffi.NULL
             status = lib.mxn_session_run(session, wanted_c, len(wanted))
             if status != MXN_OK:
