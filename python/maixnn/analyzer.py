@@ -227,7 +227,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     Writes analysis.json/.txt/.html into out_dir (default
     <int8_base>_analysis) and prints the table when verbose.
     """
-    from .preprocess import Dataset, Preprocess
+    from .preprocess import Dataset
     from .runtime import Net
 
     if os.path.abspath(float_base) == os.path.abspath(int8_base):
@@ -243,27 +243,10 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     sidecar = _read_sidecar(int8_base)
     fold = _fold_entry(sidecar)
 
-    # -- preprocessing: the Dataset yields the float model's input x (its own,
-    # per-channel normalisation); the int8 model of a folded float model takes
-    # f = A x + B instead (maixnn.fold)
     dataset_gives_f = False
     if preprocess is None:
-        if input_size is not None:
-            size = _parse_input_size(input_size, int8_model)
-            preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize,
-                                                 bgr=bool(bgr))
-        elif fold and isinstance(fold.get("original_preprocess"), dict):
-            preprocess = Preprocess.from_dict(fold["original_preprocess"])
-        elif isinstance(sidecar.get("preprocess"), dict):
-            preprocess = Preprocess.from_dict(sidecar["preprocess"])
-            dataset_gives_f = bool(fold)
-        else:
-            size = _parse_input_size(None, int8_model)
-            if mean is None and std is None and norm is None:
-                raise OptionError("no preprocessing known: %s.json is missing; give input_size and mean/std "
-                                  "(or mean/norm)" % int8_base)
-            preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize,
-                                                 bgr=bool(bgr))
+        preprocess, dataset_gives_f = _choose_preprocess(int8_base, int8_model, sidecar, fold, mean, std, norm,
+                                                         input_size, resize, bgr)
     dataset = Dataset(images, preprocess, limit=max_images)
     count = len(dataset)
     label_arr = _labels(labels, count)
@@ -286,26 +269,8 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
         raise OptionError("input %r of the int8 model is not an input of the float model (%s)"
                           % (input_blob, float_net.input_names))
     output_blob = int8_net.output_names[0]
-    float_blobs = set(float_net.blob_names)
 
-    # blobs compared in entire mode: every layer top both models have
-    compared: List[Tuple[str, Layer]] = []
-    seen = set()
-    for l in int8_model.layers:
-        if l.type == "Input":
-            continue
-        for t in l.tops:
-            if t in float_blobs and t not in seen:
-                compared.append((t, l))
-                seen.add(t)
-    needed = [b for b, _ in compared]
-    for l in quantized:
-        for b in l.bottoms:
-            if b not in float_blobs:
-                raise ModelFormatError("blob %s (input of int8 layer %s) is not in the float model: the two "
-                                       "models do not have the same graph" % (b, l.name))
-            if b not in needed:
-                needed.append(b)
+    compared, needed = _blobs_to_compare(int8_model, quantized, set(float_net.blob_names))
     dequant = {b: dequantize_outputs_scale(int8_model, b) for b, _ in compared}
 
     A, B = _input_mapping(fold, preprocess.channels)
@@ -375,6 +340,53 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     for net in list(single_nets.values()) + [float_net, int8_net] + ([original_net] if original_net else []):
         net.close()
     return report
+
+
+def _choose_preprocess(int8_base: str, int8_model: NcnnModel, sidecar: Dict, fold: Optional[Dict], mean, std,
+                       norm, input_size, resize, bgr):
+    """(preprocess, dataset_gives_f) when analyze() was not given a Preprocess:
+    from input_size + mean/std/norm, else the quantizer's .json.  The Dataset
+    normally yields the float model's input x (its own per-channel
+    normalisation); dataset_gives_f is True when it yields the folded int8
+    model's input f = A x + B instead (maixnn.fold)."""
+    from .preprocess import Preprocess
+    if input_size is not None:
+        size = _parse_input_size(input_size, int8_model)
+        return Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr)), False
+    if fold and isinstance(fold.get("original_preprocess"), dict):
+        return Preprocess.from_dict(fold["original_preprocess"]), False
+    if isinstance(sidecar.get("preprocess"), dict):
+        return Preprocess.from_dict(sidecar["preprocess"]), bool(fold)
+    size = _parse_input_size(None, int8_model)
+    if mean is None and std is None and norm is None:
+        raise OptionError("no preprocessing known: %s.json is missing; give input_size and mean/std "
+                          "(or mean/norm)" % int8_base)
+    return Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr)), False
+
+
+def _blobs_to_compare(int8_model: NcnnModel, quantized: List[Layer],
+                      float_blobs: set) -> Tuple[List[Tuple[str, Layer]], List[str]]:
+    """(compared, needed): the (blob, producing layer) pairs entire mode
+    compares, every layer top both models have; and the float blobs to fetch,
+    those plus the inputs of the int8 layers (single mode feeds them)."""
+    compared: List[Tuple[str, Layer]] = []
+    seen = set()
+    for l in int8_model.layers:
+        if l.type == "Input":
+            continue
+        for t in l.tops:
+            if t in float_blobs and t not in seen:
+                compared.append((t, l))
+                seen.add(t)
+    needed = [b for b, _ in compared]
+    for l in quantized:
+        for b in l.bottoms:
+            if b not in float_blobs:
+                raise ModelFormatError("blob %s (input of int8 layer %s) is not in the float model: the two "
+                                       "models do not have the same graph" % (b, l.name))
+            if b not in needed:
+                needed.append(b)
+    return compared, needed
 
 
 def _parse_input_size(value, model: NcnnModel) -> Tuple[int, int, int]:
