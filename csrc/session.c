@@ -18,11 +18,16 @@ enum { BLOB_EMPTY = 0, BLOB_GIVEN = 1, BLOB_COMPUTED = 2 };
 
 struct mxn_session {
     const mxn_net *net;
+    /* the net's sizes when the session was created: the arrays below have
+     * these lengths, so a session made before the .param was loaded must not
+     * index them with the loaded net's blob numbers */
+    int blob_count, layer_count;
     mxn_error err;
     mxn_option opt;
     mxn_mat *blobs;
     unsigned char *state;       /* BLOB_* per blob */
     unsigned char *wanted;      /* per blob, for the current run */
+    unsigned char *needed;      /* per blob, scratch of run()'s backward pass */
     unsigned char *layer_needed;
     int *pending_uses;          /* needed consumers not yet run, per blob */
     mxn_mat *io;                /* scratch: bottoms then tops of one layer */
@@ -32,25 +37,27 @@ struct mxn_session {
 mxn_session *mxn_session_create(const mxn_net *net)
 {
     mxn_session *s;
-    int i, nb, cap = 1;
+    int i, nb, nl, cap = 1;
     if (!net) return NULL;
     s = (mxn_session *)calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->net = net;
     s->opt.num_threads = 1;
-    nb = net->param_loaded ? net->blob_count : 0;
-    for (i = 0; net->param_loaded && i < net->layer_count; i++) {
+    nb = s->blob_count = net->param_loaded ? net->blob_count : 0;
+    nl = s->layer_count = net->param_loaded ? net->layer_count : 0;
+    for (i = 0; i < nl; i++) {
         int n = net->layers[i].bottom_count + net->layers[i].top_count;
         if (n > cap) cap = n;
     }
     s->blobs = (mxn_mat *)calloc((size_t)(nb ? nb : 1), sizeof(mxn_mat));
     s->state = (unsigned char *)calloc((size_t)(nb ? nb : 1), 1);
     s->wanted = (unsigned char *)calloc((size_t)(nb ? nb : 1), 1);
+    s->needed = (unsigned char *)calloc((size_t)(nb ? nb : 1), 1);
     s->pending_uses = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
-    s->layer_needed = (unsigned char *)calloc((size_t)(net->param_loaded && net->layer_count ? net->layer_count : 1), 1);
+    s->layer_needed = (unsigned char *)calloc((size_t)(nl ? nl : 1), 1);
     s->io = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
     s->io_cap = cap;
-    if (!s->blobs || !s->state || !s->wanted || !s->pending_uses || !s->layer_needed || !s->io) {
+    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io) {
         mxn_session_destroy(s);
         return NULL;
     }
@@ -62,10 +69,11 @@ void mxn_session_destroy(mxn_session *s)
     int i;
     if (!s) return;
     if (s->blobs)
-        for (i = 0; i < (s->net->param_loaded ? s->net->blob_count : 0); i++) mxn_mat_free(&s->blobs[i]);
+        for (i = 0; i < s->blob_count; i++) mxn_mat_free(&s->blobs[i]);
     free(s->blobs);
     free(s->state);
     free(s->wanted);
+    free(s->needed);
     free(s->pending_uses);
     free(s->layer_needed);
     free(s->io);
@@ -89,6 +97,9 @@ static int check_net_ready(mxn_session *s)
 {
     if (!s->net->param_loaded)
         return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net has no model loaded");
+    if (s->blob_count != s->net->blob_count || s->layer_count != s->net->layer_count)
+        return mxn_error_set(&s->err, MXN_ERR_NOT_READY,
+                             "the session was created before the net's .param was loaded: create it afterwards");
     if (!s->net->bin_loaded) {
         /* a model whose layers read nothing from a .bin may run without one */
         int i;
@@ -231,30 +242,21 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         for (k = 0; k < n; k++) s->wanted[wanted[k]] = 1;
 
     /* backwards: a layer runs if one of its tops is needed and not given */
-    {
-        unsigned char *needed = (unsigned char *)malloc((size_t)net->blob_count);
-        if (!needed) return mxn_error_set(&s->err, MXN_ERR_NO_MEM, "out of memory");
-        memcpy(needed, s->wanted, (size_t)net->blob_count);
-        for (i = net->layer_count - 1; i >= 0; i--) {
-            const mxn_layer *l = &net->layers[i];
-            int run = 0;
-            for (k = 0; k < l->top_count; k++)
-                if (needed[l->tops[k]] && s->state[l->tops[k]] != BLOB_GIVEN) run = 1;
-            s->layer_needed[i] = (unsigned char)run;
-            if (!run) continue;
-            if (strcmp(l->type, "Input") == 0) {
-                /* an Input has nothing to compute: its value must have been set */
-                free(needed);
-                return mxn_error_set(&s->err, MXN_ERR_NOT_READY,
-                                     "input '%s' has not been set (mxn_session_set_input)",
-                                     net->blob_names[l->tops[0]]);
-            }
-            for (k = 0; k < l->bottom_count; k++) {
-                needed[l->bottoms[k]] = 1;
-                s->pending_uses[l->bottoms[k]]++;
-            }
+    memcpy(s->needed, s->wanted, (size_t)net->blob_count);
+    for (i = net->layer_count - 1; i >= 0; i--) {
+        const mxn_layer *l = &net->layers[i];
+        int run = 0;
+        for (k = 0; k < l->top_count; k++)
+            if (s->needed[l->tops[k]] && s->state[l->tops[k]] != BLOB_GIVEN) run = 1;
+        s->layer_needed[i] = (unsigned char)run;
+        if (!run) continue;
+        if (strcmp(l->type, "Input") == 0) /* nothing to compute: its value must have been set */
+            return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "input '%s' has not been set (mxn_session_set_input)",
+                                 net->blob_names[l->tops[0]]);
+        for (k = 0; k < l->bottom_count; k++) {
+            s->needed[l->bottoms[k]] = 1;
+            s->pending_uses[l->bottoms[k]]++;
         }
-        free(needed);
     }
 
     for (i = 0; i < net->layer_count; i++) {
@@ -269,7 +271,7 @@ const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h
 {
     const mxn_mat *m;
     if (!s) return NULL;
-    if (!s->net->param_loaded || blob < 0 || blob >= s->net->blob_count) {
+    if (blob < 0 || blob >= s->blob_count) { /* the arrays this session was created with */
         mxn_error_set(&s->err, MXN_ERR_PARAM, "blob index %d out of range", blob);
         return NULL;
     }

@@ -321,6 +321,23 @@ static void api_misuse(tally *t, const char *root)
     check(t, status != 0, "api", "load_param_mem(NULL)", mxn_net_error(net));
     mxn_net_destroy(net);
 
+    /* a session created on an empty net: its arrays have no room for the
+     * blobs of a model loaded afterwards (was a heap overflow under ASan) */
+    net = mxn_net_create();
+    s = net ? mxn_session_create(net) : NULL;
+    if (s && mxn_net_load_param(net, param_path) == 0 && mxn_net_load_bin(net, bin_path) == 0) {
+        status = mxn_session_set_input(s, mxn_net_input_blob(net, 0), MXN_F32, x, 1, 4, 1, 1);
+        check(t, status == MXN_ERR_NOT_READY, "api", "set_input on a session created before load_param",
+              mxn_session_error(s));
+        status = mxn_session_run(s, NULL, 0);
+        check(t, status == MXN_ERR_NOT_READY, "api", "run on a session created before load_param",
+              mxn_session_error(s));
+        check(t, mxn_session_blob(s, mxn_net_output_blob(net, 0), &dims, &w, &h, &c, &dtype) == NULL, "api",
+              "blob on a session created before load_param", mxn_session_error(s));
+    }
+    mxn_session_destroy(s);
+    mxn_net_destroy(net);
+
     net = mxn_net_create();
     if (!net)
         return;
