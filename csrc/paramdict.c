@@ -145,7 +145,11 @@ static int parse_token(mxn_paramdict *pd, const char *tok, const char *where, mx
     if (!eq || eq == tok)
         return mxn_error_set(err, MXN_ERR_FORMAT, "%s: parameter '%.60s' is not id=value", where, tok);
     idlen = (size_t)(eq - tok);
-    if (idlen >= sizeof(idbuf) || parse_int_text((memcpy(idbuf, tok, idlen), idbuf[idlen] = '\0', idbuf), &id))
+    if (idlen >= sizeof(idbuf))
+        return mxn_error_set(err, MXN_ERR_FORMAT, "%s: bad parameter id in '%.60s'", where, tok);
+    memcpy(idbuf, tok, idlen);
+    idbuf[idlen] = '\0';
+    if (parse_int_text(idbuf, &id))
         return mxn_error_set(err, MXN_ERR_FORMAT, "%s: bad parameter id in '%.60s'", where, tok);
     if (id <= -23300) {
         is_array = 1;
