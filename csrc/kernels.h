@@ -35,6 +35,18 @@ static inline int8_t mxn_float2int8(float v)
     return (int8_t)(int)r;
 }
 
+/* The border value of an int8 blob padded with the float pad value v:
+ * ncnn converts it with a C++ cast to signed char (truncation, NOT a
+ * quantization with the blob's scale; checked against the wheel), clamped
+ * here so that out-of-range values and NaN stay defined. */
+static inline int8_t mxn_pad_value_to_int8(float v)
+{
+    if (!(v == v)) return 0;
+    if (v >= 127.f) return 127;
+    if (v <= -128.f) return -128;
+    return (int8_t)v;
+}
+
 /* ---- convolution geometry --------------------------------------------- */
 
 /* One grouped 2-D convolution over an input that is ALREADY padded.

@@ -170,6 +170,16 @@ int mxn_modelbin_read_named(mxn_modelbin *mb, size_t count, int type, const char
                             mxn_error *err)
 {
     int rc = mxn_modelbin_read(mb, count, type, out, err);
-    if (rc) mxn_error_prefix(err, "reading %s: ", what);
+    if (rc) mxn_error_prefix(err, "%s: ", what);
     return rc;
+}
+
+int mxn_modelbin_read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err)
+{
+    mxn_mat m;
+    int rc = mxn_modelbin_read_named(mb, 1, MXN_BIN_RAW_F32, what, &m, err);
+    if (rc) return rc;
+    *out = mxn_mat_f32(&m)[0];
+    mxn_mat_free(&m);
+    return MXN_OK;
 }

@@ -96,9 +96,11 @@ enum { MXN_BIN_TAGGED = 0, MXN_BIN_RAW_F32 = 1 };
  * gives an I8 mat.  Advances pos, keeping ncnn's 4-byte alignment.  Errors
  * (MXN_ERR_FORMAT) name the byte offset; `out` stays empty on failure. */
 int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mxn_error *err);
-/* the same, with "reading <what>: " before any error message */
+/* the same, with "<what>: " (the array's name) before any error message */
 int mxn_modelbin_read_named(mxn_modelbin *mb, size_t count, int type, const char *what, mxn_mat *out,
                             mxn_error *err);
+/* one raw float32 value (an int8 layer's bottom/top scale) */
+int mxn_modelbin_read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err);
 
 /* ---- execution options ---- */
 typedef struct {

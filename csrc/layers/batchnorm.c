@@ -43,10 +43,8 @@ static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
     static const char *const names[4] = {"slope", "mean", "var", "bias"};
     int k, i, rc = MXN_OK;
     memset(arr, 0, sizeof(arr));
-    for (k = 0; k < 4 && rc == MXN_OK; k++) {
-        rc = mxn_modelbin_read(mb, (size_t)p->channels, MXN_BIN_RAW_F32, &arr[k], err);
-        if (rc) mxn_error_prefix(err, "%s: ", names[k]);
-    }
+    for (k = 0; k < 4 && rc == MXN_OK; k++)
+        rc = mxn_modelbin_read_named(mb, (size_t)p->channels, MXN_BIN_RAW_F32, names[k], &arr[k], err);
     if (rc == MXN_OK) {
         p->a = (float *)malloc((size_t)p->channels * sizeof(float));
         p->b = (float *)malloc((size_t)p->channels * sizeof(float));

@@ -29,8 +29,7 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     bias_priv *p = (bias_priv *)l->priv;
-    int rc = mxn_modelbin_read(mb, (size_t)p->size, MXN_BIN_RAW_F32, &p->bias, err);
-    return rc ? mxn_error_prefix(err, "bias: ") : MXN_OK;
+    return mxn_modelbin_read_named(mb, (size_t)p->size, MXN_BIN_RAW_F32, "bias", &p->bias, err);
 }
 
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,

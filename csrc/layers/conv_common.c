@@ -113,16 +113,6 @@ int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_lay
 
 /* ---- weights -------------------------------------------------------------- */
 
-static int read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err)
-{
-    mxn_mat m = {0, 0, 0, 0, MXN_F32, NULL};
-    int rc = mxn_modelbin_read_named(mb, 1, MXN_BIN_RAW_F32, what, &m, err);
-    if (rc) return rc;
-    *out = mxn_mat_f32(&m)[0];
-    mxn_mat_free(&m);
-    return MXN_OK;
-}
-
 int mxn_check_int8_scales(const float *weight_scales, size_t n, float bottom_scale, int has_top,
                           float top_scale, mxn_error *err)
 {
@@ -157,8 +147,8 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
             n = (c->int8_scale_term == 1 || c->int8_scale_term == 101) ? (size_t)c->group : 1;
         if ((rc = mxn_modelbin_read_named(mb, n, MXN_BIN_RAW_F32, "int8 weight scales", &c->weight_scales, err)))
             return rc;
-        if ((rc = read_scalar(mb, "int8 bottom scale", &c->bottom_scale, err))) return rc;
-        if (c->int8_scale_term > 100 && (rc = read_scalar(mb, "int8 top scale", &c->top_scale, err)))
+        if ((rc = mxn_modelbin_read_scalar(mb, "int8 bottom scale", &c->bottom_scale, err))) return rc;
+        if (c->int8_scale_term > 100 && (rc = mxn_modelbin_read_scalar(mb, "int8 top scale", &c->top_scale, err)))
             return rc;
     }
 
@@ -408,12 +398,10 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         const int8_t *src;
         int8_t *quantized = NULL;
         size_t in_total = (size_t)in_c * in_h * in_w;
-        /* ncnn quantizes first and pads the int8 blob afterwards with
-         * (signed char)pad_value: the float pad value CAST, not quantized
-         * (checked against the wheel).  Only 0 is faithful to the float
+        /* ncnn quantizes first and pads the int8 blob afterwards with the
+         * pad value cast, not quantized.  Only 0 is faithful to the float
          * model; the quantizer should avoid a nonzero pad_value in int8. */
-        const float padt = truncf(c->pad_value);
-        const int8_t qpad = padt >= 127.f ? 127 : (padt <= -128.f ? -128 : (padt == padt ? (int8_t)padt : 0));
+        const int8_t qpad = mxn_pad_value_to_int8(c->pad_value);
         if (in->dtype == MXN_F32) {
             quantized = (int8_t *)malloc(in_total ? in_total : 1);
             if (!quantized) goto no_mem;

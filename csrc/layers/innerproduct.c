@@ -56,13 +56,10 @@ static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
         (rc = mxn_modelbin_read_named(mb, (size_t)ip->num_output, MXN_BIN_RAW_F32, "bias", &ip->bias, err)))
         return rc;
     if (ip->int8_scale_term) {
-        mxn_mat bs = {0, 0, 0, 0, MXN_F32, NULL};
         if ((rc = mxn_modelbin_read_named(mb, (size_t)ip->num_output, MXN_BIN_RAW_F32, "int8 weight scales",
-                             &ip->weight_scales, err)))
+                                          &ip->weight_scales, err)))
             return rc;
-        if ((rc = mxn_modelbin_read_named(mb, 1, MXN_BIN_RAW_F32, "int8 bottom scale", &bs, err))) return rc;
-        ip->bottom_scale = mxn_mat_f32(&bs)[0];
-        mxn_mat_free(&bs);
+        if ((rc = mxn_modelbin_read_scalar(mb, "int8 bottom scale", &ip->bottom_scale, err))) return rc;
     }
     if (ip->weight.dtype == MXN_I8) {
         if (!ip->int8_scale_term)

@@ -47,8 +47,8 @@ static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     memorydata_priv *p = (memorydata_priv *)l->priv;
     mxn_mat flat;
-    int rc = mxn_modelbin_read(mb, (size_t)p->w * p->h * p->c, p->load_type, &flat, err);
-    if (rc) return mxn_error_prefix(err, "data: ");
+    int rc = mxn_modelbin_read_named(mb, (size_t)p->w * p->h * p->c, p->load_type, "data", &flat, err);
+    if (rc) return rc;
     p->data = flat;
     p->data.dims = p->dims;
     p->data.w = p->w;

@@ -7,6 +7,7 @@
  * reflect mirrors without repeating the edge, also along channels. */
 #include <math.h>
 #include "layer_util.h"
+#include "../kernels.h"
 
 typedef struct {
     int top, bottom, left, right, front, behind;
@@ -59,10 +60,9 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     padding_priv *p = (padding_priv *)l->priv;
-    int rc;
     if (p->per_channel_size == 0) return MXN_OK;
-    rc = mxn_modelbin_read(mb, (size_t)p->per_channel_size, MXN_BIN_RAW_F32, &p->per_channel, err);
-    return rc ? mxn_error_prefix(err, "per_channel_pad_data: ") : MXN_OK;
+    return mxn_modelbin_read_named(mb, (size_t)p->per_channel_size, MXN_BIN_RAW_F32, "per_channel_pad_data",
+                                   &p->per_channel, err);
 }
 
 /* index of the source element for output coordinate i (may be outside 0..n-1) */
@@ -72,15 +72,6 @@ static int source_index(int i, int n, int type)
     if (type == 1) return i < 0 ? 0 : n - 1;
     /* reflect (the pad was checked to be < n) */
     return i < 0 ? -i : 2 * (n - 1) - i;
-}
-
-static int8_t float_to_i8_trunc(float v)
-{
-    /* what a C++ float -> signed char conversion of the pad value gives, clamped */
-    if (!(v == v)) return 0;
-    if (v >= 127.f) return 127;
-    if (v <= -128.f) return -128;
-    return (int8_t)v;
 }
 
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
@@ -111,7 +102,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
 
     for (q = 0; q < outc; q++) {
         float value = (x->dims == 3 && p->per_channel_size > 0) ? mxn_mat_f32(&p->per_channel)[q] : p->value;
-        int8_t value_i8 = float_to_i8_trunc(value);
+        int8_t value_i8 = mxn_pad_value_to_int8(value);
         int in_channel = q - front >= 0 && q - front < x->c;
         int sq = source_index(q - front, x->c, p->type);
         for (yy = 0; yy < outh; yy++) {

@@ -47,10 +47,10 @@ static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
     scale_priv *p = (scale_priv *)l->priv;
     int rc;
     if (p->size == SCALE_FROM_BOTTOM) return MXN_OK;
-    if ((rc = mxn_modelbin_read(mb, (size_t)p->size, MXN_BIN_RAW_F32, &p->scale, err)))
-        return mxn_error_prefix(err, "scale: ");
-    if (p->bias_term && (rc = mxn_modelbin_read(mb, (size_t)p->size, MXN_BIN_RAW_F32, &p->bias, err)))
-        return mxn_error_prefix(err, "bias: ");
+    if ((rc = mxn_modelbin_read_named(mb, (size_t)p->size, MXN_BIN_RAW_F32, "scale", &p->scale, err)))
+        return rc;
+    if (p->bias_term)
+        return mxn_modelbin_read_named(mb, (size_t)p->size, MXN_BIN_RAW_F32, "bias", &p->bias, err);
     return MXN_OK;
 }
 
