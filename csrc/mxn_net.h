@@ -14,7 +14,6 @@ struct mxn_net {
     int *blob_consumers;      /* how many layer bottoms name the blob */
     int input_count;
     int *input_blobs;         /* tops of Input layers, in file order */
-    int *input_layers;        /* the Input layer of each */
     int (*input_shapes)[3];   /* declared w, h, c (0 = open) */
     int output_count;
     int *output_blobs;        /* blobs no layer consumes, in blob order */

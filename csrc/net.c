@@ -42,7 +42,6 @@ static void net_clear(mxn_net *net)
     free(net->blob_producer);
     free(net->blob_consumers);
     free(net->input_blobs);
-    free(net->input_layers);
     free(net->input_shapes);
     free(net->output_blobs);
     memset(net, 0, sizeof(*net));
@@ -254,7 +253,6 @@ static int parse_layer_line(mxn_net *net, int li, token_list *t, int lineno, int
                 rc = mxn_error_set(err, MXN_ERR_FORMAT, "%s: negative input shape w=%d h=%d c=%d", where, w, h, c);
             } else {
                 net->input_blobs[idx] = l->tops[0];
-                net->input_layers[idx] = li;
                 net->input_shapes[idx][0] = w;
                 net->input_shapes[idx][1] = h;
                 net->input_shapes[idx][2] = c;
@@ -328,12 +326,11 @@ int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len)
     net->blob_producer = (int *)calloc((size_t)blob_count, sizeof(int));
     net->blob_consumers = (int *)calloc((size_t)blob_count, sizeof(int));
     net->input_blobs = (int *)calloc((size_t)layer_count, sizeof(int));
-    net->input_layers = (int *)calloc((size_t)layer_count, sizeof(int));
     net->input_shapes = (int(*)[3])calloc((size_t)layer_count, sizeof(int[3]));
     net->layer_count = layer_count;
     net->blob_count = blob_count;
     if (!net->layers || !net->blob_names || !net->blob_producer || !net->blob_consumers || !net->input_blobs ||
-        !net->input_layers || !net->input_shapes) {
+        !net->input_shapes) {
         rc = mxn_error_set(&net->err, MXN_ERR_NO_MEM, "out of memory for %d layers", layer_count);
         goto done;
     }

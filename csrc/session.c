@@ -30,8 +30,7 @@ struct mxn_session {
     unsigned char *needed;      /* per blob, scratch of run()'s backward pass */
     unsigned char *layer_needed;
     int *pending_uses;          /* needed consumers not yet run, per blob */
-    mxn_mat *io;                /* scratch: bottoms then tops of one layer */
-    int io_cap;
+    mxn_mat *io;                /* scratch: bottoms then tops of the widest layer */
 };
 
 mxn_session *mxn_session_create(const mxn_net *net)
@@ -56,7 +55,6 @@ mxn_session *mxn_session_create(const mxn_net *net)
     s->pending_uses = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
     s->layer_needed = (unsigned char *)calloc((size_t)(nl ? nl : 1), 1);
     s->io = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
-    s->io_cap = cap;
     if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io) {
         mxn_session_destroy(s);
         return NULL;
