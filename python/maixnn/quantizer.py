@@ -665,6 +665,9 @@ class QuantizeResult:
         self.fused: List[Tuple[str, str]] = []
         self.warnings: List[str] = []
         self.output_shapes: "OrderedDict[str, Tuple[int, ...]]" = OrderedDict()
+        # the .json's "fold" record when a per-channel normalisation was folded (maixnn.fold)
+        self.fold: Optional[Dict[str, Any]] = None
+        self.fold_description: Optional[str] = None  # set by quantize(), not stored in the .json
 
     @property
     def scales(self) -> "OrderedDict[str, Tuple[np.ndarray, float]]":
@@ -681,7 +684,7 @@ class QuantizeResult:
                  % (len(self.int8_layers), self.method, len(self.float_layers),
                     ", ".join(self.float_layers) or "none"),
                  "requantize fused: %s" % (", ".join("%s->%s" % f for f in self.fused) or "none")]
-        if getattr(self, "fold_description", None):
+        if self.fold_description:
             lines.append(self.fold_description)
         lines += ["wrote %s" % p for p in (self.param, self.bin, self.table, self.mud, self.json)]
         return "\n".join(lines)
@@ -699,7 +702,7 @@ def read_quantization(out_base: str) -> QuantizeResult:
             d = json.load(f)
     except (OSError, ValueError) as e:
         raise ModelFormatError("%s: cannot read the quantization description (%s)" % (path, e)) from None
-    if d.get("format") != JSON_FORMAT:
+    if not isinstance(d, dict) or d.get("format") != JSON_FORMAT or not isinstance(d.get("preprocess"), dict):
         raise ModelFormatError("%s: not a maixnn int8 description" % path)
     r = QuantizeResult(base)
     folder = os.path.dirname(os.path.abspath(path))
@@ -714,6 +717,7 @@ def read_quantization(out_base: str) -> QuantizeResult:
     r.fused = [tuple(f) for f in d.get("fused_requantize", [])]
     r.warnings = list(d.get("warnings", []))
     r.output_shapes = OrderedDict((k, tuple(v)) for k, v in d.get("outputs", {}).items())
+    r.fold = d.get("fold") if isinstance(d.get("fold"), dict) else None
     return r
 
 
@@ -929,19 +933,16 @@ def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base
             model, preprocess = npu_fold.model, npu_fold.preprocess
     elif table_path is not None and os.path.isfile(table_path[:-6] + ".json") and table_path.endswith(".table"):
         try:
-            preprocess = read_quantization(table_path[:-6]).preprocess
+            previous = read_quantization(table_path[:-6])
         except ModelFormatError:
-            preprocess = None
-        # the table was calibrated on a folded model: fold the same way again
-        try:
-            with open(table_path[:-6] + ".json", "r", encoding="utf-8") as f:
-                fold_record = json.load(f).get("fold")
-        except (OSError, ValueError, AttributeError):
-            fold_record = None
-        if preprocess is not None and isinstance(fold_record, dict) and fold_record.get("folded"):
-            from .fold import refold_from_record
-            npu_fold = refold_from_record(model, fold_record)
-            model = npu_fold.model
+            previous = None
+        if previous is not None:
+            preprocess = previous.preprocess
+            # the table was calibrated on a folded model: fold the same way again
+            if previous.fold is not None and previous.fold.get("folded"):
+                from .fold import refold_from_record
+                npu_fold = refold_from_record(model, previous.fold)
+                model = npu_fold.model
     if preprocess is None:
         size = _input_size(model, input_size, param)
         preprocess = Preprocess(size)
