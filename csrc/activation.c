@@ -26,8 +26,13 @@ int mxn_activation_parse(mxn_activation *a, const mxn_paramdict *pd, int type_id
                              a->type, needed, params_id, n);
     if (needed >= 1) a->p0 = values[0];
     if (needed >= 2) a->p1 = values[1];
-    if (a->type == 6 && a->p0 == 0.f)
-        return mxn_error_set(err, MXN_ERR_FORMAT, "hardswish activation alpha must not be 0");
+    a->lower = 0.f;
+    a->upper = 0.f;
+    if (a->type == 6) {
+        if (a->p0 == 0.f) return mxn_error_set(err, MXN_ERR_FORMAT, "hardswish activation alpha must not be 0");
+        a->lower = -a->p1 / a->p0;
+        a->upper = (1.f / a->p0) + a->lower;
+    }
     return MXN_OK;
 }
 
@@ -49,13 +54,10 @@ float mxn_activation_apply(const mxn_activation *a, float v)
         return 1.f / (1.f + expf(-v));
     case 5:
         return v * tanhf(logf(expf(v) + 1.f));
-    case 6: {
-        float lower = -a->p1 / a->p0;
-        float upper = (1.f / a->p0) + lower;
-        if (v < lower) return 0.f;
-        if (v > upper) return v;
+    case 6:
+        if (v < a->lower) return 0.f;
+        if (v > a->upper) return v;
         return v * (v * a->p0 + a->p1);
-    }
     default:
         return v;
     }

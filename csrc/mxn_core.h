@@ -141,6 +141,7 @@ const mxn_layer_ops *mxn_find_layer_ops(const char *type);
 typedef struct {
     int type;        /* 0 none, 1 relu, 2 leakyrelu, 3 clip, 4 sigmoid, 5 mish, 6 hardswish */
     float p0, p1;
+    float lower, upper; /* hardswish: ncnn's thresholds -p1/p0 and 1/p0 + lower, once per layer */
 } mxn_activation;
 int mxn_activation_parse(mxn_activation *a, const mxn_paramdict *pd, int type_id, int params_id,
                          mxn_error *err);
