@@ -41,11 +41,11 @@ import io
 import json
 import math
 import os
-import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .calibration import progress_range
 from .cli import number_list
 from .errors import ModelFormatError, OptionError
 from .fold import input_mapping
@@ -281,14 +281,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     fold_stats = ErrorStats() if fold else None
     float_top1, int8_top1 = [], []
 
-    iterator = range(count)
-    if progress:
-        try:
-            from tqdm import tqdm
-            iterator = tqdm(iterator, desc="analyzing", unit="img", file=sys.stderr)
-        except ImportError:
-            pass
-    for i in iterator:
+    for i in progress_range(count, "analyzing", progress, leave=True):
         x = dataset[i]
         if not fold:
             x_in = x

@@ -13,6 +13,7 @@ float model run on maixnn's engine.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -476,6 +477,18 @@ class EqSearch:
             best = int(np.argmax(sim))  # ties: the starting scale
             self.bottom_scale = float(np.float32(self.bottom_scale * self.factors[best]))
         return self.bottom_scale
+
+
+def progress_range(total: int, desc: str, enabled: bool, leave: bool = False):
+    """range(total), drawn as a tqdm bar on stderr when enabled and tqdm is installed."""
+    if enabled:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass
+        else:
+            return tqdm(range(total), desc=desc, unit="img", leave=leave, file=sys.stderr)
+    return range(total)
 
 
 def warn(message: str, sink: Optional[List[str]] = None) -> None:

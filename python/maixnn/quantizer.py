@@ -421,16 +421,6 @@ class _FloatRunner:
         return out
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    if enabled:
-        try:
-            from tqdm import tqdm
-            return tqdm(total=total, desc=desc, unit="img", leave=False)
-        except ImportError:
-            pass
-    return None
-
-
 def _paths(base: str) -> Tuple[str, str]:
     base = _strip_ext(base)
     return base + ".param", base + ".bin"
@@ -510,8 +500,7 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
 
     # pass 1: absolute maxima (and the output shapes, for the .mud)
     want = blobs + [n for n in runner.output_names if n not in blobs]
-    bar = _progress(len(dataset), "calibrate: max |x|", progress)
-    for i in range(len(dataset)):
+    for i in cal.progress_range(len(dataset), "calibrate: max |x|", progress):
         x = dataset[i]
         out = runner(x, want if i == 0 else blobs)
         if i == 0:
@@ -519,25 +508,16 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
                 result.output_shapes[n] = tuple(out[n].shape)
         for b in blobs:
             stats[b].add_absmax(out[b])
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
 
     # pass 2: histograms
     need_kl = method in ("kl", "eq")
     need_pct = method == "percentile"
     live = [b for b in blobs if stats[b].absmax > 0]
     if (need_kl or need_pct) and live:
-        bar = _progress(len(dataset), "calibrate: histograms", progress)
-        for i in range(len(dataset)):
+        for i in cal.progress_range(len(dataset), "calibrate: histograms", progress):
             out = runner(dataset[i], live)
             for b in live:
                 stats[b].add_histograms(out[b], need_kl, need_pct)
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
 
     for lc in result.layers.values():
         s = stats[lc.bottom_blob]
@@ -587,18 +567,13 @@ def _eq_search(model: NcnnModel, result: Calibration, dataset: Dataset, runner: 
         return
     names = list(OrderedDict((n, None) for s in searches.values() for n in s[1:]))
     for phase in ("weights", "activations"):
-        bar = _progress(n_images, "calibrate: eq search (%s)" % phase, progress)
-        for i in range(n_images):
+        for i in cal.progress_range(n_images, "calibrate: eq search (%s)" % phase, progress):
             out = runner(dataset[i], names)
             for search, bottom, top in searches.values():
                 if phase == "weights":
                     search.add_weight_sample(out[bottom], out[top])
                 else:
                     search.add_bottom_sample(out[bottom], out[top])
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
         if phase == "weights":
             for search, _, _ in searches.values():
                 search.finish_weights()
