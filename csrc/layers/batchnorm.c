@@ -72,8 +72,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     size_t inner, i;
     (void)opt;
     if ((rc = mxn_check_f32(l, x, 0, err))) return rc;
-    groups = x->dims == 3 ? x->c : x->dims == 2 ? x->h : x->w;
-    inner = x->dims == 3 ? (size_t)x->w * x->h : x->dims == 2 ? (size_t)x->w : 1;
+    groups = mxn_channel_groups(x, &inner);
     if (groups != p->channels)
         return mxn_error_set(err, MXN_ERR_SHAPE, "has %d channels, its %d-D input has %d", p->channels, x->dims,
                              groups);

@@ -17,24 +17,6 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
     return MXN_OK;
 }
 
-/* (outer, axis extent, inner) of a blob viewed as numpy (C,H,W)/(H,W)/(W) */
-static void split_at_axis(const mxn_mat *m, int axis, size_t *outer, int *n, size_t *inner)
-{
-    int ext[3] = {1, 1, 1}, k;
-    if (m->dims == 3) {
-        ext[0] = m->c; ext[1] = m->h; ext[2] = m->w;
-    } else if (m->dims == 2) {
-        ext[0] = m->h; ext[1] = m->w;
-    } else {
-        ext[0] = m->w;
-    }
-    *outer = 1;
-    *inner = 1;
-    for (k = 0; k < axis; k++) *outer *= (size_t)ext[k];
-    for (k = axis + 1; k < m->dims; k++) *inner *= (size_t)ext[k];
-    *n = ext[axis];
-}
-
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
                    mxn_error *err)
 {
@@ -47,7 +29,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     if (axis < 0) axis += a->dims;
     if (axis < 0 || axis >= a->dims)
         return mxn_error_set(err, MXN_ERR_SHAPE, "axis %d is out of range for %d-D blobs", p->axis, a->dims);
-    split_at_axis(a, axis, &outer0, &n0, &inner0);
+    mxn_split_at_axis(a, axis, &outer0, &n0, &inner0);
     for (k = 0; k < l->bottom_count; k++) {
         const mxn_mat *b = &bottoms[k];
         size_t outer, inner;
@@ -56,7 +38,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
             return mxn_error_set(err, MXN_ERR_SHAPE, "bottom %d is %d-D %s, bottom 0 is %d-D %s", k, b->dims,
                                  b->dtype == MXN_I8 ? "int8" : "float32", a->dims,
                                  a->dtype == MXN_I8 ? "int8" : "float32");
-        split_at_axis(b, axis, &outer, &n, &inner);
+        mxn_split_at_axis(b, axis, &outer, &n, &inner);
         if (outer != outer0 || inner != inner0 ||
             (a->dims == 3 && ((axis != 0 && b->c != a->c) || (axis != 1 && b->h != a->h) || (axis != 2 && b->w != a->w))) ||
             (a->dims == 2 && ((axis != 0 && b->h != a->h) || (axis != 1 && b->w != a->w))))
@@ -80,7 +62,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
             const mxn_mat *b = &bottoms[k];
             size_t outer, inner, chunk;
             int n;
-            split_at_axis(b, axis, &outer, &n, &inner);
+            mxn_split_at_axis(b, axis, &outer, &n, &inner);
             chunk = (size_t)n * inner * esize;
             memcpy(dst, (const unsigned char *)b->data + o * chunk, chunk);
             dst += chunk;

@@ -33,6 +33,39 @@ static inline size_t mxn_mat_bytes(const mxn_mat *m)
     return mxn_mat_total(m) * mxn_dtype_size(m->dtype);
 }
 
+/* A blob seen as numpy sees (C,H,W) / (H,W) / (W): the extents before `axis`
+ * multiplied (outer), the extent at `axis` (n) and the extents after it
+ * multiplied (inner).  The caller checked 0 <= axis < m->dims. */
+static inline void mxn_split_at_axis(const mxn_mat *m, int axis, size_t *outer, int *n, size_t *inner)
+{
+    int ext[3] = {1, 1, 1}, k;
+    if (m->dims == 3) {
+        ext[0] = m->c; ext[1] = m->h; ext[2] = m->w;
+    } else if (m->dims == 2) {
+        ext[0] = m->h; ext[1] = m->w;
+    } else {
+        ext[0] = m->w;
+    }
+    *outer = 1;
+    *inner = 1;
+    for (k = 0; k < axis; k++) *outer *= (size_t)ext[k];
+    for (k = axis + 1; k < m->dims; k++) *inner *= (size_t)ext[k];
+    *n = ext[axis];
+}
+
+/* The groups a per-channel parameter (BatchNorm, Scale) applies to, as ncnn
+ * does: channels of a 3-D blob, rows of a 2-D blob, elements of a 1-D blob;
+ * *inner gets the contiguous values per group. */
+static inline int mxn_channel_groups(const mxn_mat *x, size_t *inner)
+{
+    if (x->dims == 3) {
+        *inner = (size_t)x->w * x->h;
+        return x->c;
+    }
+    *inner = x->dims == 2 ? (size_t)x->w : 1;
+    return x->dims == 2 ? x->h : x->w;
+}
+
 /* allocate l->priv of `size` zeroed bytes */
 static inline void *mxn_priv_alloc(mxn_layer *l, size_t size, mxn_error *err)
 {

@@ -73,8 +73,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
         if (p->bias_term) bias = mxn_mat_f32(&p->bias);
         n = p->size;
     }
-    groups = x->dims == 3 ? x->c : x->dims == 2 ? x->h : x->w;
-    inner = x->dims == 3 ? (size_t)x->w * x->h : x->dims == 2 ? (size_t)x->w : 1;
+    groups = mxn_channel_groups(x, &inner);
     if (groups != n)
         return mxn_error_set(err, MXN_ERR_SHAPE, "has %d scale values, its %d-D input has %d channels", n, x->dims,
                              groups);

@@ -26,10 +26,11 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
     return MXN_OK;
 }
 
-/* softmax over `n` values spaced `stride` apart, for `outer` x `inner` groups */
-static void softmax_strided(const float *x, float *y, int outer, int n, int inner)
+/* softmax over `n` values spaced `inner` apart, for `outer` x `inner` groups */
+static void softmax_strided(const float *x, float *y, size_t outer, int n, size_t inner)
 {
-    int o, i, k;
+    size_t o, i;
+    int k;
     for (o = 0; o < outer; o++) {
         for (i = 0; i < inner; i++) {
             const float *xs = x + (size_t)o * n * inner + i;
@@ -52,24 +53,16 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
 {
     const softmax_priv *p = (const softmax_priv *)l->priv;
     const mxn_mat *a = &bottoms[0];
-    int axis = p->axis, extents[3], outer = 1, inner = 1, k, rc;
+    int axis = p->axis, n, rc;
+    size_t outer, inner;
     (void)opt;
     if ((rc = mxn_check_f32(l, a, 0, err))) return rc;
     if (axis < 0) axis += a->dims;
     if (axis < 0 || axis >= a->dims)
         return mxn_error_set(err, MXN_ERR_SHAPE, "axis %d is out of range for a %d-D blob", p->axis, a->dims);
-    /* extents outermost first, as numpy sees (C,H,W) / (H,W) / (W) */
-    if (a->dims == 3) {
-        extents[0] = a->c; extents[1] = a->h; extents[2] = a->w;
-    } else if (a->dims == 2) {
-        extents[0] = a->h; extents[1] = a->w;
-    } else {
-        extents[0] = a->w;
-    }
-    for (k = 0; k < axis; k++) outer *= extents[k];
-    for (k = axis + 1; k < a->dims; k++) inner *= extents[k];
+    mxn_split_at_axis(a, axis, &outer, &n, &inner);
     if ((rc = mxn_mat_alloc_like(&tops[0], a, MXN_F32, err))) return rc;
-    softmax_strided(mxn_mat_f32(a), mxn_mat_f32(&tops[0]), outer, extents[axis], inner);
+    softmax_strided(mxn_mat_f32(a), mxn_mat_f32(&tops[0]), outer, n, inner);
     return MXN_OK;
 }
 
