@@ -51,6 +51,7 @@ from .errors import ModelFormatError, OptionError
 from .fold import input_mapping
 from .ncnn_model import Layer, NcnnModel
 from .npu import INT8_LAYER_TYPES, dequantize_outputs_scale
+from .quantizer import model_input_size
 
 # A layer is flagged when its single-mode cosine is below this (or its error
 # stands out against the others, see _suggest).
@@ -344,13 +345,13 @@ def _choose_preprocess(int8_base: str, int8_model: NcnnModel, sidecar: Dict, fol
     model's input f = A x + B instead (maixnn.fold)."""
     from .preprocess import Preprocess
     if input_size is not None:
-        size = _parse_input_size(input_size, int8_model)
+        size = model_input_size(int8_model, input_size, int8_base + ".param")
         return Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr)), False
     if fold and isinstance(fold.get("original_preprocess"), dict):
         return Preprocess.from_dict(fold["original_preprocess"]), False
     if isinstance(sidecar.get("preprocess"), dict):
         return Preprocess.from_dict(sidecar["preprocess"]), bool(fold)
-    size = _parse_input_size(None, int8_model)
+    size = model_input_size(int8_model, None, int8_base + ".param")
     if mean is None and std is None and norm is None:
         raise OptionError("no preprocessing known: %s.json is missing; give input_size and mean/std "
                           "(or mean/norm)" % int8_base)
@@ -380,25 +381,6 @@ def _blobs_to_compare(int8_model: NcnnModel, quantized: List[Layer],
             if b not in needed:
                 needed.append(b)
     return compared, needed
-
-
-def _parse_input_size(value, model: NcnnModel) -> Tuple[int, int, int]:
-    if value is None:
-        for l in model.layers:
-            if l.type == "Input":
-                w, h, c = (int(l.params.get(k, 0)) for k in (0, 1, 2))
-                if w and h and c:
-                    return c, h, w
-        raise OptionError("the model's Input layer declares no size: give input_size (c, h, w)")
-    if isinstance(value, str):
-        try:
-            value = [int(v) for v in value.replace("x", ",").split(",")]
-        except ValueError:
-            raise OptionError("input size must look like 3,224,224, got %r" % value) from None
-    value = tuple(int(v) for v in value)
-    if len(value) != 3:
-        raise OptionError("input size must be (c, h, w), got %r" % (value,))
-    return value
 
 
 def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_model, quantized, compared,

@@ -46,6 +46,7 @@ from .errors import ModelFormatError, OptionError, UnsupportedOperatorError
 from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
 from .nn import mud_text
 from .preprocess import Dataset, Preprocess
+from .summary import parse_shape
 
 METHODS = {
     "minmax": "threshold = max |x| over the calibration set",
@@ -447,7 +448,10 @@ def _load_float_model(float_base: str) -> Tuple[NcnnModel, str, str]:
     return model, param, binp
 
 
-def _input_size(model: NcnnModel, input_size, where: str) -> Tuple[int, int, int]:
+def model_input_size(model: NcnnModel, input_size, where: str) -> Tuple[int, int, int]:
+    """The (c, h, w) the model's Input layer declares, or `input_size` ((c, h, w)
+    or text "3,224,224") where it declares none; a given size that contradicts
+    the declared one is an error."""
     declared = None
     for l in model.layers:
         if l.type == "Input":
@@ -455,6 +459,8 @@ def _input_size(model: NcnnModel, input_size, where: str) -> Tuple[int, int, int
             if w > 0 and h > 0 and c > 0:
                 declared = (c, h, w)
     if input_size is not None:
+        if isinstance(input_size, str):
+            input_size = parse_shape(input_size)
         try:
             size = tuple(int(v) for v in input_size)
         except (TypeError, ValueError):
@@ -478,7 +484,7 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
     anything (the analyzer uses this directly)."""
     _check_method(method, percentile, eq_images, eq_steps, engine)
     model, param, binp = _load_float_model(float_base)
-    size = _input_size(model, preprocess.size, param)
+    size = model_input_size(model, preprocess.size, param)
     if tuple(size) != tuple(preprocess.size):
         raise OptionError("preprocessing size %s differs from the model input %s" % (preprocess.size, size))
     dataset = Dataset(images, preprocess, limit=max_images)
@@ -838,7 +844,7 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
     _refuse_overwrite(out_base, inputs)
     floats = _float_layer_list(float_layers)
     _check_layer_names(model, floats, "float_layers")
-    size = _input_size(model, input_size, param)
+    size = model_input_size(model, input_size, param)
     preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bgr)
 
     from .fold import fold_for_npu
@@ -900,7 +906,7 @@ def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base
     npu_fold = None
     explicit = any(v is not None for v in (mean, std, norm, bgr, resize, input_size))
     if explicit:
-        size = _input_size(model, input_size, param)
+        size = model_input_size(model, input_size, param)
         preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr))
         from .fold import fold_for_npu
         npu_fold = fold_for_npu(model, preprocess, enabled=fold_normalization)
@@ -919,7 +925,7 @@ def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base
                 npu_fold = refold_from_record(model, previous.fold)
                 model = npu_fold.model
     if preprocess is None:
-        size = _input_size(model, input_size, param)
+        size = model_input_size(model, input_size, param)
         preprocess = Preprocess(size)
         msg = ("no preprocessing given for %s: the .mud/.json record mean 0, std 1 (u8 / 255); "
                "pass mean/std or mean/norm" % out_base)
@@ -988,23 +994,20 @@ def _run_cli(args) -> int:
     mean = number_list(args.mean, "mean")
     std = number_list(args.std, "std")
     norm = number_list(args.norm, "norm")
-    size = None
-    if args.input_size:
-        size = [int(v) for v in number_list(args.input_size, "input-size")]
     if args.table:
         if args.images:
             raise OptionError("give --images (calibrate) or --table (use a table), not both")
         r = quantize_from_table(args.float_base, args.table, args.out_base, float_layers=args.float_layers,
                                 mean=mean, std=std, norm=norm, bgr=True if args.bgr else None,
-                                input_size=size, resize=args.resize, engine=args.engine,
+                                input_size=args.input_size, resize=args.resize, engine=args.engine,
                                 fold_normalization=not args.no_fold)
     else:
         if not args.images:
             raise OptionError("--images is required (or --table to build from a calibration table)")
         images = args.images[0] if len(args.images) == 1 else list(args.images)
         r = quantize(args.float_base, args.out_base, images=images, mean=mean, std=std, norm=norm,
-                     method=args.method, float_layers=args.float_layers, input_size=size, bgr=args.bgr,
-                     progress=not args.no_progress, resize=args.resize, percentile=args.percentile,
+                     method=args.method, float_layers=args.float_layers, input_size=args.input_size,
+                     bgr=args.bgr, progress=not args.no_progress, resize=args.resize, percentile=args.percentile,
                      eq_images=args.eq_images, eq_steps=args.eq_steps, max_images=args.max_images,
                      engine=args.engine, fold_normalization=not args.no_fold)
     print(_cli_table(r))
