@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime")
 
 import maixnn  # noqa: E402
 from maixnn import exporter  # noqa: E402
-from maixnn.errors import OptionError  # noqa: E402
+from maixnn.errors import ModelFormatError, OptionError  # noqa: E402
 
 import helpers  # noqa: E402
 import nets  # noqa: E402
@@ -134,3 +134,16 @@ def test_cli_export_weights_file(tmp_path):
     x = np.ones((1, 3, 4, 4), np.float32)
     y = helpers.run_onnxruntime(out, x)["output0"]
     np.testing.assert_allclose(y, np.full((2, 4, 4), 0.5), rtol=0, atol=1e-6)
+
+
+def test_cli_export_weights_that_do_not_fit_are_model_format_error(tmp_path):
+    src = tmp_path / "m3.py"
+    src.write_text("import torch\n\ndef build():\n    return torch.nn.Conv2d(3, 2, 1)\n")
+    wpath = str(tmp_path / "other.pt")
+    torch.save(torch.nn.Conv2d(3, 5, 1).state_dict(), wpath)   # 5 output channels, not 2
+    p = argparse.ArgumentParser()
+    exporter.configure_parser(p)
+    with pytest.raises(ModelFormatError, match="other.pt does not fit"):
+        exporter.run_cli(p.parse_args(["%s:build" % src, str(tmp_path / "o.onnx"), "--input-shape", "3,4,4",
+                                       "--weights", wpath]))
+    assert not os.path.exists(str(tmp_path / "o.onnx"))

@@ -116,9 +116,8 @@ def load_factory(spec: str):
         finally:
             sys.path.pop(0)
     else:
-        import importlib as _il
         try:
-            module = _il.import_module(where)
+            module = importlib.import_module(where)
         except ImportError as e:
             raise OptionError("cannot import %s: %s" % (where, e)) from None
     factory = getattr(module, name, None)
@@ -151,7 +150,10 @@ def run_cli(args: argparse.Namespace) -> int:
             state = torch.load(args.weights, map_location="cpu", weights_only=True)
         except Exception as e:
             raise ModelFormatError("%s: cannot load a state_dict: %s" % (args.weights, e)) from None
-        module.load_state_dict(state)
+        try:
+            module.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as e:  # missing/unexpected keys, wrong shapes, not a dict
+            raise ModelFormatError("%s does not fit %s: %s" % (args.weights, args.model, e)) from None
     export(module, args.output, input_shape=shape, opset=args.opset)
     print("wrote %s (input0: 1x%dx%dx%d, opset %d)" % ((args.output,) + shape + (args.opset,)))
     return 0
