@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import Error, ModelFormatError, UnsupportedOperatorError
-from ..ncnn_model import Layer, ParamValue, Weight
+from ..ncnn_model import Layer, ParamValue, Weight, unique_name
 from .onnx_graph import Graph, Node, Shape, unsupported
 
 Handler = Callable[["ConvertContext", Node], None]
@@ -66,22 +66,10 @@ class ConvertContext:
 
     # ------------------------------------------------------------ naming
     def new_layer_name(self, base: str) -> str:
-        base = _clean_name(base)
-        name, i = base, 1
-        while name in self._layer_names:
-            name = "%s_%d" % (base, i)
-            i += 1
-        self._layer_names.add(name)
-        return name
+        return unique_name(_clean_name(base), self._layer_names)
 
     def new_blob(self, base: str) -> str:
-        base = _clean_name(base)
-        name, i = base, 1
-        while name in self._blob_names:
-            name = "%s_%d" % (base, i)
-            i += 1
-        self._blob_names.add(name)
-        return name
+        return unique_name(_clean_name(base), self._blob_names)
 
     # ------------------------------------------------------------ tensors
     def unsupported(self, node: Node, what: str) -> UnsupportedOperatorError:
