@@ -275,6 +275,10 @@ def test_non_path_arguments_are_option_errors(tmp_path):
         Net(None)
     with pytest.raises(OptionError, match="bin must be a file path"):
         Net(str(tmp_path / "m.param"), 3)
+    with pytest.raises(OptionError, match="param_text must be bytes-like"):
+        Net.from_memory(5)          # bytes(5) would be five NUL bytes
+    with pytest.raises(OptionError, match="bin_data must be bytes-like"):
+        Net.from_memory("7767517\n1 1\nInput in 0 1 x 0=1\n", "not bytes")
 
 
 def test_garbage_param_is_model_format_error(tmp_path):

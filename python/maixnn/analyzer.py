@@ -47,7 +47,7 @@ import numpy as np
 
 from .calibration import progress_range
 from .cli import number_list
-from .errors import ModelFormatError, OptionError
+from .errors import ModelFormatError, OptionError, path_argument
 from .fold import input_mapping
 from .ncnn_model import Layer, NcnnModel
 from .npu import INT8_LAYER_TYPES, dequantize_outputs_scale
@@ -231,6 +231,8 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     from .preprocess import Dataset
     from .runtime import Net
 
+    float_base = path_argument(float_base, "float_base")
+    int8_base = path_argument(int8_base, "int8_base")
     if os.path.abspath(float_base) == os.path.abspath(int8_base):
         raise OptionError("the float and the int8 model are the same files (%s)" % float_base)
     float_model = _load(float_base, "float")

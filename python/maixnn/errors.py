@@ -3,6 +3,7 @@ maixnn.Error, says which file, layer, node or option is at fault, and what to do
 
 Board-side safe: Python 3.8, no dependencies.
 """
+import os
 
 
 class Error(Exception):
@@ -27,3 +28,13 @@ class OptionError(Error, ValueError):
 
 class RuntimeEngineError(Error, RuntimeError):
     """The C engine reported an error while running a model."""
+
+
+def path_argument(value, what: str):
+    """os.fspath(value) for a function's path argument, with an OptionError
+    naming the argument instead of a TypeError when it is not a path."""
+    try:
+        return os.fspath(value)
+    except TypeError:
+        raise OptionError("%s must be a file path (str, bytes or os.PathLike), got %s"
+                          % (what, type(value).__name__)) from None

@@ -42,7 +42,7 @@ import numpy as np
 from . import calibration as cal
 from .calibration import QUANTIZABLE_TYPES, CalibrationWarning
 from .cli import number_list
-from .errors import ModelFormatError, OptionError, UnsupportedOperatorError
+from .errors import ModelFormatError, OptionError, UnsupportedOperatorError, path_argument
 from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
 from .nn import mud_text
 from .preprocess import Dataset, Preprocess
@@ -428,7 +428,7 @@ def _paths(base: str) -> Tuple[str, str]:
 
 
 def _strip_ext(base: str) -> str:
-    base = os.fspath(base)
+    base = path_argument(base, "model base path")
     for ext in (".param", ".bin"):
         if base.endswith(ext):
             return base[:-len(ext)]

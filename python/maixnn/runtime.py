@@ -47,7 +47,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import (Error, InputShapeError, ModelFormatError, OptionError, RuntimeEngineError,
-                     UnsupportedOperatorError)
+                     UnsupportedOperatorError, path_argument)
 
 LIBRARY_ENV = "MAIXNN_LIBRARY"
 LIBRARY_NAME = "libmaixnn.so"
@@ -200,13 +200,14 @@ def _status_error(status: int, message: str, context: str = "") -> Error:
     return RuntimeEngineError(text)
 
 
-def _path_argument(value, what: str) -> str:
-    """os.fspath() with a typed error: Net(None) is a usage mistake, not a crash."""
+def _bytes_argument(value, what: str) -> bytes:
+    """bytes(value) for a bytes-like argument; an OptionError for anything else
+    (bytes(5) would silently make five NUL bytes, bytes(None) a TypeError)."""
     try:
-        return os.fspath(value)
+        return bytes(memoryview(value))
     except TypeError:
-        raise OptionError("Net: %s must be a file path (str, bytes or os.PathLike), got %s"
-                          % (what, type(value).__name__)) from None
+        raise OptionError("Net.from_memory: %s must be bytes-like%s, got %s"
+                          % (what, " or str" if what == "param_text" else "", type(value).__name__)) from None
 
 
 LayerInfo = collections.namedtuple("LayerInfo", "index type name bottoms tops weight_count")
@@ -258,8 +259,8 @@ class Net:
 
     def __init__(self, param: str, bin: Optional[str] = None):
         ffi, lib = _library()
-        param = _path_argument(param, "param")
-        bin = _path_argument(bin, "bin") if bin is not None else None
+        param = path_argument(param, "Net: param")
+        bin = path_argument(bin, "Net: bin") if bin is not None else None
         self.param_path = param
         self.bin_path = bin
         ptr = self._create()
@@ -279,13 +280,13 @@ class Net:
         self = cls.__new__(cls)
         self.param_path = None
         self.bin_path = None
-        text = param_text.encode() if isinstance(param_text, str) else bytes(param_text)
+        text = param_text.encode() if isinstance(param_text, str) else _bytes_argument(param_text, "param_text")
+        data = _bytes_argument(bin_data, "bin_data") if bin_data is not None else None
         ptr = self._create()
         status = lib.mxn_net_load_param_mem(ptr, text, len(text))
         if status != MXN_OK:
             self._fail_load(status, ".param text")
-        if bin_data is not None:
-            data = bytes(bin_data)
+        if data is not None:
             status = lib.mxn_net_load_bin_mem(ptr, data, len(data))
             if status != MXN_OK:
                 self._fail_load(status, ".bin data")

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 from typing import Dict, List, Optional, Sequence
 
-from ..errors import Error, UnsupportedOperatorError
+from ..errors import Error, UnsupportedOperatorError, path_argument
 from ..ncnn_model import NcnnModel
 from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
 # the handler modules register themselves on import
@@ -79,7 +78,7 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
                      report: Optional[ConversionReport] = None) -> NcnnModel:
     """The in-memory ncnn model for an ONNX file (nothing written)."""
     report = report if report is not None else ConversionReport()
-    onnx_path = os.fspath(onnx_path)
+    onnx_path = path_argument(onnx_path, "onnx_path")
     report.onnx_path = onnx_path
     graph = onnx_graph.load_graph(onnx_path, input_shape)
     report.onnx_nodes = len(graph.nodes)
@@ -163,8 +162,8 @@ def convert(onnx_path: str, out_base: str, input_shape: Optional[Sequence[int]] 
     input_shape (C, H, W) is needed only when the file's input has symbolic
     dims.  Returns a ConversionReport (layers, what was fused/removed)."""
     report = ConversionReport()
+    out_base = path_argument(out_base, "out_base")
     model = convert_to_model(onnx_path, input_shape, report)
-    out_base = os.fspath(out_base)
     for suffix in (".param", ".bin"):
         if out_base.endswith(suffix):
             out_base = out_base[: -len(suffix)]
