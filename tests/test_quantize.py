@@ -167,6 +167,10 @@ def test_weight_scales_per_output_channel_per_group_and_zero_rows():
     fc = Layer("InnerProduct", "f", ["a"], ["b"], {0: 2, 2: 6},
                [Weight("weight", np.array([[1, -4, 2], [0.1, 0, 0]], np.float32), "tagged")])
     np.testing.assert_array_equal(cal.weight_scales(fc), np.float32(127) / np.array([4, 0.1], np.float32))
+    ragged = Layer("Convolution", "ragged", ["a"], ["b"], {0: 5, 1: 1, 6: 48},
+                   [Weight("weight", np.ones(48, np.float32), "tagged")])
+    with pytest.raises(ModelFormatError, match="ragged .*48 weights do not split into 5 rows"):
+        cal.weight_scales(ragged)
 
 
 def test_minmax_is_the_exact_absolute_maximum():

@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import RuntimeEngineError
+from .errors import ModelFormatError, RuntimeEngineError
 
 QUANTIZABLE_TYPES = ("Convolution", "ConvolutionDepthWise", "InnerProduct")
 
@@ -60,10 +60,12 @@ def weight_rows(layer) -> int:
 def weight_absmax(layer) -> np.ndarray:
     w = layer.weight("weight")
     if w is None:
-        raise ValueError("layer %s has no weights" % layer.name)
+        raise ModelFormatError("layer %s has no weights" % layer.name)
     rows = weight_rows(layer)
     if rows <= 0 or w.data.size % rows:
-        raise ValueError("layer %s: %d weights do not split into %d rows" % (layer.name, w.data.size, rows))
+        raise ModelFormatError("layer %s (%s): %d weights do not split into %d rows (one per %s)"
+                               % (layer.name, layer.type, w.data.size, rows,
+                                  "group" if layer.type == "ConvolutionDepthWise" else "output channel"))
     return np.abs(w.data.astype(np.float32).reshape(rows, -1)).max(axis=1)
 
 
