@@ -43,7 +43,7 @@ void fuzz_query(const mxn_net *net)
         int w, h, c;
         sink += (size_t)mxn_net_input_blob(net, i);
         if (mxn_net_input_shape(net, i, &w, &h, &c) == 0)
-            sink += (size_t)(w + h + c);
+            sink += (size_t)w + (size_t)h + (size_t)c; /* ints: their sum may overflow */
     }
     for (int i = 0; i < mxn_net_output_count(net); i++)
         sink += (size_t)mxn_net_output_blob(net, i);
