@@ -145,7 +145,8 @@ def _read_sidecar(int8_base: str) -> Dict:
 
 
 def _fold_entry(sidecar: Dict) -> Optional[Dict]:
-    fold = sidecar.get("fold") or sidecar.get("input_fold") or sidecar.get("folded_normalization")
+    """The quantizer's "fold" record when it folded a per-channel normalisation."""
+    fold = sidecar.get("fold")
     if isinstance(fold, dict) and fold.get("folded"):
         return fold
     return None
