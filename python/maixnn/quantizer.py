@@ -741,22 +741,10 @@ def _float_layer_list(float_layers) -> List[str]:
     return [str(n) for n in float_layers]
 
 
-def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport, table: ScaleTable,
-                   out_base: str, preprocess: Preprocess, outputs, calibration_info: Dict[str, Any],
-                   calibrated: Optional[Calibration], float_param: str, float_bin: str,
-                   write_table: bool, warns: List[str], npu_fold=None) -> QuantizeResult:
-    r = QuantizeResult(out_base)
-    folder = os.path.dirname(os.path.abspath(r.param))
-    os.makedirs(folder, exist_ok=True)
-    # Every output is produced in memory first and all are written together at
-    # the end (atomic_write_many): a failure or Ctrl-C never leaves a new .param
-    # beside an old .mud/.json, nor half a file.
-    files = [(r.param, int8_model.param_text().encode("ascii")), (r.bin, int8_model.bin_bytes())]
-    if write_table:
-        files.append((r.table, table.text().encode("utf-8")))
-    input_name = model.input_names()[0]
-    files.append((r.mud, _int8_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
-                                        preprocess, outputs).encode("utf-8")))
+def _layer_records(model: NcnnModel, int8_model: NcnnModel, report: BuildReport, table: ScaleTable,
+                   calibrated: Optional[Calibration]) -> List[Dict[str, Any]]:
+    """One dict per quantizable layer for the .json "layers": int8 or why float,
+    the scales applied, and what calibration measured."""
     layers = []
     by_name = {l.name: l for l in int8_model.layers}
     for l in quantizable_layers(model):
@@ -780,6 +768,26 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
             if not d["int8"]:
                 d["calibration"]["weight_scales"] = [float(s) for s in lc.weight_scales]
         layers.append(d)
+    return layers
+
+
+def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport, table: ScaleTable,
+                   out_base: str, preprocess: Preprocess, outputs, calibration_info: Dict[str, Any],
+                   calibrated: Optional[Calibration], float_param: str, float_bin: str,
+                   write_table: bool, warns: List[str], npu_fold=None) -> QuantizeResult:
+    r = QuantizeResult(out_base)
+    folder = os.path.dirname(os.path.abspath(r.param))
+    os.makedirs(folder, exist_ok=True)
+    # Every output is produced in memory first and all are written together at
+    # the end (atomic_write_many): a failure or Ctrl-C never leaves a new .param
+    # beside an old .mud/.json, nor half a file.
+    files = [(r.param, int8_model.param_text().encode("ascii")), (r.bin, int8_model.bin_bytes())]
+    if write_table:
+        files.append((r.table, table.text().encode("utf-8")))
+    input_name = model.input_names()[0]
+    files.append((r.mud, _int8_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
+                                        preprocess, outputs).encode("utf-8")))
+    layers = _layer_records(model, int8_model, report, table, calibrated)
     r.method = calibration_info.get("method", "")
     r.preprocess = preprocess
     r.layers = layers
