@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import ModelFormatError, RuntimeEngineError
+from .ncnn_model import conv_geometry
 
 QUANTIZABLE_TYPES = ("Convolution", "ConvolutionDepthWise", "InnerProduct")
 
@@ -250,33 +251,10 @@ def threshold_for(stats: BlobStats, method: str, percentile: float = 99.99) -> O
 
 # ------------------------------------------------------------------ single-layer int8 emulation
 
-def _conv_geometry(p: Dict, in_h: int, in_w: int):
-    kw = int(p.get(1, 0))
-    kh = int(p.get(11, kw))
-    dw = int(p.get(2, 1))
-    dh = int(p.get(12, dw))
-    sw = int(p.get(3, 1))
-    sh = int(p.get(13, sw))
-    pl = int(p.get(4, 0))
-    pr = int(p.get(15, pl))
-    pt = int(p.get(14, pl))
-    pb = int(p.get(16, pt))
-    ext_w = dw * (kw - 1) + 1
-    ext_h = dh * (kh - 1) + 1
-    if pl in (-233, -234):
-        wpad = ext_w + (in_w - 1) // sw * sw - in_w
-        hpad = ext_h + (in_h - 1) // sh * sh - in_h
-        if pl == -233:
-            pl, pr, pt, pb = wpad // 2, wpad - wpad // 2, hpad // 2, hpad - hpad // 2
-        else:
-            pl, pr, pt, pb = wpad - wpad // 2, wpad // 2, hpad - hpad // 2, hpad // 2
-    return kh, kw, dh, dw, sh, sw, pt, pb, pl, pr
-
-
-def _im2col(qx: np.ndarray, p: Dict, kh: int, kw: int, pad_q: int) -> Tuple[np.ndarray, int, int]:
+def _im2col(qx: np.ndarray, layer, pad_q: int) -> Tuple[np.ndarray, int, int]:
     """qx (C, H, W) -> columns (C, kh, kw, OH*OW) float64 (exact for int8)."""
     c, h, w = qx.shape
-    _, _, dh, dw, sh, sw, pt, pb, pl, pr = _conv_geometry(p, h, w)
+    kh, kw, dh, dw, sh, sw, pt, pb, pl, pr = conv_geometry(layer, w, h)
     xp = np.pad(qx.astype(np.float64), ((0, 0), (pt, pb), (pl, pr)), constant_values=float(pad_q))
     hp, wp = xp.shape[1:]
     oh = (hp - (dh * (kh - 1) + 1)) // sh + 1
@@ -368,7 +346,7 @@ class Int8LayerEmulator:
             return qx.reshape(-1).astype(np.float64)
         # ncnn pads the int8 input with (signed char)pad_value, not a quantized pad value
         pad_q = int(np.clip(np.trunc(self.pad_value), -128, 127))
-        return _im2col(qx, self.layer.params, self.kh, self.kw, pad_q)
+        return _im2col(qx, self.layer, pad_q)
 
     def accumulate_prepared(self, prepared, qw: np.ndarray) -> np.ndarray:
         """int32 sums (as float64), shape (num_output, ...)."""

@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import OptionError, UnsupportedOperatorError
-from .ncnn_model import Layer, NcnnModel, Weight, unique_name
+from .ncnn_model import Layer, NcnnModel, Weight, conv_geometry, unique_name
 
 FOLDABLE_TYPES = ("Convolution", "ConvolutionDepthWise")
 
@@ -138,44 +138,13 @@ class FoldInfo:
 # ------------------------------------------------------------ geometry
 
 def _conv_pads(layer: Layer, in_w: int, in_h: int) -> Tuple[int, int, int, int]:
-    """(top, bottom, left, right) the convolution pads its input with, ncnn's
-    defaults included (pad_right = pad_left, pad_top = pad_left,
-    pad_bottom = pad_top; -233 SAME_UPPER / -234 SAME_LOWER)."""
-    p = layer.params
-
-    def geti(pid, default):
-        v = p.get(pid, default)
-        if isinstance(v, list):
-            raise UnsupportedOperatorError("layer %s: parameter %d is an array, expected an int" % (layer.name, pid))
-        return int(v)
-
-    kw = geti(1, 0)
-    kh = geti(11, kw)
-    dw = geti(2, 1)
-    dh = geti(12, dw)
-    sw = geti(3, 1)
-    sh = geti(13, sw)
-    left = geti(4, 0)
-    right = geti(15, left)
-    top = geti(14, left)
-    bottom = geti(16, top)
-    if left in (-233, -234) or top in (-233, -234):
-        if in_w <= 0 or in_h <= 0:
-            raise UnsupportedOperatorError(
-                "layer %s: SAME padding needs the input size; give the Input layer 0=w 1=h 2=c" % layer.name)
-        ext_w = dw * (kw - 1) + 1
-        ext_h = dh * (kh - 1) + 1
-        wpad = ext_w + (in_w - 1) // sw * sw - in_w
-        hpad = ext_h + (in_h - 1) // sh * sh - in_h
-        wpad, hpad = max(wpad, 0), max(hpad, 0)
-        if left == -233:   # extra pixel at the end
-            left, right, top, bottom = wpad // 2, wpad - wpad // 2, hpad // 2, hpad - hpad // 2
-        else:              # extra pixel at the beginning
-            left, right, top, bottom = wpad - wpad // 2, wpad // 2, hpad - hpad // 2, hpad // 2
-    if min(left, right, top, bottom) < 0:
+    """(top, bottom, left, right) the convolution pads its input with."""
+    g = conv_geometry(layer, in_w, in_h)
+    pads = (g.pad_top, g.pad_bottom, g.pad_left, g.pad_right)
+    if min(pads) < 0:
         raise UnsupportedOperatorError("layer %s: negative padding (%d %d %d %d) cannot be folded"
-                                       % (layer.name, top, bottom, left, right))
-    return top, bottom, left, right
+                                       % ((layer.name,) + pads))
+    return pads
 
 
 def _input_shape(model: NcnnModel, blob: str) -> Tuple[int, int, int]:

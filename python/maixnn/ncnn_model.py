@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 
-from .errors import ModelFormatError, OptionError
+from .errors import ModelFormatError, OptionError, UnsupportedOperatorError
 
 MAGIC = 7767517
 
@@ -394,6 +394,55 @@ def weight_schema(l: Layer) -> List[Tuple[str, int, str]]:
     if t == "PReLU":
         return [("slope", i(0), "raw")]
     return []
+
+
+class ConvGeometry(NamedTuple):
+    kernel_h: int
+    kernel_w: int
+    dilation_h: int
+    dilation_w: int
+    stride_h: int
+    stride_w: int
+    pad_top: int
+    pad_bottom: int
+    pad_left: int
+    pad_right: int
+
+
+def conv_geometry(layer: Layer, in_w: int, in_h: int) -> ConvGeometry:
+    """Kernel, dilation, stride and the padding a Convolution /
+    ConvolutionDepthWise applies to an in_w x in_h input, with ncnn's defaults
+    (kernel_h = kernel_w, pad_right = pad_left, pad_top = pad_left,
+    pad_bottom = pad_top) and its SAME modes: -233 (SAME_UPPER, the extra pixel
+    at the end) and -234 (SAME_LOWER, at the beginning), no padding when the
+    window already covers the input."""
+    def param(pid: int, default: int) -> int:
+        v = layer.params.get(pid, default)
+        if isinstance(v, list):
+            raise ModelFormatError("layer %s: parameter %d is an array, expected an int" % (layer.name, pid))
+        return int(v)
+
+    kw = param(1, 0)
+    kh = param(11, kw)
+    dw = param(2, 1)
+    dh = param(12, dw)
+    sw = param(3, 1)
+    sh = param(13, sw)
+    left = param(4, 0)
+    right = param(15, left)
+    top = param(14, left)
+    bottom = param(16, top)
+    if left in (-233, -234) or top in (-233, -234):
+        if in_w <= 0 or in_h <= 0:
+            raise UnsupportedOperatorError(
+                "layer %s: SAME padding needs the input size; give the Input layer 0=w 1=h 2=c" % layer.name)
+        wpad = max(dw * (kw - 1) + 1 + (in_w - 1) // sw * sw - in_w, 0)
+        hpad = max(dh * (kh - 1) + 1 + (in_h - 1) // sh * sh - in_h, 0)
+        if left == -233:
+            left, right, top, bottom = wpad // 2, wpad - wpad // 2, hpad // 2, hpad - hpad // 2
+        else:
+            left, right, top, bottom = wpad - wpad // 2, wpad // 2, hpad - hpad // 2, hpad // 2
+    return ConvGeometry(kh, kw, dh, dw, sh, sw, top, bottom, left, right)
 
 
 def unique_name(base: str, taken: Set[str]) -> str:
