@@ -33,6 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import OptionError, UnsupportedOperatorError
+from .preprocess import per_channel_values
 from .ncnn_model import Layer, NcnnModel, Weight, conv_geometry, unique_name
 
 FOLDABLE_TYPES = ("Convolution", "ConvolutionDepthWise")
@@ -43,17 +44,7 @@ FOLDABLE_TYPES = ("Convolution", "ConvolutionDepthWise")
 def _channel_list(value, name: str, channels: int) -> np.ndarray:
     if value is None:
         raise OptionError("%s is required" % name)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        arr = np.full(channels, float(value))
-    else:
-        arr = np.asarray(list(value), dtype=np.float64).reshape(-1)
-        if arr.size == 1:
-            arr = np.full(channels, float(arr[0]))
-    if arr.size != channels:
-        raise OptionError("%s has %d values, the model input has %d channels" % (name, arr.size, channels))
-    if not np.all(np.isfinite(arr)):
-        raise OptionError("%s must be finite, got %s" % (name, arr.tolist()))
-    return arr
+    return np.asarray(per_channel_values(value, channels, name), dtype=np.float64)
 
 
 def awnn_terms(channels: int, mean=None, std=None, norm=None) -> Tuple[np.ndarray, np.ndarray]:

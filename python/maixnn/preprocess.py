@@ -69,7 +69,8 @@ def _paired_channels(mean: Sequence[float], scale: Sequence[float],
     return mean, scale
 
 
-def _per_channel(values, channels: int, what: str) -> List[float]:
+def per_channel_values(values, channels: int, what: str) -> Optional[List[float]]:
+    """A number or a list of 1 or `channels` numbers -> `channels` finite floats (None stays None)."""
     if values is None:
         return None
     if isinstance(values, (int, float, np.integer, np.floating)):
@@ -130,8 +131,8 @@ class Preprocess:
         if bgr and c != 3:
             raise OptionError("bgr needs a 3-channel input, the input has %d channel" % c)
         self.bgr = bool(bgr)
-        mean_l = _per_channel(0.0 if mean is None else mean, c, "mean")
-        std_l = _per_channel(1.0 if std is None else std, c, "std")
+        mean_l = per_channel_values(0.0 if mean is None else mean, c, "mean")
+        std_l = per_channel_values(1.0 if std is None else std, c, "std")
         for s in std_l:
             if s <= 0:
                 raise OptionError("std values must be > 0, got %r" % (std,))
@@ -146,8 +147,8 @@ class Preprocess:
                   bgr: bool = False) -> "Preprocess":
         """Declared in awnn terms: x = (u8 - mean) * norm, mean on 0..255."""
         c = _parse_size(size)[0]
-        mean_a = _per_channel(0.0 if mean is None else mean, c, "mean")
-        norm_a = _per_channel(1.0 / 255.0 if norm is None else norm, c, "norm")
+        mean_a = per_channel_values(0.0 if mean is None else mean, c, "mean")
+        norm_a = per_channel_values(1.0 / 255.0 if norm is None else norm, c, "norm")
         mean_t, std_t = awnn_to_torch(mean_a, norm_a)
         p = cls(size, mean=mean_t, std=std_t, resize=resize, bgr=bgr)
         p.notation = "awnn"
