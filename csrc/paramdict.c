@@ -139,7 +139,7 @@ static int parse_token(mxn_paramdict *pd, const char *tok, const char *where, mx
     const char *eq = strchr(tok, '=');
     char idbuf[16];
     size_t idlen;
-    int id, is_array = 0, is_float, rc;
+    int id, is_array = 0, is_float = 0, rc;
     mxn_param *p;
 
     if (!eq || eq == tok)

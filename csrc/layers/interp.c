@@ -50,7 +50,7 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
         !(ip->width_scale > 0.f) || ip->height_scale > 65536.f || ip->width_scale > 65536.f)
         return mxn_error_set(err, MXN_ERR_FORMAT,
                               "bad output size/scale: out_h %d out_w %d height_scale %g width_scale %g",
-                              ip->output_height, ip->output_width, ip->height_scale, ip->width_scale);
+                              ip->output_height, ip->output_width, (double)ip->height_scale, (double)ip->width_scale);
     return MXN_OK;
 }
 
@@ -103,7 +103,7 @@ static void cubic_coeffs(int in, int out, int align_corner, int *ofs, float *alp
     for (d = 0; d < out; d++) {
         float f = align_corner ? (float)(d * scale) : (float)((d + 0.5) * scale - 0.5);
         float *a = alpha + 4 * d;
-        int s = (int)floor(f);
+        int s = (int)floorf(f); /* as linear_coeffs: f is a float */
         f -= (float)s;
         cubic_weights(f, a);
         if (s <= -1) {
