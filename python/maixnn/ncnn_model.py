@@ -274,25 +274,30 @@ class NcnnModel:
                     arr, pos = _take(data, pos, 4 * count, ctx)
                     l.weights.append(Weight(name, np.frombuffer(arr, "<f4").astype(np.float32), "raw"))
                 else:
-                    tagb, pos = _take(data, pos, 4, ctx)
-                    tag = struct.unpack("<I", tagb)[0]
-                    if tag in (TAG_FLOAT32, TAG_RAW_FLOAT32):
-                        arr, pos = _take(data, pos, 4 * count, ctx)
-                        w = np.frombuffer(arr, "<f4").astype(np.float32)
-                    elif tag == TAG_FLOAT16:
-                        arr, pos = _take(data, pos, 2 * count, ctx)
-                        w = np.frombuffer(arr, "<f2").astype(np.float32)
-                    elif tag == TAG_INT8:
-                        arr, pos = _take(data, pos, count, ctx)
-                        w = np.frombuffer(arr, np.int8).copy()
-                    else:
-                        raise ModelFormatError("%s: unsupported array tag 0x%08x at byte %d"
-                                               % (ctx, tag, pos - 4))
-                    pos += -pos % 4
+                    w, pos = _read_tagged(data, pos, count, ctx)
                     l.weights.append(Weight(name, w, "tagged"))
         if pos != len(data):
             raise ModelFormatError("%s: %d bytes left over after the last layer's weights"
                                    " (.bin does not belong to this .param?)" % (where, len(data) - pos))
+
+
+def _read_tagged(data: bytes, pos: int, count: int, ctx: str) -> Tuple[np.ndarray, int]:
+    """One tagged array of `count` values at `pos` (uint32 tag, data, padding
+    to 4 bytes) -> (values, position after it)."""
+    tagb, pos = _take(data, pos, 4, ctx)
+    tag = struct.unpack("<I", tagb)[0]
+    if tag in (TAG_FLOAT32, TAG_RAW_FLOAT32):
+        arr, pos = _take(data, pos, 4 * count, ctx)
+        w = np.frombuffer(arr, "<f4").astype(np.float32)
+    elif tag == TAG_FLOAT16:
+        arr, pos = _take(data, pos, 2 * count, ctx)
+        w = np.frombuffer(arr, "<f2").astype(np.float32)
+    elif tag == TAG_INT8:
+        arr, pos = _take(data, pos, count, ctx)
+        w = np.frombuffer(arr, np.int8).copy()
+    else:
+        raise ModelFormatError("%s: unsupported array tag 0x%08x at byte %d" % (ctx, tag, pos - 4))
+    return w, pos + (-pos % 4)
 
 
 def _take(data: bytes, pos: int, n: int, ctx: str) -> Tuple[bytes, int]:
