@@ -295,7 +295,9 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     int pt, pb, pl, pr, pw, ph, out_w, out_h;
     long long padded_total;
     mxn_conv_shape s;
+    /* scratch buffers, all freed at the two exits below */
     void *padded = NULL;
+    int8_t *quantized = NULL;
     int32_t *acc = NULL;
     int rc = MXN_OK;
     (void)opt;
@@ -396,7 +398,6 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         }
     } else {
         const int8_t *src;
-        int8_t *quantized = NULL;
         size_t in_total = (size_t)in_c * in_h * in_w;
         /* ncnn quantizes first and pads the int8 blob afterwards with the
          * pad value cast, not quantized.  Only 0 is faithful to the float
@@ -412,31 +413,26 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         }
         if (pl || pr || pt || pb) {
             padded = malloc((size_t)padded_total);
-            if (!padded) {
-                free(quantized);
-                goto no_mem;
-            }
+            if (!padded) goto no_mem;
             mxn_pad_planes_s8(src, in_c, in_h, in_w, pt, pb, pl, pr, qpad, (int8_t *)padded);
             src = (const int8_t *)padded;
         }
         acc = (int32_t *)malloc(sizeof(int32_t) * mxn_mat_total(out));
-        if (!acc) {
-            free(quantized);
-            goto no_mem;
-        }
+        if (!acc) goto no_mem;
         mxn_conv2d_s8_ref(&s, src, mxn_mat_i8(&c->weight), acc);
-        free(quantized);
         mxn_conv_dequant_ref(acc, c->num_output, (size_t)out_w * out_h, c->scale_in,
                              c->bias_term ? mxn_mat_f32(&c->bias) : NULL, &c->act, c->top_scale,
                              c->dequant_fused, out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
                              out->dtype == MXN_I8 ? mxn_mat_i8(out) : NULL);
     }
     free(padded);
+    free(quantized);
     free(acc);
     return MXN_OK;
 
 no_mem:
     free(padded);
+    free(quantized);
     free(acc);
     mxn_mat_free(out);
     return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
