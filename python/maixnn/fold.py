@@ -179,6 +179,32 @@ def _fold_weights(layer: Layer, channels: int, a: np.ndarray, b: np.ndarray) -> 
     p[5] = 1
 
 
+def _fold_targets(model: NcnnModel, input_blob: str) -> List[Layer]:
+    """The float convolutions reading the input, looking through Split layers;
+    anything else reading it makes the fold impossible."""
+    targets: List[Layer] = []
+    pending = [input_blob]
+    while pending:
+        blob = pending.pop()
+        for consumer in model.consumers(blob):
+            if consumer.type == "Split":
+                pending.extend(consumer.tops)
+                continue
+            if consumer.type not in FOLDABLE_TYPES:
+                raise UnsupportedOperatorError(
+                    "cannot fold the per-channel normalisation: input %s feeds layer %s (%s), not a convolution; "
+                    "use the same mean/std on every channel for this model" % (blob, consumer.name, consumer.type))
+            if int(consumer.params.get(8, 0)):
+                raise UnsupportedOperatorError(
+                    "layer %s (%s) is already int8: fold the normalisation into the float model, then quantize"
+                    % (consumer.name, consumer.type))
+            targets.append(consumer)
+    if not targets:
+        raise UnsupportedOperatorError("input %s feeds no convolution: nothing to fold the normalisation into"
+                                       % input_blob)
+    return targets
+
+
 def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
                              single_mean: Optional[float] = None, single_norm: Optional[float] = None,
                              input_blob: Optional[str] = None) -> Tuple[NcnnModel, FoldInfo]:
@@ -195,7 +221,7 @@ def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
     input feeds anything but a float convolution.
     """
     if not isinstance(model, NcnnModel):
-        raise TypeError("model must be a maixnn.ncnn_model.NcnnModel")
+        raise OptionError("model must be a maixnn.ncnn_model.NcnnModel, got %s" % type(model).__name__)
     inputs = model.input_names()
     if input_blob is None:
         if len(inputs) != 1:
@@ -220,28 +246,7 @@ def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
     if np.all(a == 1.0) and np.all(b == 0.0):
         return out, info
 
-    # the convolutions reading the input, looking through Split layers
-    targets: List[Layer] = []
-    pending = [input_blob]
-    while pending:
-        blob = pending.pop()
-        for consumer in out.consumers(blob):
-            if consumer.type == "Split":
-                pending.extend(consumer.tops)
-            elif consumer.type in FOLDABLE_TYPES:
-                if int(consumer.params.get(8, 0)):
-                    raise UnsupportedOperatorError(
-                        "layer %s (%s) is already int8: fold the normalisation into the float model, then quantize"
-                        % (consumer.name, consumer.type))
-                targets.append(consumer)
-            else:
-                raise UnsupportedOperatorError(
-                    "cannot fold the per-channel normalisation: input %s feeds layer %s (%s), not a convolution; "
-                    "use the same mean/std on every channel for this model" % (blob, consumer.name, consumer.type))
-    if not targets:
-        raise UnsupportedOperatorError("input %s feeds no convolution: nothing to fold the normalisation into"
-                                       % input_blob)
-
+    targets = _fold_targets(out, input_blob)
     taken_names = {l.name for l in out.layers}
     taken_blobs = set(out.blob_names())
     for conv in targets:
