@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 {
     mxn_net *net;
     mxn_session *s = NULL;
-    int c, h, w, input_blob, status, i, n_wanted = 0, rc = 1;
+    int c, h, w, input_blob, status, i, n_wanted = 0, rc = 1, dump_all, named;
     int *wanted = NULL;
     mxn_dtype in_dtype;
     void *input = NULL;
@@ -140,38 +140,21 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    if (argc > 10 && strcmp(argv[10], "-a") == 0) {
-        n_wanted = mxn_net_blob_count(net);
-        wanted = (int *)malloc((size_t)(n_wanted > 0 ? n_wanted : 1) * sizeof(int));
-        if (!wanted) {
-            fail("out of memory", NULL);
+    /* -a: every blob; BLOB...: those; nothing: the graph outputs */
+    dump_all = argc > 10 && strcmp(argv[10], "-a") == 0;
+    named = argc > 10 && !dump_all;
+    n_wanted = dump_all ? mxn_net_blob_count(net) : named ? argc - 10 : mxn_net_output_count(net);
+    wanted = (int *)malloc((size_t)(n_wanted > 0 ? n_wanted : 1) * sizeof(int));
+    if (!wanted) {
+        fail("out of memory", NULL);
+        goto done;
+    }
+    for (i = 0; i < n_wanted; i++) {
+        wanted[i] = dump_all ? i : named ? mxn_net_find_blob(net, argv[10 + i]) : mxn_net_output_blob(net, i);
+        if (wanted[i] < 0) {
+            fail("no such blob", named ? argv[10 + i] : "");
             goto done;
         }
-        for (i = 0; i < n_wanted; i++)
-            wanted[i] = i;
-    } else if (argc > 10) {
-        n_wanted = argc - 10;
-        wanted = (int *)malloc((size_t)n_wanted * sizeof(int));
-        if (!wanted) {
-            fail("out of memory", NULL);
-            goto done;
-        }
-        for (i = 0; i < n_wanted; i++) {
-            wanted[i] = mxn_net_find_blob(net, argv[10 + i]);
-            if (wanted[i] < 0) {
-                fail("no such blob", argv[10 + i]);
-                goto done;
-            }
-        }
-    } else {
-        n_wanted = mxn_net_output_count(net);
-        wanted = (int *)malloc((size_t)(n_wanted > 0 ? n_wanted : 1) * sizeof(int));
-        if (!wanted) {
-            fail("out of memory", NULL);
-            goto done;
-        }
-        for (i = 0; i < n_wanted; i++)
-            wanted[i] = mxn_net_output_blob(net, i);
     }
 
     s = mxn_session_create(net);
