@@ -169,6 +169,21 @@ def _single_layer_model(layer: Layer, bottom_shape: Tuple[int, ...]) -> NcnnMode
     return NcnnModel([Layer("Input", "single_input", [], ["single_in"], shape), single])
 
 
+def _run_single_layer(layer: Layer, bottom: np.ndarray, nets: Dict[str, object]) -> np.ndarray:
+    """The int8 layer alone on the float model's input to it, as float (an
+    int8 output dequantized with its top_scale); its one-layer Net is built on
+    first use and kept in `nets`."""
+    from .runtime import Net
+    net = nets.get(layer.name)
+    if net is None:
+        m = _single_layer_model(layer, bottom.shape)
+        net = nets[layer.name] = Net.from_memory(m.param_text(), m.bin_bytes())
+    y = net.forward(bottom)
+    if y.dtype == np.int8:
+        y = y.astype(np.float32) / np.float32(float(layer.weight("top_scale").data[0]))
+    return y
+
+
 def _input_mapping(fold: Optional[Dict], channels: int) -> Tuple[np.ndarray, np.ndarray]:
     """(A, B) with int8-model input = A * x + B per channel, x the float
     model's (per-channel normalised) input: identity unless folded."""
@@ -305,16 +320,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
             entire[b].add(ref[b], value)
         if single:
             for l in quantized:
-                bottom = ref[l.bottoms[0]]
-                net = single_nets.get(l.name)
-                if net is None:
-                    m = _single_layer_model(l, bottom.shape)
-                    net = Net.from_memory(m.param_text(), m.bin_bytes())
-                    single_nets[l.name] = net
-                y = net.forward(bottom)
-                if y.dtype == np.int8:
-                    y = y.astype(np.float32) / np.float32(float(l.weight("top_scale").data[0]))
-                single_stats[l.name].add(ref[l.tops[0]], y)
+                single_stats[l.name].add(ref[l.tops[0]], _run_single_layer(l, ref[l.bottoms[0]], single_nets))
         if original_net is not None:
             orig = original_net.forward(x)
             fold_stats.add(orig, ref[output_blob])
