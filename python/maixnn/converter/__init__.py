@@ -106,29 +106,8 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
     for node in graph.nodes:
         registry.emit(ctx, node)
 
-    # graph outputs keep their ONNX names (output0, ...)
-    output_blobs = []
     input_blobs = [ctx.blob_of(n) for n in graph.inputs]
-    for out in graph.outputs:
-        if not ctx.has_blob(out):
-            raise UnsupportedOperatorError("%s: graph output %r was not produced" % (onnx_path, out))
-        blob = ctx.blob_of(out)
-        wanted = registry._clean_name(out)
-        if blob in input_blobs or blob in output_blobs:
-            # output == input, or two outputs are the same tensor: give it its own layer
-            new = ctx.new_blob(wanted)
-            ctx.add_layer("Noop", wanted + "_copy", [blob], [new])
-            blob = new
-        elif blob != wanted:
-            if any(wanted in l.tops or wanted in l.bottoms for l in ctx.layers):
-                raise UnsupportedOperatorError("%s: cannot name output blob %r: the name is taken"
-                                               % (onnx_path, wanted))
-            for l in ctx.layers:
-                l.tops = [wanted if t == blob else t for t in l.tops]
-                l.bottoms = [wanted if b == blob else b for b in l.bottoms]
-            blob = wanted
-        output_blobs.append(blob)
-
+    output_blobs = _name_outputs(ctx, graph, input_blobs, onnx_path)
     lg = ncnn_passes.LayerGraph(ctx.layers, input_blobs, output_blobs)
     try:
         done = ncnn_passes.run_passes(lg)
@@ -145,6 +124,33 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
     report.layer_count = len(model.layers)
     _check_outputs(model, output_blobs, onnx_path)
     return model
+
+
+def _name_outputs(ctx: registry.ConvertContext, graph: onnx_graph.Graph, input_blobs: List[str],
+                  onnx_path: str) -> List[str]:
+    """The ncnn blob of each graph output, renamed to the output's ONNX name
+    (output0, ...); an output that is an input or another output gets a Noop
+    copy of its own."""
+    output_blobs: List[str] = []
+    for out in graph.outputs:
+        if not ctx.has_blob(out):
+            raise UnsupportedOperatorError("%s: graph output %r was not produced" % (onnx_path, out))
+        blob = ctx.blob_of(out)
+        wanted = registry._clean_name(out)
+        if blob in input_blobs or blob in output_blobs:
+            new = ctx.new_blob(wanted)
+            ctx.add_layer("Noop", wanted + "_copy", [blob], [new])
+            blob = new
+        elif blob != wanted:
+            if any(wanted in l.tops or wanted in l.bottoms for l in ctx.layers):
+                raise UnsupportedOperatorError("%s: cannot name output blob %r: the name is taken"
+                                               % (onnx_path, wanted))
+            for l in ctx.layers:
+                l.tops = [wanted if t == blob else t for t in l.tops]
+                l.bottoms = [wanted if b == blob else b for b in l.bottoms]
+            blob = wanted
+        output_blobs.append(blob)
+    return output_blobs
 
 
 def _check_outputs(model: NcnnModel, outputs: List[str], where: str) -> None:
