@@ -79,22 +79,27 @@ def summarize(param_path: str, bin_path: Optional[str] = None,
     blobs = net.forward(zeros, outputs=list(net.blob_names))
     blob_bytes = {name: int(arr.nbytes) for name, arr in blobs.items()}
 
-    # storage roots: a Split's tops alias its bottom
-    root = {name: name for name in net.blob_names}
-    for layer in net.layers:
-        if layer.type in ALIAS_LAYERS and len(layer.bottoms) == 1:
-            for top in layer.tops:
-                root[top] = root[layer.bottoms[0]]
-
     rows = []
     for layer in net.layers:
         new_bytes = 0 if layer.type in ALIAS_LAYERS else sum(blob_bytes[t] for t in layer.tops)
         rows.append(LayerRow(layer.index, layer.type, layer.name, tuple(layer.tops),
                              tuple(tuple(blobs[t].shape) for t in layer.tops), layer.weight_count,
                              new_bytes))
+    total, peak = _activation_bytes(net, blob_bytes)
+    weight_bytes = os.path.getsize(bin_path) if bin_path and os.path.exists(bin_path) else 0
+    return Summary(param_path, bin_path, shapes, rows, sum(r.weight_count for r in rows), weight_bytes,
+                   total, peak)
 
-    roots = {r for r in root.values()}
-    root_bytes = {r: blob_bytes[r] for r in roots}
+
+def _activation_bytes(net: Net, blob_bytes: Dict[str, int]) -> Tuple[int, int]:
+    """(every blob held at once, peak when each blob is freed after its last
+    consumer), a Split's tops sharing their bottom's storage (module doc)."""
+    root = {name: name for name in net.blob_names}
+    for layer in net.layers:
+        if layer.type in ALIAS_LAYERS and len(layer.bottoms) == 1:
+            for top in layer.tops:
+                root[top] = root[layer.bottoms[0]]
+    root_bytes = {r: blob_bytes[r] for r in set(root.values())}
     end = len(net.layers)
     last_use: Dict[str, int] = {}
     for layer in net.layers:
@@ -113,10 +118,7 @@ def summarize(param_path: str, bin_path: Optional[str] = None,
         for r in list(live):
             if last_use.get(r, -1) <= layer.index:
                 del live[r]
-
-    weight_bytes = os.path.getsize(bin_path) if bin_path and os.path.exists(bin_path) else 0
-    return Summary(param_path, bin_path, shapes, rows, sum(r.weight_count for r in rows), weight_bytes,
-                   sum(root_bytes.values()), peak)
+    return sum(root_bytes.values()), peak
 
 
 def _fmt_int(n: int) -> str:
