@@ -46,14 +46,8 @@ def median_ms(forward, warmup: int, runs: int) -> float:
 def ncnn_forward(param: str, bin_path: str, x: np.ndarray, threads: int):
     """A closure running the ncnn wheel on x (C,H,W); the net is loaded once."""
     import ncnn
-    net = ncnn.Net()
-    net.opt.use_fp16_storage = False
-    net.opt.use_fp16_arithmetic = False
-    net.opt.use_fp16_packed = False
-    net.opt.use_bf16_storage = False
-    net.opt.num_threads = threads
-    if net.load_param(param) != 0 or net.load_model(bin_path) != 0:
-        raise RuntimeError("the ncnn wheel cannot load %s" % param)
+    from helpers import load_ncnn_net
+    net = load_ncnn_net(param, bin_path, threads)
     mat = ncnn.Mat(x)
 
     def forward():

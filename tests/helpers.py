@@ -69,15 +69,10 @@ def run_onnxruntime(onnx_path: str, x: np.ndarray, input_name: str = "input0") -
     return {n: (o[0] if o.ndim >= 2 and o.shape[0] == 1 else o) for n, o in zip(names, outs)}
 
 
-def run_ncnn(param_path: str, bin_path: str, x: np.ndarray, input_name: str = "input0",
-             output_names: Optional[Sequence[str]] = None, threads: int = 1) -> Dict[str, np.ndarray]:
-    """Run a .param/.bin on the OFFICIAL ncnn wheel (the oracle), fp32 only.
-    x: (C,H,W) or (1,C,H,W).  Returns {name: float32 array in ncnn's own shape,
-    e.g. (C,H,W) or (W,) for a 1-D blob}.  Default outputs: blobs no layer
-    consumes, read from the .param."""
+def load_ncnn_net(param_path: str, bin_path: str, threads: int = 1):
+    """An ncnn.Net of the OFFICIAL wheel with the model loaded, fp16/bf16 off
+    (maixnn computes in float32), `threads` threads."""
     import ncnn
-    if output_names is None:
-        output_names = param_output_names(param_path)
     net = ncnn.Net()
     net.opt.use_fp16_storage = False
     net.opt.use_fp16_arithmetic = False
@@ -88,6 +83,19 @@ def run_ncnn(param_path: str, bin_path: str, x: np.ndarray, input_name: str = "i
         raise RuntimeError("ncnn could not load %s" % param_path)
     if net.load_model(bin_path) != 0:
         raise RuntimeError("ncnn could not load %s" % bin_path)
+    return net
+
+
+def run_ncnn(param_path: str, bin_path: str, x: np.ndarray, input_name: str = "input0",
+             output_names: Optional[Sequence[str]] = None, threads: int = 1) -> Dict[str, np.ndarray]:
+    """Run a .param/.bin on the OFFICIAL ncnn wheel (the oracle), fp32 only.
+    x: (C,H,W) or (1,C,H,W).  Returns {name: float32 array in ncnn's own shape,
+    e.g. (C,H,W) or (W,) for a 1-D blob}.  Default outputs: blobs no layer
+    consumes, read from the .param."""
+    import ncnn
+    if output_names is None:
+        output_names = param_output_names(param_path)
+    net = load_ncnn_net(param_path, bin_path, threads)
     arr = np.ascontiguousarray(x, dtype=np.float32)
     if arr.ndim == 4:
         if arr.shape[0] != 1:
