@@ -326,6 +326,12 @@ def test_image_smaller_than_crop_is_zero_padded_like_torchvision():
     assert not px[:2].any() and not px[14:].any() and not px[:, :4].any() and not px[:, 16:].any()
 
 
+@pytest.mark.parametrize("bad_mean", ["123", b"1", True])
+def test_mean_that_is_not_numbers_is_option_error(bad_mean):
+    with pytest.raises(OptionError, match="mean must be a number or a list of numbers"):
+        Preprocess((3, 4, 4), mean=bad_mean, std=STD)
+
+
 def test_normalisation_arithmetic_and_notations():
     px = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3) * 5
     pre = Preprocess((3, 4, 4), mean=MEAN, std=STD)

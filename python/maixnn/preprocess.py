@@ -73,6 +73,8 @@ def per_channel_values(values, channels: int, what: str) -> Optional[List[float]
     """A number or a list of 1 or `channels` numbers -> `channels` finite floats (None stays None)."""
     if values is None:
         return None
+    if isinstance(values, (str, bytes, bool, np.bool_)):  # "123" would iterate to [1, 2, 3]
+        raise OptionError("%s must be a number or a list of numbers, got %r" % (what, values))
     if isinstance(values, (int, float, np.integer, np.floating)):
         values = [values]
     try:
