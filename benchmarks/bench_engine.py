@@ -4,7 +4,10 @@ Not a test: it prints a table and asserts nothing.  For ResNet18 and a
 MobileNetV2-like net at 224x224 (tests/nets.py), float32 and int8 (int8 made by
 maixnn.quantize from a few synthetic images), both engines run the same
 .param/.bin with the same thread count and fp16/bf16 off: warm-up runs, then
-the median wall time of N forwards of one 1x3x224x224 input.
+the median wall time of N forwards of one 1x3x224x224 input.  The table also
+shows the largest difference between the two engines' outputs (int8: 0, the
+engines agree bit for bit; float32: about 1e-6), so that the times compare the
+same computation.
 
     PYTHONPATH=python python benchmarks/bench_engine.py [--runs 10] [--warmup 2]
 
@@ -93,6 +96,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from maixnn.runtime import Net, loaded_library_path
+    from helpers import run_ncnn
     from nets import mobilenetv2_like, resnet18_like
 
     x = np.random.default_rng(1).standard_normal((3, 224, 224)).astype(np.float32)
@@ -104,17 +108,22 @@ def main(argv=None) -> int:
             for precision, base in (("float32", float_base), ("int8", int8_base)):
                 param, bin_path = base + ".param", base + ".bin"
                 with Net(param, bin_path) as net:
+                    ours_output = np.asarray(net.forward(x)).reshape(-1)
                     ours = median_ms(lambda: net.forward(x), args.warmup, args.runs)
                 theirs = median_ms(ncnn_forward(param, bin_path, x, args.threads), args.warmup, args.runs)
-                rows.append((name, precision, ours, theirs))
+                # both engines must have computed the same thing for the times to compare
+                reference = run_ncnn(param, bin_path, x, threads=args.threads)["output0"].reshape(-1)
+                max_diff = float(np.max(np.abs(ours_output - reference)))
+                rows.append((name, precision, ours, theirs, max_diff))
                 print("  %s %s: maixnn %.1f ms, ncnn %.1f ms" % (name, precision, ours, theirs),
                       file=sys.stderr, flush=True)
 
     print("maixnn %s vs ncnn wheel; 1x3x224x224, maixnn 1 thread, ncnn %d thread(s), "
           "median of %d after %d warm-up" % (loaded_library_path(), args.threads, args.runs, args.warmup))
-    print("%-18s %-8s %12s %12s %14s" % ("model", "dtype", "maixnn ms", "ncnn ms", "maixnn/ncnn"))
-    for name, precision, ours, theirs in rows:
-        print("%-18s %-8s %12.1f %12.1f %14.2f" % (name, precision, ours, theirs, ours / theirs))
+    print("%-18s %-8s %12s %12s %14s %16s" % ("model", "dtype", "maixnn ms", "ncnn ms", "maixnn/ncnn",
+                                               "max |out diff|"))
+    for name, precision, ours, theirs, max_diff in rows:
+        print("%-18s %-8s %12.1f %12.1f %14.2f %16.3g" % (name, precision, ours, theirs, ours / theirs, max_diff))
     return 0
 
 
