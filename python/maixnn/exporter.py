@@ -27,16 +27,18 @@ MIN_OPSET = 9
 MAX_OPSET = 20
 
 
-def _check_shape(input_shape: Sequence[int]) -> Tuple[int, int, int]:
+def chw_shape(value, what: str = "input_shape") -> Tuple[int, int, int]:
+    """(C, H, W) from (C, H, W), (1, C, H, W) or the text "3,224,224" /
+    "3x224x224" (export and convert: the batch is always 1)."""
     try:
-        shape = tuple(int(v) for v in input_shape)
+        parts = [v for v in value.replace("x", ",").split(",") if v.strip()] if isinstance(value, str) else value
+        shape = tuple(int(v) for v in parts)
     except (TypeError, ValueError):
-        raise OptionError("input_shape must be (C, H, W) integers, got %r" % (input_shape,)) from None
+        raise OptionError("%s must be C,H,W integers like 3,224,224, got %r" % (what, value)) from None
     if len(shape) == 4 and shape[0] == 1:
         shape = shape[1:]
     if len(shape) != 3 or any(v <= 0 for v in shape):
-        raise OptionError("input_shape must be (C, H, W) with positive sizes (batch is always 1), got %r"
-                          % (tuple(input_shape),))
+        raise OptionError("%s must be (C, H, W) with positive sizes (batch is always 1), got %r" % (what, value))
     return shape  # type: ignore[return-value]
 
 
@@ -49,7 +51,7 @@ def export(module, path: str, input_shape: Sequence[int] = (3, 224, 224),
     The module is switched to eval() mode (and left in it)."""
     import torch
 
-    shape = _check_shape(input_shape)
+    shape = chw_shape(input_shape)
     if not isinstance(module, torch.nn.Module):
         raise OptionError("export needs a torch.nn.Module, got %s" % type(module).__name__)
     if not MIN_OPSET <= int(opset) <= MAX_OPSET:
@@ -88,13 +90,6 @@ def export(module, path: str, input_shape: Sequence[int] = (3, 224, 224),
 
 
 # ----------------------------------------------------------------- CLI
-
-def _parse_shape_text(text: str) -> Tuple[int, int, int]:
-    try:
-        return _check_shape([int(v) for v in text.replace("x", ",").split(",") if v.strip()])
-    except ValueError:
-        raise OptionError("--input-shape must look like 3,224,224, got %r" % text) from None
-
 
 def load_factory(spec: str):
     """'path/to/file.py:factory' or 'package.module:factory' -> the callable."""
@@ -142,7 +137,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     import torch
 
-    shape = _parse_shape_text(args.input_shape)
+    shape = chw_shape(args.input_shape, "--input-shape")
     factory = load_factory(args.model)
     module = factory()
     if getattr(args, "weights", None):

@@ -21,6 +21,7 @@ import collections
 from typing import Dict, List, Optional, Sequence
 
 from ..errors import Error, UnsupportedOperatorError, path_argument
+from ..exporter import chw_shape
 from ..ncnn_model import NcnnModel
 from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
 # the handler modules register themselves on import
@@ -192,13 +193,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    shape = None
-    if args.input_shape:
-        from ..errors import OptionError
-        try:
-            shape = [int(v) for v in args.input_shape.replace("x", ",").split(",") if v.strip()]
-        except ValueError:
-            raise OptionError("--input-shape must look like 3,224,224, got %r" % args.input_shape) from None
+    shape = chw_shape(args.input_shape, "--input-shape") if args.input_shape else None
     report = convert(args.onnx, args.out, input_shape=shape)
     if not getattr(args, "quiet", False):
         print(report)

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import ModelFormatError, OptionError, UnsupportedOperatorError
+from ..exporter import chw_shape
 from ..ncnn_model import unique_name
 
 Shape = Tuple[int, ...]
@@ -305,13 +306,7 @@ def load_graph(path: str, input_shape: Optional[Sequence[int]] = None) -> Graph:
     if not g.outputs:
         raise ModelFormatError("%s: the graph has no output" % path)
 
-    wanted = None
-    if input_shape is not None:
-        wanted = tuple(int(v) for v in input_shape)
-        if len(wanted) == 4 and wanted[0] == 1:
-            wanted = wanted[1:]
-        if len(wanted) != 3 or any(v <= 0 for v in wanted):
-            raise OptionError("input_shape must be (C, H, W), got %r" % (tuple(input_shape),))
+    wanted = chw_shape(input_shape) if input_shape is not None else None
     for vi in model.graph.input:
         if vi.name in g.consts:
             continue
