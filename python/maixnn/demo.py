@@ -77,10 +77,9 @@ def run_demo(out_dir: str = "maixnn-demo", size: int = 128, seed: int = 0, log=p
     base = os.path.join(out_dir, "demo_resnet")
     report = maixnn.convert(onnx_path, base)
     param_path, bin_path = base + ".param", base + ".bin"
-    n_layers = len([l for l in open(param_path).read().splitlines()[2:] if l.strip()])
-    say("[2/5] convert  %s + .bin (%d ncnn layers, maixnn's converter)" % (param_path, n_layers))
-    report_text = str(report) if report is not None else ""
-    if report_text and len(report_text) < 2000:
+    say("[2/5] convert  %s + .bin (%d ncnn layers, maixnn's converter)" % (param_path, report.layer_count))
+    report_text = str(report)
+    if len(report_text) < 2000:
         for line in report_text.splitlines():
             say("               " + line)
 
