@@ -137,7 +137,7 @@ def _name_outputs(ctx: registry.ConvertContext, graph: onnx_graph.Graph, input_b
         if not ctx.has_blob(out):
             raise UnsupportedOperatorError("%s: graph output %r was not produced" % (onnx_path, out))
         blob = ctx.blob_of(out)
-        wanted = registry._clean_name(out)
+        wanted = registry.ncnn_safe_name(out)
         if blob in input_blobs or blob in output_blobs:
             new = ctx.new_blob(wanted)
             ctx.add_layer("Noop", wanted + "_copy", [blob], [new])

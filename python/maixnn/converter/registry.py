@@ -44,7 +44,7 @@ def register(*op_types: str):
 _NAME_OK = re.compile(r"^[^\s,=]{1,200}$")
 
 
-def _clean_name(name: str) -> str:
+def ncnn_safe_name(name: str) -> str:
     """ncnn reads names with %255s: no whitespace, bounded length.  '=' and ','
     are avoided too so a name never looks like a parameter token."""
     if _NAME_OK.match(name):
@@ -66,10 +66,10 @@ class ConvertContext:
 
     # ------------------------------------------------------------ naming
     def new_layer_name(self, base: str) -> str:
-        return unique_name(_clean_name(base), self._layer_names)
+        return unique_name(ncnn_safe_name(base), self._layer_names)
 
     def new_blob(self, base: str) -> str:
-        return unique_name(_clean_name(base), self._blob_names)
+        return unique_name(ncnn_safe_name(base), self._blob_names)
 
     # ------------------------------------------------------------ tensors
     def unsupported(self, node: Node, what: str) -> UnsupportedOperatorError:
