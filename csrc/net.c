@@ -277,6 +277,11 @@ int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len)
     int layer_count, blob_count, blobs_seen = 0, li, i, rc = MXN_OK;
 
     if (!net) return MXN_ERR_PARAM;
+    /* Sessions keep pointers into the loaded graph: replacing it under them
+     * would leave them dangling, so a loaded net is never reloaded. */
+    if (net->param_loaded)
+        return mxn_error_set(&net->err, MXN_ERR_NOT_READY,
+                             "a .param is already loaded; create a new net to load another model");
     net_clear(net);
     if (!text && len) return mxn_error_set(&net->err, MXN_ERR_PARAM, "NULL .param text");
     if (memchr(text ? text : "", '\0', len))

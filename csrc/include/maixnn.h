@@ -49,6 +49,8 @@ MXN_API mxn_net *mxn_net_create(void);
 MXN_API void mxn_net_destroy(mxn_net *net);                         /* NULL is fine */
 MXN_API const char *mxn_net_error(const mxn_net *net);              /* last error message, "" if none */
 
+/* A net loads one model, once: a second load_param is refused (NOT_READY), as
+ * sessions may still point into the first; a failed load may be retried. */
 MXN_API int mxn_net_load_param(mxn_net *net, const char *path);
 MXN_API int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len);
 MXN_API int mxn_net_load_bin(mxn_net *net, const char *path);      /* after load_param */
