@@ -170,6 +170,24 @@ def test_refusals(models, tmp_path):
         maixnn.analyze(base, int8, images=_images(2, 0), labels=[1], out_dir=str(tmp_path), verbose=False,
                        progress=False)
 
+    # without matplotlib: a clean error before any work, nothing written
+    import builtins
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *a, **k):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("blocked for the test")
+        return real_import(name, *a, **k)
+
+    out = tmp_path / "no_mpl"
+    builtins.__import__ = no_matplotlib
+    try:
+        with pytest.raises(OptionError, match="pip install matplotlib"):
+            maixnn.analyze(base, int8, images=_images(1, 0), out_dir=str(out), verbose=False, progress=False)
+    finally:
+        builtins.__import__ = real_import
+    assert not out.exists()
+
 
 def test_suggestion_rule():
     def row(name, cos):

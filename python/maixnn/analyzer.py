@@ -249,6 +249,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
 
     float_base = path_argument(float_base, "float_base")
     int8_base = path_argument(int8_base, "int8_base")
+    _require_matplotlib()  # before the work, not after it
     if os.path.abspath(float_base) == os.path.abspath(int8_base):
         raise OptionError("the float and the int8 model are the same files (%s)" % float_base)
     float_model = _load(float_base, "float")
@@ -594,6 +595,14 @@ def _jsonable(v):
     if isinstance(v, np.integer):
         return int(v)
     return v
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise OptionError("maixnn analyze draws its per-layer plot with matplotlib, which is not "
+                          "installed: pip install matplotlib (it is in the [tools] extra)") from None
 
 
 def plot_png(report: Dict) -> bytes:
