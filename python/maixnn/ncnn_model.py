@@ -87,15 +87,11 @@ def format_float(v: float) -> str:
     f = np.float32(v)
     if not np.isfinite(f):
         raise ValueError("parameter value %r is not finite" % (v,))
+    # trim="0" keeps one digit after the point ("1.0", "1.0e-05"), so every
+    # result has a '.'; float32's shortest scientific form fits 15 characters
     text = np.format_float_positional(f, unique=True, trim="0")
     if len(text) > 15 or (abs(f) < 1e-4 and f != 0):
         text = np.format_float_scientific(f, unique=True, trim="0", exp_digits=2)
-    if "." not in text and "e" not in text and "E" not in text:
-        text += ".0"
-    if text.endswith("."):
-        text += "0"
-    if len(text) > 15:  # cannot happen for float32, kept as a guard
-        text = "%.8e" % f
     return text
 
 
