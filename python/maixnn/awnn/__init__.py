@@ -12,6 +12,7 @@ Public interface (other stages code against these names):
 * ``placement_report(model_or_param)``  per-layer NPU/CPU, reason, MACs, flags
 """
 from .optimize import npu_float_graph, required_scales  # noqa: F401
+from .placement import placement_report  # noqa: F401
 from .table import read_table, write_table  # noqa: F401
 
 
@@ -22,4 +23,4 @@ def to_awnn(*args, **kwargs):
 
 to_awnn.__doc__ = "See maixnn.awnn.writer.to_awnn."
 
-__all__ = ["to_awnn", "npu_float_graph", "required_scales", "read_table", "write_table"]
+__all__ = ["to_awnn", "placement_report", "npu_float_graph", "required_scales", "read_table", "write_table"]

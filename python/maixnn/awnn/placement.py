@@ -274,8 +274,126 @@ def format_rows(rows: List[Row], est: Optional[Estimate] = None) -> str:
         for f in r.flags:
             lines.append("%*s  FLAG: %s" % (w, "", f))
     if est is not None:
-        lines.append("NPU: %d MACs, ~%.2f ms; CPU: %d MACs/ops, ~%.2f ms; %d NPU<->CPU boundaries, ~%.2f ms; "
-                     "total ~%.2f ms/frame" % (est.npu_macs, est.npu_ms, est.cpu_macs, est.cpu_ms,
+        lines.append("NPU: %d MACs, ~%.3f ms; CPU: %d MACs/ops, ~%.3f ms; %d NPU<->CPU boundaries, ~%.3f ms; "
+                     "total ~%.3f ms/frame" % (est.npu_macs, est.npu_ms, est.cpu_macs, est.cpu_ms,
                                                est.boundaries, est.boundary_ms, est.total_ms))
         lines.append("(" + ASSUMPTIONS + ")")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ reports
+
+class PlacementReport(NamedTuple):
+    rows: List[Row]
+    estimate: Estimate
+    source: str
+
+    def text(self) -> str:
+        return "V831 placement (%s)\n%s" % (self.source, format_rows(self.rows, self.estimate))
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def is_awnn_model(model: NcnnModel) -> bool:
+    """An awnn .param: layers carry -23328 (device) or an int8 NPU flag 20=1
+    on a Convolution/InnerProduct."""
+    return any(28 in l.params or (l.type in ("Convolution", "InnerProduct") and _i(l, 20) == 1)
+               for l in model.layers)
+
+
+SHIFT_PARAMS = {"Convolution": (22, 27), "InnerProduct": (22, 27), "Pooling": (22,), "ReLU": (22,),
+                "PReLU": (22,), "BatchNorm": (22,), "Quantize": (22,), "Eltwise": (22, 18)}
+
+
+def _file_flags(l: Layer, shapes: Dict[str, Shape], npu: bool) -> List[str]:
+    flags: List[str] = []
+    t = l.type
+    if t == "Input":
+        return place(NcnnModel([l]), shapes, l).flags
+    if not npu:
+        return flags
+    for pid in SHIFT_PARAMS.get(t, ()):
+        if pid in l.params and not 0 <= _i(l, pid) <= 63:
+            flags.append("shift %d=%d is outside the NPU's 6-bit field 0..63 (requantize ratio above 32767): "
+                         "the result is undefined" % (pid, _i(l, pid)))
+    if t == "Eltwise":
+        if _i(l, 0) == 2:
+            flags.append("Eltwise MAX on the NPU: the board's runtime refuses it (no CPU fallback)")
+        if len(l.bottoms) > 2:
+            flags.append("Eltwise with %d inputs: the NPU takes 2" % len(l.bottoms))
+        if len(l.bottoms) == 2 and 16 not in l.params and 17 not in l.params and 20 not in l.params:
+            flags.append("Eltwise without requantize params (16-22): the converter's Eltwise pass was aborted")
+    elif t == "Pooling":
+        kw, kh, sw, sh, pl, pr, pt, pb = pool_geometry(l)
+        dims, w, h, c = shapes.get(l.bottoms[0], (0, 0, 0, 0))
+        if _i(l, 4) == 1 and dims == 3 and (w > 8 or h > 8):
+            flags.append("global pooling over %dx%d (> 8) on the NPU: the board's runtime refuses it" % (w, h))
+        if _i(l, 5) in (1, 3):
+            flags.append("pooling pad_mode %d on the NPU: the board's runtime refuses it" % _i(l, 5))
+        if _i(l, 0) == 1 and pl + pr + pt + pb > 0:
+            flags.append("padded average pooling on the NPU: the board's runtime refuses it")
+        if kw > 8 or kh > 8:
+            flags.append("pooling kernel %dx%d on the NPU (PDP takes up to 8)" % (kw, kh))
+        pflags = place(NcnnModel([l]), shapes, l, converter_pooling=True).flags
+        flags += [f for f in pflags if "past the edge" in f]
+    elif t == "Concat":
+        if _i(l, 0) != 0:
+            flags.append("Concat on axis %d on the NPU (the NPU copies along channels only)" % _i(l, 0))
+        flags += place(NcnnModel([l]), shapes, l).flags
+    elif t in ("Convolution", "InnerProduct") and _i(l, 9) != 0:
+        flags.append("fused activation 9=%d on an NPU layer: what the NPU does with it is unknown" % _i(l, 9))
+    elif t == "ConvolutionDepthWise":
+        flags.append("ConvolutionDepthWise marked for the NPU: its weights are float, the runtime's NPU path "
+                     "is not known to take it")
+    return flags
+
+
+def report_awnn_model(model: NcnnModel, source: str = "<awnn model>") -> PlacementReport:
+    """The placement an awnn .param asks for (its -23328 devices), with MACs
+    and the flags for what the board's runtime refuses."""
+    from .optimize import infer_shapes
+    shapes = infer_shapes(model)
+    rows = []
+    for l in model.layers:
+        dev = l.params.get(28)
+        npu = bool(dev[1]) if isinstance(dev, list) and len(dev) >= 2 else bool(converter_device(l))
+        mine = place(model, shapes, l, converter_pooling=True) if l.type != "Input" else None
+        if l.type == "Input":
+            reason = "input: quantized by the runtime"
+        elif mine is not None and mine.npu == npu:
+            reason = mine.reason
+        else:
+            reason = "set to %s in the file" % ("NPU" if npu else "CPU")
+        rows.append(Row(l.name, l.type, "NPU" if npu else "CPU", reason, layer_macs(l, shapes),
+                        _file_flags(l, shapes, npu), []))
+    return PlacementReport(rows, estimate(rows, model.layers, shapes), source)
+
+
+def report_float_model(model: NcnnModel, source: str = "<float model>") -> PlacementReport:
+    """Where maixnn's awnn writer would put each layer of a float model (the
+    graph after the converter's optimize passes and the activation unfusing);
+    flags that need the table (requantize shifts) are checked by to_awnn."""
+    from .optimize import optimize
+    opt = optimize(model)
+    rows = []
+    for l in opt.model.layers:
+        pl = place(opt.model, opt.shapes, l)
+        rtype = l.type
+        if l.type == "ReLU" and abs(float(_p(l, 0, 0.0))) >= 1e-6:
+            rtype = "PReLU"
+        rows.append(Row(l.name, rtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
+                        list(pl.flags), list(pl.fixes)))
+    return PlacementReport(rows, estimate(rows, opt.model.layers, opt.shapes), source)
+
+
+def placement_report(model) -> PlacementReport:
+    """Per-layer NPU/CPU report of an awnn model or of a float model headed
+    for the awnn writer: `model` is an NcnnModel or a .param path."""
+    source = "<model>"
+    if not isinstance(model, NcnnModel):
+        source = str(model)
+        model = NcnnModel.load(source)
+    if is_awnn_model(model):
+        return report_awnn_model(model, source)
+    return report_float_model(model, source)
