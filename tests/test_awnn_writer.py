@@ -243,7 +243,7 @@ def test_eltwise_prod_is_requantized_for_a_product(tmp_path):
               Layer("Eltwise", "mul", ["a", "b"], ["p"], {0: 0})]
     rep, lines, _ = _build(tmp_path, layers, override={"a": s0, "b": s1, "p": so, "x": s0})
     params = dict(t.split("=") for t in lines["mul"].split() if "=" in t and not t.startswith("-"))
-    assert params.get("17") == "1" and params.get("18", "0") == "0" and "16" not in params
+    assert params.get("17") == "1" and params.get("18") == "0" and "16" not in params
     m, e = int(params["21"]), int(params["22"])
     assert 0 <= e <= 63
     # 13.4 PROD with 16=0: o = x0 * 17 / 2^18, s = x1 * o, y = sat8(rha(s*m/2^e)); independent check

@@ -357,7 +357,7 @@ def report_awnn_model(model: NcnnModel, source: str = "<awnn model>") -> Placeme
     rows = []
     for l in model.layers:
         dev = l.params.get(28)
-        npu = bool(dev[1]) if isinstance(dev, list) and len(dev) >= 2 else bool(converter_device(l))
+        npu = bool(dev[0]) if isinstance(dev, list) and dev else bool(converter_device(l))
         mine = place(model, shapes, l, converter_pooling=True) if l.type != "Input" else None
         if l.type == "Input":
             reason = "input: quantized by the runtime"

@@ -410,7 +410,7 @@ def h_eltwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
         a.int(21, m)
         a.int(22, e)
         a.int(17, 1)
-        a.int(18, 0)
+        a.int(18, 0, None)   # printed although 0: the runtime's Eltwise defaults are not documented
         a.int(16, 0)
         return [a]
     s = [F32(sc / F32(c)) if coeffs else sc for sc, c in zip(scales, coeffs or [1.0] * len(scales))]
