@@ -350,3 +350,14 @@ def test_mean_norm_default_and_from_mud(tmp_path):
     rep = maixnn.to_awnn(base, table, str(tmp_path / "o"))
     assert (rep.mean, rep.norm) == (1.0, 0.5)
     assert "data = 8,8,3,1,1,1,0.5,0.5,0.5" in _read(str(tmp_path / "o.mud"))
+
+
+def test_default_cpu_params_are_not_printed_and_long_values_fit_ncnn(tmp_path):
+    layers = [inp(), conv("c", "data", "x", 3, 8), Layer("HardSwish", "hs", ["x"], ["y"], {0: 1 / 6, 1: 0.5}),
+              Layer("Clip", "cl", ["y"], ["z"], {0: -3.4028234663852886e38, 1: 6.0}),
+              Layer("Clip", "cl2", ["z"], ["w"], {0: -1e30})]
+    _, lines, _ = _build(tmp_path, layers)
+    assert lines["hs"].split()[6] == "-23328=1,0"
+    assert " y z 1=6.000000 -23328=1,0 " in lines["cl"]
+    value = lines["cl2"].split()[6]
+    assert value.startswith("0=") and len(value) - 2 <= 15 and np.float32(value[2:]) == np.float32(-1e30)

@@ -29,7 +29,6 @@ BinaryOp; such graphs are written unfused (correct, only less fused).
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -158,7 +157,7 @@ def _next_consumer(layers: List[Layer], i: int, types, blob: str) -> Optional[in
     return None
 
 
-def _bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
+def bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
     """a, b of a BatchNorm in binary32 (section 1): b = slope/sqrtf(var+eps),
     a = bias - (mean*slope)/sqrtf(var+eps)."""
     c = _i(bn, 0)
@@ -176,7 +175,7 @@ def _bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def _fold_bn(layer: Layer, bn: Layer, channels: int, weight_pid: int, bias_pid: int) -> None:
-    a, b = _bn_ab(bn)
+    a, b = bn_ab(bn)
     if a.size != channels:
         raise ModelFormatError("layer %s: BatchNorm %s has %d channels, the layer has %d outputs"
                                % (layer.name, bn.name, a.size, channels))

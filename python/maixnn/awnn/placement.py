@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-import numpy as np
 
 from ..ncnn_model import Layer, NcnnModel, conv_geometry
 

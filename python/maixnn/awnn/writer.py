@@ -26,9 +26,9 @@ import numpy as np
 from ..errors import ModelFormatError, OptionError, UnsupportedOperatorError, path_argument
 from ..ncnn_model import Layer, NcnnModel, atomic_write_many
 from .layout import ipu_layout
-from .numerics import F32, cvtt, fmt_f, fmt_f_exact, log2f, q8, q16, req, roundf
-from .optimize import Optimized, Shape, _bn_ab, optimize
-from .placement import (Estimate, Placement, Row, converter_device, estimate, format_rows, layer_macs,
+from .numerics import F32, cvtt, e_round_trip, fmt_f, fmt_f_exact, log2f, q8, q16, req, roundf
+from .optimize import Optimized, Shape, bn_ab, optimize
+from .placement import (Estimate, Placement, Row, estimate, format_rows, layer_macs,
                         place)
 from .table import AwnnTable, load_table, parse_table
 
@@ -66,7 +66,8 @@ class AwnnLayer:
             self.params.append((pid, "%d" % int(value)))
 
     def flt(self, pid: int, value, default: Optional[float] = 0.0, exact: bool = True) -> None:
-        if default is None or F32(value) != F32(default):
+        # the value went through the converter's %e round trip: so does the default
+        if default is None or F32(value) != e_round_trip(default):
             self.params.append((pid, fmt_f_exact(value) if exact else fmt_f(value)))
 
     def arr(self, pid: int, values) -> None:
@@ -374,7 +375,7 @@ def h_batchnorm(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a.int(0, _i(l, 0))
     a.flt(1, _f(l, 1, 0.0))
     _sdp_req(a, ctx, l)
-    aa, bb = _bn_ab(l)
+    aa, bb = bn_ab(l)
     with np.errstate(all="ignore"):
         A = q16((aa / bb).astype(np.float32), ctx.S(l.bottoms[0], l))
     B = q16(bb, 128.0)
@@ -596,6 +597,7 @@ class AwnnResult(NamedTuple):
     rows: List[Row]
     estimate: Estimate
     notes: List[str]          # graph rewrites / converter differences, one line each
+    shapes: Dict[str, Shape]  # (dims, w, h, c) of every blob of the optimized graph
 
     def param_text(self) -> str:
         blobs: Dict[str, None] = OrderedDict()
@@ -616,6 +618,7 @@ def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = Fal
     out: List[AwnnLayer] = []
     rows: List[Row] = []
     notes = ["%s: %s" % (r.layer, r.what) for r in opt.rewrites]
+    row_layers: List[Layer] = []
     for l in opt.model.layers:
         handler = HANDLERS.get(l.type)
         if handler is None:
@@ -627,26 +630,12 @@ def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = Fal
         rows.append(Row(l.name, wtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
                         list(pl.flags), list(pl.fixes)))
         notes += ["%s: %s" % (l.name, f) for f in pl.fixes]
+        row_layers.append(l)
         for q in written[1:]:
             rows.append(Row(q.name, q.type, "NPU", "requantize a Split output to its own scale", 0, [], []))
-    est = estimate(rows, _row_layers(opt, out), opt.shapes)
-    return AwnnResult(out, rows, est, notes)
-
-
-def _row_layers(opt: Optimized, out: List[AwnnLayer]) -> List[Layer]:
-    """One Layer per report row (inserted Quantize layers get a stand-in)."""
-    res = []
-    by_name = {l.name: l for l in opt.model.layers}
-    seen = set()
-    for a in out:
-        if a.type == "Quantize" and a.name.endswith("_cvt") and a.name not in by_name:
-            res.append(Layer("Quantize", a.name, a.bottoms, a.tops))
-        else:
-            if a.name in seen:
-                continue
-            seen.add(a.name)
-            res.append(by_name[a.name])
-    return res
+            row_layers.append(Layer(q.type, q.name, q.bottoms, q.tops))
+    est = estimate(rows, row_layers, opt.shapes)
+    return AwnnResult(out, rows, est, notes, opt.shapes)
 
 
 # ------------------------------------------------------------------ to_awnn
@@ -768,7 +757,7 @@ def to_awnn(float_base, table, out_base, mean=None, norm=None, converter_pooling
         for dst in (param, binp, mud):
             if os.path.exists(dst) and os.path.samefile(src, dst):
                 raise OptionError("out_base %s would overwrite the input %s" % (out_base, src))
-    opt_shapes = optimize(model).shapes
+    opt_shapes = result.shapes
     inputs = OrderedDict()
     for a in result.layers:
         if a.type == "Input":
