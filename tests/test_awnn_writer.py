@@ -58,24 +58,38 @@ def test_golden_case_byte_identical(case):
     assert r.bin_bytes() == _read(d + "/awnn.bin", "rb")
 
 
+def _params(tokens):
+    return [t for t in tokens if "=" in t]
+
+
 @needs_vectors
 @pytest.mark.parametrize("case", CASES or ["none"])
-def test_golden_case_default_differs_only_by_moving_refused_pooling_to_cpu(case):
-    """By default global pooling over > 8x8 and max pooling with pad_mode 1/3
-    (refused by the board's runtime) run on the CPU: those lines lose 20-22 and
-    get device 0; nothing else changes, and the report names each of them."""
+def test_golden_case_default_differs_only_in_documented_pooling_fixes(case):
+    """By default, pooling the board's runtime refuses is fixed: global pooling
+    over > 8x8 (and a pad_mode 1/3 pooling that pad_mode 0 cannot express)
+    runs on the CPU - the line loses 20-22 and gets device 0 - and a pad_mode
+    1/3 pooling that pad_mode 0 expresses exactly is rewritten so (only its
+    pad params change).  Nothing else changes and the report names each."""
     d, model, table = _case(case)
     r = build_awnn(model, table)
     moved = {n.split(":")[0] for n in r.notes if "refuses" in n}
-    expected = []
-    for line in _read(d + "/awnn.param").splitlines():
-        tok = line.split()
-        if len(tok) > 1 and tok[1] in moved:
-            assert tok[0] == "Pooling"
-            line = " ".join(t if t != "-23328=1,1" else "-23328=1,0" for t in line.split(" ")
-                            if not t.startswith(("20=", "21=", "22=")))
-        expected.append(line)
-    assert r.param_text() == "\n".join(expected) + "\n"
+    rewritten = {n.split(":")[0] for n in r.notes if "rewritten as pad_mode 0" in n}
+    mine = r.param_text().splitlines()
+    gold = _read(d + "/awnn.param").splitlines()
+    assert len(mine) == len(gold)
+    for a, b in zip(mine, gold):
+        if a == b:
+            continue
+        ta, tb = a.split(), b.split()
+        name = b.split()[1]
+        assert b.split()[0] == "Pooling" and name in moved | rewritten, (a, b)
+        if name in moved:
+            assert "-23328=1,0" in ta and not any(t.startswith(("20=", "21=", "22=")) for t in ta)
+            strip = ("20=", "21=", "22=", "-23328=", "3=", "13=", "14=", "15=", "5=")
+        else:
+            assert "-23328=1,1" in ta and not any(t.startswith("5=") for t in ta)
+            strip = ("3=", "13=", "14=", "15=", "5=")
+        assert [t for t in ta if not t.startswith(strip)] == [t for t in tb if not t.startswith(strip)]
     assert r.bin_bytes() == _read(d + "/awnn.bin", "rb")
     for row in r.rows:
         assert (row.name in moved) == (row.device == "CPU" and row.type == "Pooling" and bool(row.fixes))
@@ -361,3 +375,42 @@ def test_default_cpu_params_are_not_printed_and_long_values_fit_ncnn(tmp_path):
     assert " y z 1=6.000000 -23328=1,0 " in lines["cl"]
     value = lines["cl2"].split()[6]
     assert value.startswith("0=") and len(value) - 2 <= 15 and np.float32(value[2:]) == np.float32(-1e30)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pooling_mode_rewrite_computes_the_same_on_the_engine(tmp_path, seed):
+    """full_mode_pooling: pad_mode 1/2/3 -> pad_mode 0 with explicit pads gives
+    the same output on maixnn's engine (ncnn's pooling), bit for bit."""
+    from maixnn.awnn.optimize import full_mode_pooling, infer_shapes
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < 8:
+        w, h = (int(v) for v in rng.integers(5, 20, 2))
+        k, s = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+        pads = [int(v) for v in rng.integers(0, k, 4)]
+        ptype, mode = int(rng.integers(0, 2)), int(rng.integers(1, 4))
+        params = {0: ptype, 1: k, 2: s, 3: pads[0], 14: pads[1], 13: pads[2], 15: pads[3], 5: mode}
+        pool = Layer("Pooling", "p", ["data"], ["y"], params)
+        layers = [Layer("Input", "in", [], ["data"], {0: w, 1: h, 2: 3}), pool]
+        new = full_mode_pooling(pool, infer_shapes(NcnnModel(layers))["data"])
+        if new is None:
+            continue
+        p2 = {0: ptype, 1: k, 2: s, 3: new[0], 14: new[1], 13: new[2], 15: new[3]}
+        a = save(tmp_path, layers, "a")
+        b = save(tmp_path, [layers[0], Layer("Pooling", "p", ["data"], ["y"], p2)], "b")
+        x = rng.standard_normal((3, h, w)).astype(np.float32)
+        ya = maixnn.Net(a + ".param", a + ".bin").forward(x)
+        yb = maixnn.Net(b + ".param", b + ".bin").forward(x)
+        assert ya.shape == yb.shape and np.array_equal(ya, yb), (params, p2)
+        done += 1
+
+
+def test_scale_and_bias_cpu_layers_keep_their_data(tmp_path):
+    layers = [inp(), conv("c", "data", "x", 3, 8),
+              Layer("Scale", "sc", ["x"], ["y"], {0: 8, 1: 1},
+                    [Weight("scale", np.arange(8), "raw"), Weight("bias", np.arange(8) * 0.5, "raw")]),
+              Layer("Bias", "bi", ["y"], ["z"], {0: 8}, [Weight("bias", -np.arange(8), "raw")])]
+    _, lines, out = _build(tmp_path, layers)
+    assert " x y 0=8 1=1 -23328=1,0 " in lines["sc"] and " y z 0=8 -23328=1,0 " in lines["bi"]
+    tail = np.frombuffer(_read(out + ".bin", "rb")[-4 * 24:], "<f4")
+    assert tail.tolist() == list(range(8)) + [i * 0.5 for i in range(8)] + [-i for i in range(8)]

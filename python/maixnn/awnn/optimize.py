@@ -17,10 +17,13 @@ Passes, in the converter's order, on a copy of the float model:
 3. BinaryOp ADD of two same-shape blobs -> ``Eltwise 0=1`` (the converter
    rewrites EVERY ADD; a scalar or broadcasting ADD stays a CPU BinaryOp here,
    see ``rewrites``).
-4. every float parameter goes through the "%e" text round trip the converter's
+4. maixnn: a Pooling in pad_mode 1/2/3 becomes pad_mode 0 with explicit pads
+   where that computes the same windows (full_mode_pooling) - the board's
+   runtime refuses the other modes.
+5. every float parameter goes through the "%e" text round trip the converter's
    optimize/quantize pair applies (7 significant digits, far below int8
    resolution) - kept so that the files equal the converter's.
-5. shape inference: (dims, w, h, c) of every blob, ncnn's conventions.
+6. shape inference: (dims, w, h, c) of every blob, ncnn's conventions.
 
 Not implemented (no golden case, the converter's own passes unverified):
 MemoryData fusions, BatchNorm+Scale, the a*x+b*y Eltwise fusion, Reshape before
@@ -404,6 +407,63 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
                                    "(not one of the layer types the format covers)" % (l.name, t))
 
 
+# ------------------------------------------------------------------ pooling modes
+
+def full_mode_pooling(l: Layer, shape: Shape) -> Optional[Tuple[int, int, int, int]]:
+    """Explicit pads (left, right, top, bottom) with which pad_mode 0 computes
+    exactly what this Pooling's pad_mode 1/2/3 computes on a `shape` input, or
+    None when there are none.  The board's runtime sizes pooling outputs the
+    pad_mode 0 way (ceilf) and refuses the other modes; ncnn's "valid" mode
+    (1, what ONNX converters write) only differs from it by a tail that no
+    window reaches, so dropping that much right/bottom padding gives the same
+    windows; SAME modes become their computed pads.  Average pooling is only
+    rewritten when no padding remains (a padded average runs on the CPU, where
+    its own mode is kept)."""
+    mode = _i(l, 5)
+    if mode not in (1, 2, 3) or _i(l, 4) != 0 or shape[0] != 3:
+        return None
+    _, w, h, _ = shape
+    kw, kh, _, _, sw, sh, pl, pr, pt, pb = pool_window(l)
+    avg = _i(l, 0) != 0
+    if kw > 8 or kh > 8 or (avg and pl + pr + pt + pb != 0):
+        return None   # on the CPU anyway (in SAME modes ncnn's average also reads the pad params)
+    if mode == 1:
+        if w + pl + pr < kw or h + pt + pb < kh:
+            return None
+        pr -= (w + pl + pr - kw) % sw
+        pb -= (h + pt + pb - kh) % sh
+        if pr < 0 or pb < 0:
+            return None
+    else:
+        wpad = kw + (w - 1) // sw * sw - w
+        hpad = kh + (h - 1) // sh * sh - h
+        if wpad < 0 or hpad < 0:
+            return None   # ncnn pads nothing and may leave a tail pad_mode 0 would fill
+        lo_w, lo_h = (wpad // 2, hpad // 2) if mode == 2 else (wpad - wpad // 2, hpad - hpad // 2)
+        pl, pr, pt, pb = lo_w, wpad - lo_w, lo_h, hpad - lo_h
+    if avg and pl + pr + pt + pb != 0:
+        return None
+    return pl, pr, pt, pb
+
+
+def _rewrite_pooling_modes(layers: List[Layer], shapes: Dict[str, Shape]) -> List[Rewrite]:
+    out = []
+    for l in layers:
+        if l.type != "Pooling":
+            continue
+        pads = full_mode_pooling(l, shapes[l.bottoms[0]])
+        if pads is None:
+            continue
+        old = (_i(l, 5),) + tuple(pool_window(l)[6:])
+        for pid, v in zip((3, 14, 13, 15), pads):
+            l.params[pid] = v
+        l.params.pop(5, None)
+        out.append(Rewrite(l.name, "pooling pad_mode %d (pads l,r,t,b %d,%d,%d,%d) rewritten as pad_mode 0 with "
+                           "pads %d,%d,%d,%d: the same windows and output, in the one mode the board's runtime "
+                           "takes" % (old + pads)))
+    return out
+
+
 # ------------------------------------------------------------------ the whole step
 
 class Optimized(NamedTuple):
@@ -421,9 +481,11 @@ def _round_trip_params(layers: List[Layer]) -> None:
                 l.params[pid] = [float(e_round_trip(x)) if isinstance(x, float) else x for x in v]
 
 
-def optimize(model: NcnnModel, unfuse: bool = True) -> Optimized:
+def optimize(model: NcnnModel, unfuse: bool = True, pooling_modes: bool = True) -> Optimized:
     """The converter's optimize step on a copy of `model` (see the module
-    docstring), with maixnn's unfusing first when `unfuse`."""
+    docstring), with maixnn's unfusing first when `unfuse` and, when
+    `pooling_modes`, pooling pad modes 1-3 rewritten as pad_mode 0 where that
+    is exact (full_mode_pooling)."""
     m = _copy_model(model)
     if not m.layers or m.layers[0].type != "Input":
         raise UnsupportedOperatorError("the awnn format needs the Input layer first (layer #0 is %s)"
@@ -456,6 +518,8 @@ def optimize(model: NcnnModel, unfuse: bool = True) -> Optimized:
             why = "a scalar" if _i(l, 1, 0) else "a broadcast"
             rewrites.append(Rewrite(l.name, "BinaryOp ADD with %s kept as a CPU BinaryOp (Sipeed's converter "
                                     "turns every ADD into an Eltwise, dropping the %s operand)" % (why, why[2:])))
+    if pooling_modes:
+        rewrites += _rewrite_pooling_modes(m.layers, shapes)
     _round_trip_params(m.layers)
     return Optimized(m, shapes, rewrites)
 

@@ -372,7 +372,7 @@ def report_float_model(model: NcnnModel, source: str = "<float model>") -> Place
         if l.type == "ReLU" and abs(float(_p(l, 0, 0.0))) >= 1e-6:
             rtype = "PReLU"
         rows.append(Row(l.name, rtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
-                        list(pl.flags), list(pl.fixes)))
+                        list(pl.flags), [r.what for r in opt.rewrites if r.layer == l.name] + list(pl.fixes)))
     return PlacementReport(rows, estimate(rows, opt.model.layers, opt.shapes), source)
 
 

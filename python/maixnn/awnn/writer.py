@@ -509,6 +509,13 @@ def h_scale(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     return [a]
 
 
+def h_bias(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
+    a = _new(l, ctx, pl)
+    a.int(0, _i(l, 0))
+    a.blocks.append(raw_f32(_w(l, "bias")))
+    return [a]
+
+
 HANDLERS: Dict[str, Callable[[Context, Layer, Placement], List[AwnnLayer]]] = {
     "Input": h_input,
     "Convolution": h_convolution,
@@ -535,6 +542,7 @@ HANDLERS: Dict[str, Callable[[Context, Layer, Placement], List[AwnnLayer]]] = {
     "HardSwish": _h_alpha_beta(float(F32(1.0 / 6.0)), 0.5),
     "HardSigmoid": _h_alpha_beta(0.2, 0.5),
     "Scale": h_scale,
+    "Bias": h_bias,
 }
 
 
@@ -561,7 +569,7 @@ class AwnnResult(NamedTuple):
 
 def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = False) -> AwnnResult:
     """The awnn layers of a float model (not yet written anywhere)."""
-    opt = optimize(model)
+    opt = optimize(model, pooling_modes=not converter_pooling)
     ctx = Context(opt, table, converter_pooling)
     out: List[AwnnLayer] = []
     rows: List[Row] = []
@@ -576,7 +584,7 @@ def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = Fal
         out += written
         wtype = written[0].type
         rows.append(Row(l.name, wtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
-                        list(pl.flags), list(pl.fixes)))
+                        list(pl.flags), [r.what for r in opt.rewrites if r.layer == l.name] + list(pl.fixes)))
         notes += ["%s: %s" % (l.name, f) for f in pl.fixes]
         row_layers.append(l)
         for q in written[1:]:
