@@ -515,9 +515,13 @@ def optimize(model: NcnnModel, unfuse: bool = True, pooling_modes: bool = True) 
             l.type = "Eltwise"
             l.params = {0: 1}
         else:
-            why = "a scalar" if _i(l, 1, 0) else "a broadcast"
-            rewrites.append(Rewrite(l.name, "BinaryOp ADD with %s kept as a CPU BinaryOp (Sipeed's converter "
-                                    "turns every ADD into an Eltwise, dropping the %s operand)" % (why, why[2:])))
+            if _i(l, 1, 0):
+                why = ("with a scalar kept as a CPU BinaryOp (Sipeed's converter turns every ADD into an "
+                       "Eltwise and drops the scalar)")
+            else:
+                why = ("of differently shaped blobs (broadcast) kept as a CPU BinaryOp (Sipeed's converter turns "
+                       "every ADD into an Eltwise, which adds same-shape tensors only)")
+            rewrites.append(Rewrite(l.name, "BinaryOp ADD " + why))
     if pooling_modes:
         rewrites += _rewrite_pooling_modes(m.layers, shapes)
     _round_trip_params(m.layers)
