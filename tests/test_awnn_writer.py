@@ -414,3 +414,32 @@ def test_scale_and_bias_cpu_layers_keep_their_data(tmp_path):
     assert " x y 0=8 1=1 -23328=1,0 " in lines["sc"] and " y z 0=8 -23328=1,0 " in lines["bi"]
     tail = np.frombuffer(_read(out + ".bin", "rb")[-4 * 24:], "<f4")
     assert tail.tolist() == list(range(8)) + [i * 0.5 for i in range(8)] + [-i for i in range(8)]
+
+
+@needs_vectors
+def test_mutated_models_tables_and_awnn_files_give_typed_errors():
+    """Random byte edits of golden inputs: the writer and the file report
+    either work or raise maixnn's typed errors (never another exception)."""
+    import random
+    from maixnn.awnn.placement import report_awnn_model
+    from maixnn.awnn.table import parse_table
+    from maixnn.errors import Error
+    rng = random.Random(7)
+    for it in range(1200):
+        d = os.path.join(VECTORS, rng.choice(CASES))
+        texts = [_read(d + "/float.param"), _read(d + "/scales.table"), _read(d + "/awnn.param")]
+        k = it % 3
+        s = list(texts[k])
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(s))
+            s[i:i + rng.randint(0, 1)] = rng.choice(["", "0", "9", "-", "=", ",", " ", "\n", ".", "e"])
+        texts[k] = "".join(s)
+        try:
+            if k == 2:
+                report_awnn_model(NcnnModel.from_param_text(texts[2])).text()
+            else:
+                m = NcnnModel.from_param_text(texts[0])
+                m.read_weights(_read(d + "/float.bin", "rb"))
+                build_awnn(m, parse_table(texts[1])).param_text()
+        except Error:
+            pass

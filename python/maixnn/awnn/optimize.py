@@ -289,17 +289,31 @@ def _is_reshape_1d(l: Layer) -> bool:
 
 # ------------------------------------------------------------------ shapes
 
-def infer_shapes(model: NcnnModel) -> Dict[str, Shape]:
-    """(dims, w, h, c) of every blob, computed like ncnn's forward pass."""
+UNKNOWN: Shape = (0, 0, 0, 0)
+
+
+def infer_shapes(model: NcnnModel, strict: bool = True) -> Dict[str, Shape]:
+    """(dims, w, h, c) of every blob, computed like ncnn's forward pass.
+    strict=False (reports on files): a layer that cannot be sized gives its
+    tops UNKNOWN instead of an error."""
     shapes: Dict[str, Shape] = {}
     for l in model.layers:
         ins = []
         for b in l.bottoms:
             if b not in shapes:
-                raise ModelFormatError("layer %s (%s) reads blob '%s' before any layer writes it"
-                                       % (l.name, l.type, b))
+                if not strict:
+                    shapes[b] = UNKNOWN
+                else:
+                    raise ModelFormatError("layer %s (%s) reads blob '%s' before any layer writes it"
+                                           % (l.name, l.type, b))
             ins.append(shapes[b])
-        outs = _layer_shapes(l, ins)
+        if strict:
+            outs = _layer_shapes(l, ins)
+        else:
+            try:
+                outs = [UNKNOWN] * len(l.tops) if UNKNOWN in ins else _layer_shapes(l, ins)
+            except (ModelFormatError, UnsupportedOperatorError, ValueError, ZeroDivisionError):
+                outs = [UNKNOWN] * len(l.tops)
         for t, s in zip(l.tops, outs):
             shapes[t] = s
     return shapes
