@@ -53,7 +53,7 @@ def test_golden_case_byte_identical(case):
     """With the converter's placement of pooling the board refuses (the only
     converter bug the golden cases hit), every byte equals the converter's."""
     d, model, table = _case(case)
-    r = build_awnn(model, table, converter_pooling=True)
+    r = build_awnn(model, table, converter_compat=True)
     assert r.param_text() == _read(d + "/awnn.param")
     assert r.bin_bytes() == _read(d + "/awnn.bin", "rb")
 
@@ -229,18 +229,33 @@ def test_scalar_add_stays_a_cpu_binaryop(tmp_path):
     assert any(n.startswith("add:") and "scalar" in n for n in rep.notes)
 
 
-def test_eltwise_three_inputs_max_and_later_sum(tmp_path):
-    layers = [inp(), conv("c", "data", "x", 3, 8), Layer("Split", "sp", ["x"], ["a", "b", "c3", "d", "e"]),
-              Layer("Eltwise", "e3", ["a", "b", "c3"], ["s3"], {0: 1}),
-              Layer("Eltwise", "emax", ["s3", "d"], ["m"], {0: 2}),
+def test_eltwise_three_inputs_become_a_chain_max_stays_on_cpu(tmp_path):
+    layers = [inp(), conv("c", "data", "x", 3, 8), Layer("Split", "sp", ["x"], ["a", "b", "c3", "d", "e", "f"]),
+              Layer("Eltwise", "e3", ["a", "b", "c3"], ["s3"], {0: 1, 1: [0.5, 2.0, 3.0]}),
+              Layer("Eltwise", "emax", ["s3", "d", "f"], ["m"], {0: 2}),
               Layer("Eltwise", "esum", ["m", "e"], ["out"], {0: 1})]
-    rep, lines, _ = _build(tmp_path, layers, override={"s3": 10.0, "m": 12.0})
-    assert lines["e3"].endswith("0=1 -23328=1,0 -23329=1,10.000000")
+    model = NcnnModel(layers)
+    g = npu_float_graph(model)
+    chain = [(l.name, l.bottoms, l.tops, l.params) for l in g.layers if l.name.startswith("e3")]
+    assert chain == [("e3_part1", ["a", "b"], ["s3_part1"], {0: 1, 1: [0.5, 2.0]}),
+                     ("e3", ["s3_part1", "c3"], ["s3"], {0: 1, 1: [1.0, 3.0]})]
+    assert "s3_part1" in required_scales(model)[1]
+    # the chain computes what the 3-input layer does, bit for bit, on maixnn's engine
+    base_a = save(tmp_path, layers, "a")
+    base_b = save(tmp_path, g.layers, "b")
+    x = np.random.default_rng(0).standard_normal((3, 8, 8)).astype(np.float32)
+    ya = maixnn.Net(base_a + ".param", base_a + ".bin").forward(x, ["s3"])["s3"]
+    yb = maixnn.Net(base_b + ".param", base_b + ".bin").forward(x, ["s3"])["s3"]
+    assert np.array_equal(ya, yb)
+    ws, bs = full_table(g.layers, override={"s3": 10.0, "m": 12.0})
+    rep = maixnn.to_awnn(base_a, (ws, bs), str(tmp_path / "out"), mean=0, norm=1)
+    lines = {ln.split()[1]: ln for ln in _read(str(tmp_path / "out.param")).splitlines()[2:]}
+    assert "-23328=1,1" in lines["e3_part1"] and "-23328=1,1" in lines["e3"]
     assert lines["emax"].endswith("0=2 -23328=1,0 -23329=1,12.000000")
     # the converter aborts its Eltwise pass after a 3-input one; maixnn does not
     assert "20=1" in lines["esum"] and "-23328=1,1" in lines["esum"]
     notes = " ".join(rep.notes)
-    assert "e3:" in notes and "emax:" in notes
+    assert "e3: Eltwise of 3 inputs split" in notes and "emax:" in notes
 
 
 def _rha_shift(v, e):

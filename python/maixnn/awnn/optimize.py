@@ -17,9 +17,10 @@ Passes, in the converter's order, on a copy of the float model:
 3. BinaryOp ADD of two same-shape blobs -> ``Eltwise 0=1`` (the converter
    rewrites EVERY ADD; a scalar or broadcasting ADD stays a CPU BinaryOp here,
    see ``rewrites``).
-4. maixnn: a Pooling in pad_mode 1/2/3 becomes pad_mode 0 with explicit pads
-   where that computes the same windows (full_mode_pooling) - the board's
-   runtime refuses the other modes.
+4. maixnn: an Eltwise SUM/PROD of more than 2 inputs becomes a chain of
+   two-input ones (split_eltwise_chains); a Pooling in pad_mode 1/2/3 becomes
+   pad_mode 0 with explicit pads where that computes the same windows
+   (full_mode_pooling) - the board's runtime refuses both otherwise.
 5. every float parameter goes through the "%e" text round trip the converter's
    optimize/quantize pair applies (7 significant digits, far below int8
    resolution) - kept so that the files equal the converter's.
@@ -421,6 +422,52 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
                                    "(not one of the layer types the format covers)" % (l.name, t))
 
 
+# ------------------------------------------------------------------ Eltwise chains
+
+def split_eltwise_chains(model: NcnnModel) -> List[Rewrite]:
+    """An Eltwise SUM/PROD of n > 2 inputs becomes a chain of n-1 two-input
+    Eltwise layers (the NPU takes two inputs; the converter aborts its whole
+    Eltwise pass on a third): ``<name>_part1 .. <name>_part<n-2>`` with tops
+    ``<top>_part1 ..``, the last keeps the layer's name and top.  ncnn sums
+    the inputs in the same order, so the float result is identical.  SUM
+    coefficients go with their inputs (the partial sums get 1).  MAX stays
+    one CPU layer."""
+    taken = set(model.blob_names()) | {l.name for l in model.layers}
+    out: List[Layer] = []
+    rewrites = []
+    for l in model.layers:
+        op = _i(l, 0, 1)
+        if l.type != "Eltwise" or len(l.bottoms) <= 2 or op not in (0, 1):
+            out.append(l)
+            continue
+        coeffs = l.params.get(1, [])
+        coeffs = coeffs if isinstance(coeffs, list) and op == 1 else []
+        if coeffs and len(coeffs) != len(l.bottoms):
+            raise ModelFormatError("layer %s (Eltwise): %d coefficients for %d inputs"
+                                   % (l.name, len(coeffs), len(l.bottoms)))
+        n = len(l.bottoms)
+        prev = l.bottoms[0]
+        for k in range(1, n):
+            last = k == n - 1
+            name = l.name if last else "%s_part%d" % (l.name, k)
+            top = l.tops[0] if last else "%s_part%d" % (l.tops[0], k)
+            if not last and (name in taken or top in taken):
+                raise ModelFormatError("layer %s: cannot split the %d-input Eltwise: the name %s or %s already "
+                                       "exists" % (l.name, n, name, top))
+            taken.update((name, top))
+            params = {0: op}
+            if coeffs:
+                params[1] = [float(coeffs[0]) if k == 1 else 1.0, float(coeffs[k])]
+            out.append(Layer("Eltwise", name, [prev, l.bottoms[k]], [top], params))
+            prev = top
+        rewrites.append(Rewrite(l.name, "Eltwise of %d inputs split into a chain of %d two-input Eltwise "
+                                "layers (new blobs %s): the NPU takes two inputs, Sipeed's converter aborts "
+                                "its Eltwise pass on a third" % (n, n - 1, ", ".join(
+                                    "%s_part%d" % (l.tops[0], k) for k in range(1, n - 1)))))
+    model.layers = out
+    return rewrites
+
+
 # ------------------------------------------------------------------ pooling modes
 
 def full_mode_pooling(l: Layer, shape: Shape) -> Optional[Tuple[int, int, int, int]]:
@@ -495,11 +542,12 @@ def _round_trip_params(layers: List[Layer]) -> None:
                 l.params[pid] = [float(e_round_trip(x)) if isinstance(x, float) else x for x in v]
 
 
-def optimize(model: NcnnModel, unfuse: bool = True, pooling_modes: bool = True) -> Optimized:
+def optimize(model: NcnnModel, unfuse: bool = True, fixes: bool = True) -> Optimized:
     """The converter's optimize step on a copy of `model` (see the module
-    docstring), with maixnn's unfusing first when `unfuse` and, when
-    `pooling_modes`, pooling pad modes 1-3 rewritten as pad_mode 0 where that
-    is exact (full_mode_pooling)."""
+    docstring), with maixnn's unfusing first when `unfuse` and, when `fixes`,
+    its rewrites of what the board refuses: Eltwise of more than 2 inputs
+    split into chains (split_eltwise_chains), pooling pad modes 1-3 rewritten
+    as pad_mode 0 where that is exact (full_mode_pooling)."""
     m = _copy_model(model)
     if not m.layers or m.layers[0].type != "Input":
         raise UnsupportedOperatorError("the awnn format needs the Input layer first (layer #0 is %s)"
@@ -521,6 +569,8 @@ def optimize(model: NcnnModel, unfuse: bool = True, pooling_modes: bool = True) 
     _eliminate_after(layers, lambda l: l.type == "Pooling" and _i(l, 4) == 1, _is_reshape_1d)
     _eliminate_after(layers, lambda l: l.type == "InnerProduct", lambda l: l.type == "Flatten")
     m.layers = [l for l in layers if l.type != FUSED]
+    if fixes:
+        rewrites += split_eltwise_chains(m)
     shapes = infer_shapes(m)
     for l in m.layers:
         if l.type != "BinaryOp" or _i(l, 0, 0) != 0:
@@ -536,7 +586,7 @@ def optimize(model: NcnnModel, unfuse: bool = True, pooling_modes: bool = True) 
                 why = ("of differently shaped blobs (broadcast) kept as a CPU BinaryOp (Sipeed's converter turns "
                        "every ADD into an Eltwise, which adds same-shape tensors only)")
             rewrites.append(Rewrite(l.name, "BinaryOp ADD " + why))
-    if pooling_modes:
+    if fixes:
         rewrites += _rewrite_pooling_modes(m.layers, shapes)
     _round_trip_params(m.layers)
     return Optimized(m, shapes, rewrites)
