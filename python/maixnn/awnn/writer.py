@@ -132,7 +132,6 @@ class Context:
         for i, l in enumerate(self.model.layers):
             for t in l.tops:
                 self.producer_index[t] = i
-        self.notes: List[str] = []
 
     def S(self, blob: str, layer: Layer) -> np.float32:
         return self.table.blob(blob, layer.name)
@@ -213,6 +212,10 @@ def _npu_weights_tail(a: AwnnLayer, l: Layer, ctx: Context, n: int, kh: int, kw:
         if maxabs > F32(32767.0):
             r = F32(maxabs / F32(32767.0))
             p27 = int(cvtt(log2f(F32(32767.0) / r)))
+            if not 0 <= p27 <= 63:
+                raise AwnnError("layer %s (%s): the bias needs a rescale by %r (largest |bias| %r at scale "
+                                "wmin*in): beyond the NPU's 6-bit shift field; check the table's scales"
+                                % (l.name, l.type, float(r), float(maxabs)))
             p26 = int(cvtt(roundf(F32(2.0 ** p27) * r)))
             s_b = F32(F32(s_w_in * F32(32767.0)) / maxabs)
         bias_q = q16(bias, s_b)
