@@ -220,8 +220,8 @@ def _fuse_innerproduct_dropout(layers: List[Layer]) -> None:
 
 def _fuse_dw_activation(layers: List[Layer]) -> None:
     for i, l in enumerate(layers):
-        if l.type != "ConvolutionDepthWise":
-            continue
+        if l.type != "ConvolutionDepthWise" or _i(l, 9, 0) != 0:
+            continue   # (a second activation would replace the first)
         j = _next_consumer(layers, i, ("ReLU", "Clip", "Sigmoid"), l.tops[0])
         if j is None:
             continue

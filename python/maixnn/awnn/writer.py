@@ -542,6 +542,7 @@ HANDLERS: Dict[str, Callable[[Context, Layer, Placement], List[AwnnLayer]]] = {
     "TanH": h_noparams,
     "Flatten": h_noparams,
     "AbsVal": h_noparams,
+    "Noop": h_noparams,
     "Dropout": h_dropout,
     "HardSwish": _h_alpha_beta(float(F32(1.0 / 6.0)), 0.5),
     "HardSigmoid": _h_alpha_beta(0.2, 0.5),
