@@ -12,8 +12,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(REPO, "python", "maixnn")
-BOARD_MODULES = ("__init__", "errors", "ncnn_model", "runtime", "nn", "npu", "preprocess", "summary", "runner",
-                 "cli")
+BOARD_MODULES = ("__init__", "errors", "ncnn_model", "runtime", "cbinding", "nn", "decoder", "npu", "preprocess",
+                 "summary", "runner", "cli")
 
 
 @pytest.mark.parametrize("module", BOARD_MODULES)
