@@ -8,9 +8,10 @@ MANIFEST (written by tests/test_board_python.py):
     {"nets": [{"name", "param", "bin", "inputs": {blob: input .npy}}],
      "nn":   [{"name", "model": {"param", "bin"} or ".mud path", "opt": {...} or null,
                "image": .npy of uint8 HWC, "quantize": bool}],
+     "yolo2": {"fmap": .npy, "class_num", "anchors", "net_in", "net_out"},
      "missing": path of a file that does not exist}
 Writes OUT_PREFIX.npz (every blob of every net, every nn output; keys
-"net/<name>/<blob>", "nn/<name>/<i>") and OUT_PREFIX.json (the binding in use,
+"net/<name>/<blob>", "nn/<name>/<i>", "yolo2/boxes|probs") and OUT_PREFIX.json (the binding in use,
 the thread check, and the type and message of each provoked error).
 
 --block-cffi makes `import cffi` fail, as on the stock board image.  Runs on
@@ -85,6 +86,14 @@ def main(argv):
             arrays["nn/%s/%d" % (entry["name"], i)] = value
         arrays["nn/%s/softmax" % entry["name"]] = nn.F.softmax(outs[0])
 
+    # nn.decoder.Yolo2 on a fixed feature map (relative boxes: no pixel truncation)
+    y = manifest["yolo2"]
+    yolo2 = nn.decoder.Yolo2(y["class_num"], y["anchors"], net_in_size=tuple(y["net_in"]),
+                             net_out_size=tuple(y["net_out"]))
+    boxes, probs = yolo2.run(np.load(y["fmap"]), nms=0.3, threshold=0.4)
+    arrays["yolo2/boxes"] = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    arrays["yolo2/probs"] = np.array([[k] + p for k, p in probs], dtype=np.float64).reshape(-1, y["class_num"] + 1)
+
     # errors: the engine's messages through the binding, and maixnn.nn's checks
     net_entry = manifest["nets"][0]
     nn_entry = manifest["nn"][0]
@@ -104,6 +113,7 @@ def main(argv):
                                         opt={"model_type": "awnn", "inputs": {"x": (1, 1, 1)},
                                              "outputs": {"y": (1, 1, 1)}, "mean": 0.0, "norm": 1.0}),
         "softmax_dim": lambda: nn.F.softmax(np.zeros(3, np.float32), dim=0),
+        "yolo2_fmap_size": lambda: yolo2.run(b"\x00" * 12),
     }
     for name, call in errors.items():
         report["errors"][name] = _error(call)

@@ -153,6 +153,12 @@ def manifest(tmp_path_factory):
                 "nn": [{"name": "float", "model": {"param": base + ".param", "bin": base + ".bin"}, "opt": opt,
                         "image": image, "quantize": True},
                        {"name": "int8", "model": q.mud, "opt": None, "image": image, "quantize": True}]}
+    fmap = rng.standard_normal((7, 7, 2 * (2 + 5))).astype(np.float32) * 2.0
+    fmap[..., 4] += 2.0
+    fmap[..., 4 + 7] += 2.0
+    np.save(str(d / "fmap.npy"), fmap)
+    manifest["yolo2"] = {"fmap": str(d / "fmap.npy"), "class_num": 2, "anchors": [1.5, 2.0, 3.0, 2.5],
+                         "net_in": [224, 224], "net_out": [7, 7]}
     path = str(d / "manifest.json")
     with open(path, "w") as f:
         json.dump(manifest, f)
@@ -194,7 +200,7 @@ def test_ctypes_path_equals_cffi_path_bit_for_bit(manifest, host_cffi, tmp_path,
     assert ref_report["binding"] == "cffi" and report["binding"] == "ctypes"
     assert ref_report["threads_equal"] is True and report["threads_equal"] is True
     assert sorted(got) == sorted(ref) and len(ref) > 40
-    assert any(v.dtype == np.int8 for v in ref.values())
+    assert any(v.dtype == np.int8 for v in ref.values()) and len(ref["yolo2/boxes"]) >= 3
     for key, value in ref.items():
         assert got[key].dtype == value.dtype and got[key].shape == value.shape, key
         assert got[key].tobytes() == value.tobytes(), "%s differs between cffi and ctypes" % key
@@ -285,3 +291,27 @@ def test_maixnn_nn_on_armhf_python_equals_the_host(armhf_python, arm_library, ma
     assert report["errors"] == ref_report["errors"]
     print("armhf python %s numpy %s (%s): %d arrays, %d int8 identical, float worst %.3g relative"
           % (report["python"], report["numpy"], report["binding"], len(ref), int8_count, worst))
+
+
+def test_probe_on_the_boards_python_version(manifest, host_cffi, tmp_path):
+    """Optional: MAIXNN_BOARD_PYTHON names a Python like the board's (3.8 with
+    numpy 1.19 and no cffi, e.g. a venv with numpy==1.19.2): the probe there,
+    on the host's library, equals the host's cffi run bit for bit."""
+    python = os.environ.get("MAIXNN_BOARD_PYTHON")
+    if not python:
+        pytest.skip("set MAIXNN_BOARD_PYTHON to a Python 3.8 + numpy 1.19 interpreter to run this")
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    env.pop("MAIXNN_BINDING", None)
+    prefix = str(tmp_path / "py38")
+    proc = subprocess.run([python, PROBE, manifest, prefix, "--block-cffi"], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+    assert proc.returncode == 0 and "PROBE OK" in proc.stdout, proc.stdout[-4000:]
+    report, got = _load_probe(prefix)
+    ref_report, ref = host_cffi
+    assert report["binding"] == "ctypes" and report["threads_equal"] is True
+    assert sorted(got) == sorted(ref)
+    for key, value in ref.items():
+        assert got[key].tobytes() == value.tobytes(), key
+    assert report["errors"] == ref_report["errors"]
+    print("python %s numpy %s (%s): %d arrays bit-identical to the host's cffi run"
+          % (report["python"], report["numpy"], report["binding"], len(ref)))
