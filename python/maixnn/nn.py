@@ -294,6 +294,9 @@ class Model:
     def __repr__(self) -> str:
         return "<maixnn.nn.Model inputs=%s outputs=%s>" % (dict(self.inputs), dict(self.outputs))
 
+    def __str__(self) -> str:
+        return "Model object"  # MaixPy3's str()
+
 
 # ---------------------------------------------------------------- load
 
