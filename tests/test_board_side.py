@@ -1,6 +1,6 @@
 """The board-side modules (they will run on the MaixII-Dock's Python 3.8 with
-only numpy and cffi) parse as Python 3.8 and import and run without torch,
-onnx or onnxruntime."""
+numpy and no cffi) parse as Python 3.8 and import and run without torch,
+onnx, onnxruntime or cffi."""
 from __future__ import annotations
 
 import ast
@@ -12,8 +12,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(REPO, "python", "maixnn")
-BOARD_MODULES = ("__init__", "errors", "ncnn_model", "runtime", "nn", "npu", "preprocess", "summary", "runner",
-                 "cli")
+BOARD_MODULES = ("__init__", "errors", "ncnn_model", "runtime", "cbinding", "nn", "decoder", "npu", "preprocess",
+                 "summary", "runner", "cli")
 
 
 @pytest.mark.parametrize("module", BOARD_MODULES)
@@ -33,7 +33,8 @@ def test_vermin_says_python_3_8_is_enough():
     assert proc.returncode == 0, proc.stdout
 
 
-BLOCKED = ("torch", "onnx", "onnxruntime", "PIL", "tqdm", "sklearn", "ncnn", "pnnx")
+# cffi too: the stock board image has none (maixnn.runtime then binds with ctypes)
+BLOCKED = ("torch", "onnx", "onnxruntime", "PIL", "tqdm", "sklearn", "ncnn", "pnnx", "cffi", "_cffi_backend")
 CHILD = r"""
 import sys
 for name in %(blocked)r:
@@ -56,6 +57,7 @@ net = maixnn.Net(os.path.join(d, "m.param"), os.path.join(d, "m.bin"))
 print(summary.format_summary(summary.summarize(os.path.join(d, "m.param"), os.path.join(d, "m.bin"), net=net)).splitlines()[1])
 heavy = [n for n in %(blocked)r if sys.modules.get(n) is not None]
 assert not heavy, heavy
+assert runtime.binding_name() == "ctypes", runtime.binding_name()
 print("BOARD-SIDE OK")
 """
 

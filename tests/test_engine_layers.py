@@ -603,8 +603,10 @@ def test_forward_errors_name_the_layer(case, lines, exc, pattern):
 
 @pytest.fixture
 def capi():
-    from maixnn import runtime
-    return runtime._library()
+    """(ffi, lib): the engine's C API through cffi, from the binding's one declaration."""
+    from maixnn import cbinding, runtime
+    c = cbinding.CffiLibrary(runtime.library_path(), runtime.CDEF)
+    return c.ffi, c.lib
 
 
 def c_net(capi, text, bin_data=b""):

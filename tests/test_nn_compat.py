@@ -8,7 +8,7 @@ import pytest
 
 from helpers import assert_close, run_ncnn
 from maixnn import nn
-from maixnn.errors import Error, InputShapeError, ModelFormatError, OptionError
+from maixnn.errors import Error, InputShapeError, ModelFormatError, NotSupportedError, OptionError
 from maixnn.ncnn_model import Layer, NcnnModel, Weight
 from maixnn.runtime import Net
 
@@ -106,23 +106,53 @@ def test_layouts_and_several_outputs(model_files, image_u8):
 def test_mean_norm_forms(model_files, image_u8):
     scalar = nn.load(dict(model_files), opt=_opt(mean=127.5, norm=0.0078125)).forward(image_u8)
     one = nn.load(dict(model_files), opt=_opt(mean=[127.5], norm=[0.0078125])).forward(image_u8)
-    three = nn.load(dict(model_files), opt=_opt(mean=[127.5] * 3, norm=(0.0078125,) * 3)).forward(image_u8)
+    three = nn.load(dict(model_files), opt=_opt(mean=[127.5] * 3, norm=[0.0078125] * 3)).forward(image_u8)
     np.testing.assert_array_equal(scalar, one)
     np.testing.assert_array_equal(scalar, three)
-    # defaults are libmaix's 127.5 / 0.0078125
-    default = nn.load(dict(model_files), opt={"inputs": {"input0": (H, W, C)},
-                                              "outputs": {"output0": (1, 1, CLASSES)}}).forward(image_u8)
-    np.testing.assert_array_equal(scalar, default)
+    # MaixPy3 takes a float or a list of 1 or 3: not an int, not a tuple (PyFloat_Check / PyList_Check)
+    for key, bad in (("mean", 127), ("norm", (0.0078125,) * 3), ("mean", [1.0, 2.0])):
+        with pytest.raises(ValueError, match="^arg opt need %s key, value is float or list" % key):
+            nn.load(dict(model_files), opt=_opt(**{key: bad}))
     # per-channel values really are per channel
     assert not np.array_equal(scalar, nn.load(dict(model_files), opt=_opt()).forward(image_u8))
 
 
-def test_defaults_from_the_model(model_files, image_u8):
-    m = nn.load(dict(model_files))
-    assert dict(m.inputs) == {"input0": (H, W, C)}
-    assert dict(m.outputs) == {"output0": (1, 1, CLASSES), "output1": (H, W, COUT)}
-    out = m.forward(image_u8)
-    assert [o.shape for o in out] == [(1, 1, CLASSES), (H, W, COUT)]
+def test_load_requires_what_maixpy3_requires(model_files):
+    """MaixPy3 0.5.x: opt is keyword-only and needs model_type, inputs, outputs,
+    mean and norm; each refusal is its exception type with its message first."""
+    cases = [
+        (lambda: nn.load(dict(model_files)), OptionError, ValueError, "arg opt is needed"),
+        (lambda: nn.load(dict(model_files), opt=_without("model_type")), OptionError, ValueError,
+         "arg opt need model_type key$"),
+        (lambda: nn.load(dict(model_files), opt=_without("inputs")), OptionError, ValueError,
+         "arg opt need inputs key, value is dict"),
+        (lambda: nn.load(dict(model_files), opt=_without("outputs")), OptionError, ValueError,
+         "arg opt need outputs key, value is dict"),
+        (lambda: nn.load(dict(model_files), opt=_without("mean")), OptionError, ValueError,
+         "arg opt need mean key, value is float or list"),
+        (lambda: nn.load(dict(model_files), opt=_without("norm")), OptionError, ValueError,
+         "arg opt need norm key, value is float or list"),
+        (lambda: nn.load({"bin": model_files["bin"]}, opt=_opt()), OptionError, ValueError,
+         "arg model_path need param key, value is str"),
+        (lambda: nn.load({"param": model_files["param"]}, opt=_opt()), OptionError, ValueError,
+         "arg model_path need bin key, value is str"),
+        (lambda: nn.load(12, opt=_opt()), OptionError, ValueError, "arg model_path error, need str or dict"),
+        (lambda: nn.load(b"m.mud"), NotSupportedError, NotImplementedError, "not support bytes type"),
+        (lambda: nn.load(dict(model_files), opt=_opt(model_type="aipu")), OptionError, ValueError,
+         "now model_type only support awnn"),
+    ]
+    for call, cls, builtin, message in cases:
+        with pytest.raises(cls, match="^" + message) as exc:
+            call()
+        assert isinstance(exc.value, builtin) and isinstance(exc.value, Error)
+    with pytest.raises(TypeError):  # opt is keyword-only
+        nn.load(dict(model_files), _opt())
+
+
+def _without(key):
+    opt = _opt()
+    del opt[key]
+    return opt
 
 
 def test_mud_file_equals_dict_load(model_files, image_u8, tmp_path):
@@ -186,7 +216,7 @@ def test_bad_model_arguments(model_files, tmp_path):
         nn.load(dict(model_files, weights="x"), opt=_opt())
     with pytest.raises(OptionError, match="opt must not be given"):
         nn.load(str(tmp_path / "m.mud"), opt=_opt())
-    with pytest.raises(ModelFormatError, match="m.param"):
+    with pytest.raises(ModelFormatError, match="^libmaix_nn load fail: .*m.param"):
         nn.load({"param": str(tmp_path / "m.param"), "bin": str(tmp_path / "m.bin")}, opt=_opt())
     mud = tmp_path / "bad.mud"
     mud.write_text("[basic]\ntype = awnn\nparam = m.param\nbin = m.bin\n")
@@ -197,28 +227,49 @@ def test_bad_model_arguments(model_files, tmp_path):
         nn.load(str(mud))
 
 
-def test_bad_inputs_are_input_shape_errors(model_files, image_u8):
+def test_bad_inputs_are_maixpy3_errors(model_files, image_u8):
     from PIL import Image
     m = nn.load(dict(model_files), opt=_opt())
-    bad = [image_u8.tobytes()[:-1], image_u8[:, :-1].tobytes(), [image_u8], image_u8.astype(np.float32),
-           Image.fromarray(image_u8).convert("L"), Image.fromarray(np.zeros((W, H, C), np.uint8)),
-           np.zeros((W, H, C), np.uint8), 12345]
-    for img in bad:
+    need = H * W * C
+    bad = [(image_u8.tobytes()[:-1], need - 1), (image_u8[:, :-1].tobytes(), need - H * C),
+           (image_u8.astype(np.float32), need * 4), (Image.fromarray(image_u8).convert("L"), H * W),
+           (Image.fromarray(np.zeros((W, H, C), np.uint8)), need), (np.zeros((W, H, C), np.uint8), need),
+           (image_u8.astype(np.int8), need)]
+    for img, got in bad:
         with pytest.raises(InputShapeError) as exc:
             m.forward(img)
         assert isinstance(exc.value, ValueError) and isinstance(exc.value, Error)
-        assert str(exc.value).startswith("input shape error"), str(exc.value)
-    with pytest.raises(OptionError, match="layout"):
+        assert str(exc.value).startswith("input shape error, need: %d (%d, %d, %d), but: %d"
+                                          % (need, H, W, C, got)), str(exc.value)
+    with pytest.raises(InputShapeError, match="^tobytes error"):
+        m.forward(12345)
+    with pytest.raises(NotSupportedError, match="^not support multiple input yet") as exc:
+        m.forward([image_u8])
+    assert isinstance(exc.value, NotImplementedError)
+    with pytest.raises(NotSupportedError, match="^not support recurrent output layout yet"):
         m.forward(image_u8, layout="nhwc")
-    with pytest.raises(OptionError, match="output_fmt"):
-        m.forward(image_u8, output_fmt="str")
+    with pytest.raises(TypeError):  # quantize, layout, ... are keyword-only
+        m.forward(image_u8, True)
 
 
-def test_debug_prints_to_stderr(model_files, image_u8, capsys):
+def test_output_fmt_other_than_numpy_gives_bytes(model_files, image_u8):
+    m = nn.load(dict(model_files), opt=_opt(outputs={"output0": (1, 1, CLASSES), "conv": (H, W, COUT)}))
+    arrays = m.forward(image_u8, layout="chw")
+    raw = m.forward(image_u8, layout="chw", output_fmt="bytes")
+    assert isinstance(raw, list) and [type(r) for r in raw] == [bytes, bytes]
+    for a, r in zip(arrays, raw):
+        np.testing.assert_array_equal(np.frombuffer(r, np.float32), a.reshape(-1))
+    one = nn.load(dict(model_files), opt=_opt()).forward(image_u8, output_fmt="str")
+    assert isinstance(one, bytes) and len(one) == CLASSES * 4
+
+
+def test_debug_prints_the_forward_time(model_files, image_u8, capsys):
+    import re
     m = nn.load(dict(model_files), opt=_opt())
     m.forward(image_u8, debug=True)
-    err = capsys.readouterr().err
-    assert "input input0" in err and "output output0" in err and "forward" in err
+    captured = capsys.readouterr()
+    assert re.match(r"^forward use time: \d+ us$", captured.out.strip()), captured.out  # MaixPy3's line
+    assert "input input0" in captured.err and "output output0" in captured.err
 
 
 def test_softmax():
@@ -229,4 +280,19 @@ def test_softmax():
     y = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
     e = np.exp(y.astype(np.float64).reshape(-1))
     np.testing.assert_allclose(nn.F.softmax(y), e / e.sum(), rtol=1e-6)
-    assert nn.F.softmax([0.0, 0.0]).tolist() == [0.5, 0.5]
+    # float32: expf, a sequential float32 sum, a float32 division, as the board's C code
+    e = np.exp(y.reshape(-1) - y.max())
+    total = np.float32(0)
+    for v in e:
+        total = np.float32(total + v)
+    np.testing.assert_array_equal(nn.F.softmax(y), e / total)
+    p64 = nn.F.softmax(y.astype(np.float64))
+    assert p64.dtype == np.float64 and p64.shape == (12,) and abs(p64.sum() - 1.0) < 1e-12
+    # MaixPy3's refusals: not a numpy array, another dtype, a dim argument
+    with pytest.raises(NotSupportedError, match="^only support numpy object"):
+        nn.F.softmax([0.0, 0.0])
+    with pytest.raises(InputShapeError, match="^only support float32 and float64 dtype"):
+        nn.F.softmax(np.zeros(3, np.int32))
+    with pytest.raises(NotSupportedError, match="^not support dim arg yet"):
+        nn.F.softmax(y, dim=-1)
+    assert nn.functional is nn.F

@@ -2,14 +2,14 @@
 
 Stages, one module each: exporter (torch -> ONNX), converter (ONNX -> ncnn),
 quantizer (int8), analyzer (float vs int8 per layer), runtime (the C engine via
-cffi), nn (MaixPy3's maix.nn API), cli.  The modules are named for the stage
+cffi or ctypes), nn (MaixPy3's maix.nn API), cli.  The modules are named for the stage
 and not for the function (maixnn.export is a function, maixnn.exporter its
 module) so that importing a submodule never shadows the function.
 
 Importing maixnn is cheap and board-safe: the heavy tooling modules (torch,
 onnx) are imported only when their function is first used.
 """
-from .errors import (Error, InputShapeError, ModelFormatError, OptionError,  # noqa: F401
+from .errors import (Error, InputShapeError, ModelFormatError, NotSupportedError, OptionError,  # noqa: F401
                      RuntimeEngineError, UnsupportedOperatorError)
 
 __version__ = "0.1.0"

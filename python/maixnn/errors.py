@@ -26,6 +26,12 @@ class OptionError(Error, ValueError):
     """A bad option was given (unknown key, wrong length, name not in the model)."""
 
 
+class NotSupportedError(Error, NotImplementedError):
+    """A call MaixPy3's maix.nn does not support either (a bytes model path, a
+    list of inputs, an unknown output layout, softmax's dim): the board raises
+    NotImplementedError with the same message prefix."""
+
+
 class RuntimeEngineError(Error, RuntimeError):
     """The C engine reported an error while running a model."""
 

@@ -39,11 +39,25 @@ Differences from the board, on purpose and documented:
 * Output and input sizes are checked against the model at load time (one run
   on a zero input), where the board would fail or misread memory later.
 
-Defaults when an option is missing (MaixPy3 requires them all): model_type
-"awnn"; inputs/outputs the model's own inputs/outputs with their shapes;
-mean 127.5 and norm 0.0078125 (libmaix's built-in values).
+MaixPy3 parity (0.5.x, ext_modules/_maix_nn): load(model_path, *, opt) and
+forward(inputs, *, quantize=True, layout="hwc", debug=False,
+output_fmt="numpy") take the same arguments, require the same options
+(model_type, inputs, outputs, mean as a float or a list of 1 or 3, norm) and
+raise the same exception types with MaixPy3's message first, then maixnn's
+detail: ValueError "arg opt is needed", "arg opt need model_type key", "arg
+model_path error, need str or dict", "input shape error, need: N (h, w, c),
+but: M", NotImplementedError "not support bytes type", "not support multiple
+input yet", ...  (maixnn's classes: OptionError and InputShapeError are
+ValueErrors, NotSupportedError a NotImplementedError; a load failure keeps its
+maixnn class with the message "libmaix_nn load fail: ...").  maixnn is
+stricter where the board would run on and misbehave: unknown option keys,
+shapes that disagree with the model, a non-uint8 or wrongly shaped array of
+the right byte count.  Extensions: os.PathLike paths, bytearray input, a dict
+{input name: image} for models with several inputs.  output_fmt other than
+"numpy" returns bytes (one output) or a list of bytes; the board returns them
+only for several outputs (one output fails there with a SystemError).
 
-Board-side safe: Python 3.8, numpy + cffi only (PIL images work if PIL is there).
+Board-side safe: Python 3.8, numpy, cffi or only ctypes (PIL images work if PIL is there).
 """
 from __future__ import annotations
 
@@ -52,19 +66,19 @@ import configparser
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .errors import InputShapeError, ModelFormatError, OptionError
+from . import decoder
+from .errors import Error, InputShapeError, ModelFormatError, NotSupportedError, OptionError
 from .runtime import Net
 
 DEFAULT_MEAN = 127.5
 DEFAULT_NORM = 0.0078125
-OPTION_KEYS = ("model_type", "inputs", "outputs", "mean", "norm", "first_layer_conv_no_pad")
+OPTION_KEYS = ("model_type", "inputs", "outputs", "mean", "norm", "first_layer_conv_no_pad", "encrypt")
 MODEL_TYPES = ("awnn",)
 LAYOUTS = ("hwc", "chw")
-OUTPUT_FORMATS = ("numpy",)
 
 Shape = Tuple[int, int, int]  # (h, w, c), MaixPy3's order
 
@@ -181,16 +195,20 @@ class Model:
         f = (image_hwc.astype(np.float32) - mean) * norm
         return np.ascontiguousarray(f.transpose(2, 0, 1))
 
-    def forward(self, inputs, quantize: bool = True, layout: str = "hwc", debug: bool = False,
+    def forward(self, inputs, *, quantize: bool = True, layout: str = "hwc", debug: bool = False,
                 output_fmt: str = "numpy"):
         """Run on one image (bytes / PIL image / uint8 HWC array); for a model
-        with several inputs, a dict {input name: image}.  Returns one float32
-        array per declared output (a list in the order of opt["outputs"] when
-        there are several)."""
+        with several inputs, a dict {input name: image} (a maixnn extension).
+        Returns one float32 array per declared output (a list in the order of
+        opt["outputs"] when there are several); output_fmt other than "numpy":
+        the float32 bytes of each output in `layout` order instead.
+        debug=True prints "forward use time: N us" (and more detail on stderr)."""
+        if isinstance(inputs, list):
+            raise NotSupportedError("not support multiple input yet: pass one image (bytes, a PIL image or a "
+                                    "uint8 HWC array), or a dict {input name: image}")
         if layout not in LAYOUTS:
-            raise OptionError("layout must be 'hwc' or 'chw', got %r" % (layout,))
-        if output_fmt not in OUTPUT_FORMATS:
-            raise OptionError("output_fmt must be 'numpy', got %r" % (output_fmt,))
+            raise NotSupportedError("not support recurrent output layout yet: layout must be 'hwc' or 'chw', "
+                                    "got %r" % (layout,))
         if isinstance(inputs, dict):
             images = dict(inputs)
             unknown = [n for n in images if n not in self.inputs]
@@ -217,6 +235,7 @@ class Model:
             blobs = {k: npu.dequantize(k, v) for k, v in blobs.items()}
         results = [self._shape_output(name, blobs[name], layout) for name in self.outputs]
         if debug:
+            print("forward use time: %d us" % int(elapsed * 1e6))
             for name, x in prepared.items():
                 print("[maixnn.nn] input %s: %s %s min %.6g max %.6g" % (
                     name, x.dtype, x.shape, float(x.min()), float(x.max())), file=sys.stderr)
@@ -224,6 +243,8 @@ class Model:
                 print("[maixnn.nn] output %s: %s %s" % (name, y.dtype, y.shape), file=sys.stderr)
             print("[maixnn.nn] forward %.2f ms (PC emulation, not board time)" % (elapsed * 1e3),
                   file=sys.stderr)
+        if output_fmt != "numpy":
+            results = [r.tobytes() for r in results]
         return results[0] if len(results) == 1 else results
 
     def _npu(self):
@@ -234,32 +255,32 @@ class Model:
         return self._npu_runtime or None
 
     def _image_bytes(self, name: str, image) -> np.ndarray:
+        """The uint8 (h, w, c) image from bytes or anything with tobytes(), as
+        MaixPy3 takes it; errors start with MaixPy3's messages."""
         h, w, c = self.inputs[name]
-        if isinstance(image, (list, tuple)):
-            raise InputShapeError("input shape error: a %s is not supported; pass bytes, a PIL image "
-                                  "or a uint8 HWC array (one image per input)" % type(image).__name__)
-        if isinstance(image, np.ndarray):
-            if image.dtype != np.uint8:
-                raise InputShapeError("input shape error: need uint8 HWC data, got a %s array"
-                                      % image.dtype)
-            if image.shape != (h, w, c) and image.size == h * w * c and image.ndim > 1:
-                raise InputShapeError("input shape error: need (h, w, c) = (%d, %d, %d), got an array "
-                                      "of shape %s" % (h, w, c, image.shape))
-        size = getattr(image, "size", None)
-        if hasattr(image, "mode") and isinstance(size, tuple) and len(size) == 2:  # a PIL image
-            if size != (w, h):
-                raise InputShapeError("input shape error: need (h, w, c) = (%d, %d, %d), got a %dx%d "
-                                      "(w x h) %s image" % (h, w, c, size[0], size[1], image.mode))
+        need = h * w * c
         if isinstance(image, (bytes, bytearray, memoryview)):
             data = bytes(image)
-        elif hasattr(image, "tobytes"):
-            data = image.tobytes()
         else:
-            raise InputShapeError("input shape error: need bytes or an object with tobytes() "
-                                  "(PIL image), got %s" % type(image).__name__)
-        if len(data) != h * w * c:
-            raise InputShapeError("input shape error: need (h, w, c) = (%d, %d, %d) = %d bytes of HWC "
-                                  "uint8, got %d bytes" % (h, w, c, h * w * c, len(data)))
+            tobytes = getattr(image, "tobytes", None)
+            data = tobytes() if callable(tobytes) else None
+            if not isinstance(data, bytes):
+                raise InputShapeError("tobytes error: need bytes or an object with tobytes() (a PIL image, a "
+                                      "uint8 HWC array), got %s" % type(image).__name__)
+        head = "input shape error, need: %d (%d, %d, %d), but: %d" % (need, h, w, c, len(data))
+        if len(data) != need:
+            raise InputShapeError(head)
+        # the board would run on these bytes; maixnn refuses what is surely a mistake
+        if isinstance(image, np.ndarray):
+            if image.dtype != np.uint8:
+                raise InputShapeError("%s; a %s array: pass uint8 HWC data" % (head, image.dtype))
+            if image.ndim > 1 and image.shape != (h, w, c):
+                raise InputShapeError("%s; an array of shape %s, not (h, w, c) = (%d, %d, %d)"
+                                      % (head, image.shape, h, w, c))
+        size = getattr(image, "size", None)
+        if hasattr(image, "mode") and isinstance(size, tuple) and len(size) == 2 and size != (w, h):  # PIL
+            raise InputShapeError("%s; a %dx%d (w x h) %s image, need %dx%d" % (head, size[0], size[1],
+                                                                              image.mode, w, h))
         return np.frombuffer(data, dtype=np.uint8).reshape(h, w, c)
 
     def _shape_output(self, name: str, blob: np.ndarray, layout: str) -> np.ndarray:
@@ -273,61 +294,70 @@ class Model:
     def __repr__(self) -> str:
         return "<maixnn.nn.Model inputs=%s outputs=%s>" % (dict(self.inputs), dict(self.outputs))
 
+    def __str__(self) -> str:
+        return "Model object"  # MaixPy3's str()
+
 
 # ---------------------------------------------------------------- load
 
-def load(model_path, opt: Optional[dict] = None) -> Model:
-    """MaixPy3's nn.load: a dict {"param": ..., "bin": ...} with opt, or the
-    path of a libmaix .mud file (its [inputs]/[outputs] replace opt)."""
+def load(model_path, *, opt: Optional[dict] = None) -> Model:
+    """MaixPy3's nn.load: a dict {"param": ..., "bin": ...} with opt (keyword
+    only; "model_type", "inputs", "outputs", "mean" and "norm" required, as on
+    the board), or the path of a libmaix .mud file (its [inputs]/[outputs]
+    replace opt).  Errors are MaixPy3's types and start with its messages."""
     if isinstance(model_path, (str, os.PathLike)):
         if opt is not None:
             raise OptionError("nn.load(<.mud path>) takes its options from the .mud file; opt must "
                               "not be given")
         return _load_mud(os.fspath(model_path))
+    if isinstance(model_path, bytes):
+        raise NotSupportedError("not support bytes type: pass the .mud path as str, or a dict "
+                                "{'param': ..., 'bin': ...}")
     if not isinstance(model_path, dict):
-        raise OptionError("model_path must be a dict {'param': ..., 'bin': ...} or the path of a "
-                          ".mud file, got %s" % type(model_path).__name__)
-    unknown = [k for k in model_path if k not in ("param", "bin")]
-    if unknown:
-        raise OptionError("model_path: unknown key(s) %s (expected 'param' and 'bin')" % unknown)
-    for key in ("param", "bin"):
-        if not isinstance(model_path.get(key), (str, os.PathLike)):
-            raise OptionError("model_path needs '%s': the path of the .%s file" % (key, key))
-    if opt is None:
-        opt = {}
+        raise OptionError("arg model_path error, need str or dict: a dict {'param': ..., 'bin': ...} or the "
+                          "path of a .mud file, got %s" % type(model_path).__name__)
     if not isinstance(opt, dict):
-        raise OptionError("opt must be a dict, got %s" % type(opt).__name__)
+        raise OptionError("arg opt is needed: nn.load(model_path, opt={...}) with model_type, inputs, outputs, "
+                          "mean and norm, got %s" % type(opt).__name__)
+    if "model_type" not in opt:
+        raise OptionError("arg opt need model_type key")
     unknown = [k for k in opt if k not in OPTION_KEYS]
     if unknown:
         raise OptionError("unknown option(s) %s; valid keys: %s" % (", ".join(map(repr, unknown)),
                                                                    ", ".join(OPTION_KEYS)))
-    model_type = opt.get("model_type", "awnn")
+    model_type = opt["model_type"]
     if model_type not in MODEL_TYPES:
-        raise OptionError("model_type %r is not supported: maixnn emulates the V831 'awnn' backend"
+        raise OptionError("now model_type only support awnn: maixnn emulates the V831 'awnn' backend, got %r"
                           % (model_type,))
-    net = Net(os.fspath(model_path["param"]), os.fspath(model_path["bin"]))
-    inputs_opt, outputs_opt = opt.get("inputs"), opt.get("outputs")
-    inputs = _declared_inputs(net) if inputs_opt is None else _shape_table(inputs_opt, "inputs")
-    # None: the shape the output has in Model's load-time zero run
-    outputs = (collections.OrderedDict((name, None) for name in net.output_names) if outputs_opt is None
-               else _shape_table(outputs_opt, "outputs"))
-    mean = {name: _per_channel(opt.get("mean", DEFAULT_MEAN), c, "mean") for name, (h, w, c) in inputs.items()}
-    norm = {name: _per_channel(opt.get("norm", DEFAULT_NORM), c, "norm") for name, (h, w, c) in inputs.items()}
+    for key in ("inputs", "outputs"):
+        if not isinstance(opt.get(key), dict):
+            raise OptionError("arg opt need %s key, value is dict: {name: (h, w, c)}, got %r"
+                              % (key, opt.get(key)))
+    for key in ("mean", "norm"):
+        value = opt.get(key)
+        if not (isinstance(value, float) or (isinstance(value, list) and len(value) in (1, 3))):
+            raise OptionError("arg opt need %s key, value is float or list: a float or a list of 1 or 3 "
+                              "numbers, got %r" % (key, value))
+    if opt.get("encrypt"):
+        raise OptionError("opt 'encrypt': encrypted awnn models cannot be emulated")
+    for key in ("param", "bin"):
+        if not isinstance(model_path.get(key), (str, os.PathLike)):
+            raise OptionError("arg model_path need %s key, value is str: the path of the .%s file" % (key, key))
+    unknown = [k for k in model_path if k not in ("param", "bin")]
+    if unknown:
+        raise OptionError("model_path: unknown key(s) %s (expected 'param' and 'bin')" % unknown)
+    try:
+        net = Net(os.fspath(model_path["param"]), os.fspath(model_path["bin"]))
+    except Error as exc:  # MaixPy3: Exception("libmaix_nn load fail: ..."); the typed error keeps its class
+        raise type(exc)("libmaix_nn load fail: %s" % exc) from None
+    inputs = _shape_table(opt["inputs"], "inputs")
+    outputs = _shape_table(opt["outputs"], "outputs")
+    mean = {name: _per_channel(opt["mean"], c, "mean") for name, (h, w, c) in inputs.items()}
+    norm = {name: _per_channel(opt["norm"], c, "norm") for name, (h, w, c) in inputs.items()}
     no_pad = opt.get("first_layer_conv_no_pad", False)
     if not isinstance(no_pad, (bool, int, np.bool_)):
         raise OptionError("first_layer_conv_no_pad must be a bool, got %r" % (no_pad,))
     return Model(net, inputs, outputs, mean, norm, model_type, bool(no_pad))
-
-
-def _declared_inputs(net: Net) -> "collections.OrderedDict[str, Shape]":
-    """The inputs table when opt has none: each input with the size its Input layer declares."""
-    table: "collections.OrderedDict[str, Shape]" = collections.OrderedDict()
-    for name in net.input_names:
-        c, h, w = net.input_shapes[name]
-        if not (c and h and w):
-            raise OptionError("opt needs 'inputs': the model's input '%s' does not declare its size" % name)
-        table[name] = (h, w, c)
-    return table
 
 
 def _shape_table(value, key: str) -> "collections.OrderedDict[str, Shape]":
@@ -428,17 +458,38 @@ def _mud_numbers(path: str, section: str, name: str, text: str) -> List[float]:
 
 # ---------------------------------------------------------------- F
 
+_NO_DIM = object()
+
+
 class F:
-    """maix.nn.F: helper functions on outputs."""
+    """maix.nn.F (also nn.functional): helper functions on outputs."""
 
     @staticmethod
-    def softmax(x) -> np.ndarray:
-        """Softmax over the whole buffer (any shape), as a 1-D float32 array."""
-        v = np.asarray(x, dtype=np.float32).reshape(-1)
+    def softmax(input, *, dim=_NO_DIM) -> np.ndarray:
+        """MaixPy3's softmax: over every element of a numpy float32 or float64
+        array (C order), returned 1-D in the same dtype.  float32: expf, a
+        sequential float32 sum and a float32 division, as the board computes;
+        float64: the board's expf of each (float) difference, summed and
+        divided in double (the board's float64 path reads twice the elements,
+        past the buffer: an upstream bug not copied).  Anything but a numpy
+        array: NotImplementedError; another dtype: ValueError; any dim: refused."""
+        if dim is not _NO_DIM:
+            raise NotSupportedError("not support dim arg yet: softmax runs over the whole array")
+        if type(input) is not np.ndarray:
+            raise NotSupportedError("only support numpy object: got %s" % type(input).__name__)
+        if input.dtype.name not in ("float32", "float64"):
+            raise InputShapeError("only support float32 and float64 dtype: got %s" % input.dtype)
+        v = np.frombuffer(input.tobytes(), dtype=input.dtype)
         if v.size == 0:
             return v.copy()
-        e = np.exp(v - v.max())
-        return (e / e.sum(dtype=np.float32)).astype(np.float32)
+        e = np.exp((v - v.max()).astype(np.float32))
+        if input.dtype == np.float32:
+            total = np.cumsum(e, dtype=np.float32)[-1]
+            return (e / total).astype(np.float32)
+        e64 = e.astype(np.float64)
+        return e64 / np.cumsum(e64)[-1]
 
 
-__all__ = ["load", "Model", "F", "mud_text"]
+functional = F
+
+__all__ = ["load", "Model", "F", "functional", "decoder", "mud_text"]

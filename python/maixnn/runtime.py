@@ -5,9 +5,14 @@
     blobs = net.forward(x, outputs=["conv1", "output0"])   # dict name -> array
     y = net.forward({"input0": x})              # inputs by name (several inputs)
 
-Binding: cffi in ABI mode (``ffi.dlopen``), so this file is plain Python and
-the same code runs on the board against a cross-built libmaixnn.so.  The
-library is looked up as
+Binding: the C API is declared once, in CDEF below.  Where cffi is installed
+the library is opened with cffi in ABI mode (``ffi.dlopen``); where it is not
+(the MaixII-Dock's stock Python 3.8 has ctypes but no cffi) the same CDEF is
+parsed into ctypes prototypes (maixnn.cbinding).  Both are plain Python, so
+the same code runs on the board against a cross-built libmaixnn.so, and both
+give the same results bit for bit and the same errors.  MAIXNN_BINDING=cffi
+or =ctypes forces one (default "auto": cffi if it imports, else ctypes);
+binding_name() says which is in use.  The library is looked up as
 
 1. the file named by the environment variable MAIXNN_LIBRARY, if set;
 2. libmaixnn.so next to this file (where ``pip install`` puts it).
@@ -29,12 +34,12 @@ are converted); an int8 array is passed as int8 (MXN_I8), for inputs that are
 already quantized.  Every returned array is a copy owned by numpy.
 
 Threads: a Net is immutable after loading; each forward() runs in its own C
-session, and cffi releases the GIL during C calls, so one Net can serve
+session, and both cffi and ctypes release the GIL during C calls, so one Net can serve
 several threads at once.  close() (or leaving a ``with`` block) frees the C
 model; if forwards are still running in other threads the model is freed when
 the last of them returns.
 
-Board-side safe: Python 3.8, numpy + cffi only.
+Board-side safe: Python 3.8, numpy, and cffi or only the standard library (ctypes).
 """
 from __future__ import annotations
 
@@ -46,13 +51,16 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import cbinding
 from .errors import (Error, InputShapeError, ModelFormatError, OptionError, RuntimeEngineError,
                      UnsupportedOperatorError, path_argument)
 
 LIBRARY_ENV = "MAIXNN_LIBRARY"
 LIBRARY_NAME = "libmaixnn.so"
+BINDING_ENV = "MAIXNN_BINDING"
 
-# The declarations of csrc/include/maixnn.h, as cffi reads them (no preprocessor).
+# The declarations of csrc/include/maixnn.h, as cffi reads them (no preprocessor);
+# maixnn.cbinding derives the ctypes prototypes and the constants from the same text.
 # tests/test_runtime.py checks that every function here matches the header.
 CDEF = """
 typedef enum {
@@ -110,16 +118,18 @@ const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h
                              int *c, int *dtype);
 """
 
-MXN_OK = 0
-MXN_ERR_PARAM = 1
-MXN_ERR_NO_MEM = 2
-MXN_ERR_NOT_IMPLEMENT = 3
-MXN_ERR_NOT_READY = 4
-MXN_ERR_FORMAT = 9
-MXN_ERR_IO = 10
-MXN_ERR_SHAPE = 11
-MXN_F32 = 0
-MXN_I8 = 1
+# the constants, from the one declaration above
+_DECLARATIONS = cbinding.parse(CDEF)
+MXN_OK = _DECLARATIONS.constants["MXN_OK"]
+MXN_ERR_PARAM = _DECLARATIONS.constants["MXN_ERR_PARAM"]
+MXN_ERR_NO_MEM = _DECLARATIONS.constants["MXN_ERR_NO_MEM"]
+MXN_ERR_NOT_IMPLEMENT = _DECLARATIONS.constants["MXN_ERR_NOT_IMPLEMENT"]
+MXN_ERR_NOT_READY = _DECLARATIONS.constants["MXN_ERR_NOT_READY"]
+MXN_ERR_FORMAT = _DECLARATIONS.constants["MXN_ERR_FORMAT"]
+MXN_ERR_IO = _DECLARATIONS.constants["MXN_ERR_IO"]
+MXN_ERR_SHAPE = _DECLARATIONS.constants["MXN_ERR_SHAPE"]
+MXN_F32 = _DECLARATIONS.constants["MXN_F32"]
+MXN_I8 = _DECLARATIONS.constants["MXN_I8"]
 
 _STATUS_NAMES = {
     MXN_ERR_PARAM: "MXN_ERR_PARAM", MXN_ERR_NO_MEM: "MXN_ERR_NO_MEM",
@@ -129,8 +139,7 @@ _STATUS_NAMES = {
 
 _NUMPY_DTYPES = {MXN_F32: np.dtype(np.float32), MXN_I8: np.dtype(np.int8)}
 
-_ffi = None
-_lib = None
+_binding = None  # a cbinding.CffiLibrary or CtypesLibrary, opened on first use
 _lib_path = None
 _load_lock = threading.Lock()
 
@@ -154,25 +163,41 @@ def library_path() -> str:
         "`cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build` "
         "and set %s=build/%s" % (LIBRARY_ENV, here, LIBRARY_ENV, LIBRARY_NAME))
 
+def binding_choice() -> str:
+    """The binding asked for by MAIXNN_BINDING: "auto" (default: cffi when it
+    is installed, else ctypes), "cffi" or "ctypes"."""
+    choice = os.environ.get(BINDING_ENV, "").strip().lower() or "auto"
+    if choice not in cbinding.BINDINGS:
+        raise RuntimeEngineError("%s=%s: expected one of %s (or unset for auto)"
+                                 % (BINDING_ENV, os.environ.get(BINDING_ENV), ", ".join(cbinding.BINDINGS)))
+    return choice
+
 
 def _library():
-    """(ffi, lib), opening the shared library on first use."""
-    global _ffi, _lib, _lib_path
-    if _lib is not None:
-        return _ffi, _lib
+    """The opened library (a cbinding.CffiLibrary or CtypesLibrary), opening
+    libmaixnn.so on first use with the binding MAIXNN_BINDING asks for."""
+    global _binding, _lib_path
+    if _binding is not None:
+        return _binding
     with _load_lock:
-        if _lib is None:
-            import cffi
+        if _binding is None:
+            choice = binding_choice()
             path = library_path()
-            ffi = cffi.FFI()
-            ffi.cdef(CDEF)
             try:
-                lib = ffi.dlopen(path)
+                binding = cbinding.open_library(path, CDEF, choice)
+            except ImportError as exc:
+                raise RuntimeEngineError("%s=cffi but cffi cannot be imported (%s): install cffi or set "
+                                         "%s=ctypes" % (BINDING_ENV, exc, BINDING_ENV)) from None
             except OSError as exc:
-                raise RuntimeEngineError("cannot load maixnn's C library %s: %s" % (path, exc))
-            _ffi, _lib_path = ffi, path
-            _lib = lib
-    return _ffi, _lib
+                raise RuntimeEngineError("cannot load maixnn's C library %s: %s" % (path, exc)) from None
+            _lib_path = path
+            _binding = binding
+    return _binding
+
+
+def binding_name() -> str:
+    """"cffi" or "ctypes": the binding in use (opens the library if needed)."""
+    return _library().name
 
 
 def loaded_library_path() -> Optional[str]:
@@ -180,10 +205,8 @@ def loaded_library_path() -> Optional[str]:
     return _lib_path
 
 
-def _string(ffi, ptr) -> str:
-    if ptr == ffi.NULL:
-        return ""
-    return ffi.string(ptr).decode("utf-8", "replace")
+def _string(c, ptr) -> str:
+    return c.string(ptr).decode("utf-8", "replace")
 
 
 def _status_error(status: int, message: str, context: str = "") -> Error:
@@ -258,7 +281,7 @@ class Net:
     """
 
     def __init__(self, param: str, bin: Optional[str] = None):
-        ffi, lib = _library()
+        lib = _library().lib
         param = path_argument(param, "Net: param")
         bin = path_argument(bin, "Net: bin") if bin is not None else None
         self.param_path = param
@@ -276,7 +299,7 @@ class Net:
     @classmethod
     def from_memory(cls, param_text: Union[str, bytes], bin_data: Optional[bytes] = None) -> "Net":
         """Load from the text of a .param and the bytes of a .bin held in memory."""
-        ffi, lib = _library()
+        lib = _library().lib
         self = cls.__new__(cls)
         self.param_path = None
         self.bin_path = None
@@ -296,9 +319,10 @@ class Net:
     # ------------------------------------------------------------ lifetime
 
     def _create(self):
-        ffi, lib = _library()
+        c = _library()
+        lib = c.lib
         ptr = lib.mxn_net_create()
-        if ptr == ffi.NULL:
+        if c.is_null(ptr):
             raise RuntimeEngineError("out of memory creating a net")
         self._ptr = ptr
         self._state_lock = threading.Lock()
@@ -312,8 +336,8 @@ class Net:
         """Free the half-loaded net and raise the typed error, naming `source`
         (a path, or what was loaded from memory) once: the engine's messages
         for file loads already start with the path."""
-        ffi, lib = _library()
-        message = _string(ffi, lib.mxn_net_error(self._ptr))
+        c = _library()
+        message = _string(c, c.lib.mxn_net_error(self._ptr))
         self._finalizer()
         source = os.fsdecode(source)
         if not message.startswith(source):
@@ -346,10 +370,11 @@ class Net:
     # ------------------------------------------------------------ metadata
 
     def _read_metadata(self) -> None:
-        ffi, lib = _library()
+        c = _library()
+        lib = c.lib
         p = self._ptr
         nblobs = lib.mxn_net_blob_count(p)
-        self.blob_names: List[str] = [_string(ffi, lib.mxn_net_blob_name(p, i)) for i in range(nblobs)]
+        self.blob_names: List[str] = [_string(c, lib.mxn_net_blob_name(p, i)) for i in range(nblobs)]
         self._blob_index: Dict[str, int] = {n: i for i, n in enumerate(self.blob_names)}
         layers = []
         for i in range(lib.mxn_net_layer_count(p)):
@@ -357,8 +382,8 @@ class Net:
                        for k in range(lib.mxn_net_layer_bottom_count(p, i))]
             tops = [self.blob_names[lib.mxn_net_layer_top(p, i, k)]
                     for k in range(lib.mxn_net_layer_top_count(p, i))]
-            layers.append(LayerInfo(i, _string(ffi, lib.mxn_net_layer_type(p, i)),
-                                    _string(ffi, lib.mxn_net_layer_name(p, i)),
+            layers.append(LayerInfo(i, _string(c, lib.mxn_net_layer_type(p, i)),
+                                    _string(c, lib.mxn_net_layer_name(p, i)),
                                     tuple(bottoms), tuple(tops), int(lib.mxn_net_layer_weight_count(p, i))))
         self.layers: List[LayerInfo] = layers
         self.input_names: List[str] = [self.blob_names[lib.mxn_net_input_blob(p, i)]
@@ -366,12 +391,12 @@ class Net:
         self.output_names: List[str] = [self.blob_names[lib.mxn_net_output_blob(p, i)]
                                         for i in range(lib.mxn_net_output_count(p))]
         shapes = {}
-        w, h, c = ffi.new("int *"), ffi.new("int *"), ffi.new("int *")
+        w, h, ch = c.int_out(), c.int_out(), c.int_out()
         for i, name in enumerate(self.input_names):
-            if lib.mxn_net_input_shape(p, i, w, h, c) != MXN_OK:
+            if lib.mxn_net_input_shape(p, i, w, h, ch) != MXN_OK:
                 shapes[name] = (0, 0, 0)
             else:
-                shapes[name] = (c[0], h[0], w[0])
+                shapes[name] = (c.value(ch), c.value(h), c.value(w))
         # declared (C, H, W) of each input; 0 where the .param leaves an extent open
         self.input_shapes: Dict[str, Tuple[int, int, int]] = shapes
 
@@ -434,36 +459,38 @@ class Net:
         return {name: _as_engine_array(value, name) for name, value in given.items()}
 
     def _run(self, inputs, wanted: List[int], wanted_names: List[str]) -> Dict[str, np.ndarray]:
-        ffi, lib = _library()
+        cb = _library()
+        lib = cb.lib
         session = lib.mxn_session_create(self._ptr)
-        if session == ffi.NULL:
+        if cb.is_null(session):
             raise RuntimeEngineError("out of memory creating a session")
         try:
             for name, (arr, dtype) in inputs.items():
                 dims, w, h, c = _ncnn_shape(arr, name)
-                data = ffi.cast("const void *", arr.__array_interface__["data"][0])
+                data = cb.address(arr.__array_interface__["data"][0])
                 status = lib.mxn_session_set_input(session, self._blob_index[name], dtype, data,
                                                    dims, w, h, c)
                 if status != MXN_OK:
                     # the engine's set_input messages already name the input
-                    raise _status_error(status, _string(ffi, lib.mxn_session_error(session)))
-            wanted_c = ffi.new("int[]", wanted) if wanted else ffi.NULL
+                    raise _status_error(status, _string(cb, lib.mxn_session_error(session)))
+            wanted_c = cb.int_array(wanted)
             status = lib.mxn_session_run(session, wanted_c, len(wanted))
             if status != MXN_OK:
-                raise _status_error(status, _string(ffi, lib.mxn_session_error(session)))
-            dims, w, h, c, dt = (ffi.new("int *") for _ in range(5))
+                raise _status_error(status, _string(cb, lib.mxn_session_error(session)))
+            dims, w, h, c, dt = (cb.int_out() for _ in range(5))
             results = {}
             for name, index in zip(wanted_names, wanted):
                 ptr = lib.mxn_session_blob(session, index, dims, w, h, c, dt)
-                if ptr == ffi.NULL:
-                    raise RuntimeEngineError("blob '%s': %s" % (name, _string(ffi, lib.mxn_session_error(session))))
-                results[name] = self._copy_blob(ffi, ptr, name, dims[0], w[0], h[0], c[0], dt[0])
+                if cb.is_null(ptr):
+                    raise RuntimeEngineError("blob '%s': %s" % (name, _string(cb, lib.mxn_session_error(session))))
+                results[name] = self._copy_blob(cb, ptr, name, cb.value(dims), cb.value(w), cb.value(h),
+                                                cb.value(c), cb.value(dt))
             return results
         finally:
             lib.mxn_session_destroy(session)
 
     @staticmethod
-    def _copy_blob(ffi, ptr, name, dims, w, h, c, dtype) -> np.ndarray:
+    def _copy_blob(cb, ptr, name, dims, w, h, c, dtype) -> np.ndarray:
         if dtype not in _NUMPY_DTYPES:
             raise RuntimeEngineError("blob '%s' has unknown dtype %d" % (name, dtype))
         if dims == 3:
@@ -476,5 +503,5 @@ class Net:
             raise RuntimeEngineError("blob '%s' has %d dims" % (name, dims))
         np_dtype = _NUMPY_DTYPES[dtype]
         count = int(np.prod(shape))
-        buf = ffi.buffer(ffi.cast("const char *", ptr), count * np_dtype.itemsize)
-        return np.frombuffer(buf, dtype=np_dtype).reshape(shape).copy()
+        data = cb.read(ptr, count * np_dtype.itemsize)  # a copy
+        return np.frombuffer(data, dtype=np_dtype).reshape(shape).copy()

@@ -17,7 +17,7 @@ Activation memory, two numbers:
   bound for a straightforward executor, not a measurement of the board's NPU
   allocator (which is closed).
 
-Board-side safe: numpy + cffi, Python 3.8.
+Board-side safe: numpy (+ cffi, or ctypes when cffi is absent), Python 3.8.
 """
 from __future__ import annotations
 
