@@ -604,7 +604,7 @@ def _eq_search(model: NcnnModel, result: Calibration, dataset: Dataset, runner: 
 
 # ================================================================== .mud / .json
 
-def _mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
+def mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
     """ncnn/numpy blob shape -> libmaix's (h, w, c)."""
     shape = tuple(int(v) for v in shape)
     if len(shape) == 3:
@@ -618,15 +618,18 @@ def _mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
     raise ValueError("blob shape %r" % (shape,))
 
 
-def _int8_mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
+def model_mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
                    outputs: "OrderedDict[str, Tuple[int, ...]]") -> str:
+    """The .mud of a model (float from convert, int8 from quantize): the input's
+    (h, w, c) with the preprocessing's mean/norm in awnn terms, the outputs'
+    shapes (numpy blob shapes, as Net returns them)."""
     c, h, w = preprocess.size
     mean = preprocess.awnn_mean
     norm = preprocess.awnn_norm
     if c == 1:
         mean, norm = mean * 3, norm * 3
     return mud_text(param_file, bin_file, {input_name: ((h, w, c), mean, norm)},
-                    OrderedDict((name, _mud_dims(shape)) for name, shape in outputs.items()))
+                    OrderedDict((name, mud_dims(shape)) for name, shape in outputs.items()))
 
 
 class QuantizeResult:
@@ -785,7 +788,7 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
     if write_table:
         files.append((r.table, table.text().encode("utf-8")))
     input_name = model.input_names()[0]
-    files.append((r.mud, _int8_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
+    files.append((r.mud, model_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
                                         preprocess, outputs).encode("utf-8")))
     layers = _layer_records(model, int8_model, report, table, calibrated)
     r.method = calibration_info.get("method", "")
