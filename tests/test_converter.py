@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -433,4 +434,24 @@ def test_report_and_cli(tmp_path, capsys):
     assert report.layer_count == 3 and report.layer_types["InnerProduct"] == 1
     assert report.inputs == ["input0"] and report.outputs == ["output0"]
     # atomic writes leave no temporary files behind
-    assert sorted(os.listdir(str(tmp_path / "out"))) == ["v.bin", "v.param"]
+    assert sorted(os.listdir(str(tmp_path / "out"))) == ["v.bin", "v.mud", "v.param"]
+
+
+def test_convert_writes_a_float_mud_that_nn_load_runs(tmp_path):
+    from maixnn import nn
+    model = nets.IDIOM_NETS["view_flatten"]()
+    onnx_path = maixnn.export(model, str(tmp_path / "v.onnx"), input_shape=model.input_shape)
+    maixnn.convert(onnx_path, str(tmp_path / "v"), mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    text = (tmp_path / "v.mud").read_text()
+    c, h, w = model.input_shape
+    net = maixnn.Net(str(tmp_path / "v.param"), str(tmp_path / "v.bin"))
+    y = net.forward(np.zeros((c, h, w), np.float32))
+    # input h,w,c + the awnn-terms mean (x 255) and norm (1 / (std x 255)); output (h, w, c) of y
+    assert "input0 = %d,%d,%d,123.675,116.28,103.53,0.0171247538,0.0175070028,0.0174291939" % (h, w, c) in text
+    assert "output0 = 1,1,%d" % y.size in text
+    m = nn.load(str(tmp_path / "v.mud"))
+    img = np.random.default_rng(0).integers(0, 256, (h, w, c), dtype=np.uint8)
+    x = (img.astype(np.float32) - np.array([123.675, 116.28, 103.53], np.float32)) * np.array(
+        [0.0171247538, 0.0175070028, 0.0174291939], np.float32)
+    ref = net.forward(np.ascontiguousarray(x.transpose(2, 0, 1)))
+    np.testing.assert_allclose(m.forward(img.tobytes()).reshape(-1), ref.reshape(-1), rtol=1e-5, atol=1e-6)

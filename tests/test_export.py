@@ -147,3 +147,98 @@ def test_cli_export_weights_that_do_not_fit_are_model_format_error(tmp_path):
         exporter.run_cli(p.parse_args(["%s:build" % src, str(tmp_path / "o.onnx"), "--input-shape", "3,4,4",
                                        "--weights", wpath]))
     assert not os.path.exists(str(tmp_path / "o.onnx"))
+
+
+def _export_cli(*args, cwd=None):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "maixnn", "export"] + [str(a) for a in args], cwd=cwd,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+
+
+FACTORIES = textwrap.dedent("""
+    import torch
+
+    def build():
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.ReLU())
+
+    def needs_args(width):
+        return torch.nn.Conv2d(3, width, 1)
+
+    def raises():
+        raise RuntimeError("weights server unreachable")
+""")
+
+
+def test_module_factory_is_found_from_its_folder_with_the_maixnn_script(tmp_path):
+    """`maixnn export mymod:build` run in mymod's folder finds it, through the
+    console script too (which, unlike python -m, does not put the cwd on the path)."""
+    (tmp_path / "mymod.py").write_text(FACTORIES)
+    from maixnn.exporter import load_factory
+    old = os.getcwd()
+    os.chdir(str(tmp_path))
+    try:
+        import sys
+        saved = list(sys.path)
+        sys.path[:] = [p for p in sys.path if p not in ("", str(tmp_path), ".")]
+        try:
+            factory = load_factory("mymod:build")
+        finally:
+            sys.path[:] = saved
+            sys.modules.pop("mymod", None)
+    finally:
+        os.chdir(old)
+    assert isinstance(factory(), torch.nn.Sequential)
+    # from elsewhere: a one-line error that says what to do
+    proc = _export_cli("mymod_absent:build", tmp_path / "x.onnx", cwd=str(tmp_path))
+    assert proc.returncode == 2
+    assert "not in the current folder" in proc.stderr and "PYTHONPATH" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name, pattern", [
+    ("needs_args", r"mymod:needs_args needs arguments .*wrap it"),
+    ("raises", r"mymod:raises\(\) failed: RuntimeError: weights server unreachable"),
+])
+def test_factory_that_needs_arguments_or_raises_is_one_line_exit_2(tmp_path, name, pattern):
+    import re
+    (tmp_path / "mymod.py").write_text(FACTORIES)
+    proc = _export_cli("mymod:%s" % name, tmp_path / "x.onnx", "--input-shape", "3,4,4", cwd=str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(pattern, lines[0]), proc.stderr
+    assert not os.path.exists(str(tmp_path / "x.onnx"))
+
+
+@pytest.mark.parametrize("wrap", ["state_dict", "model", "dataparallel"])
+def test_checkpoint_dicts_are_unwrapped(tmp_path, wrap):
+    src = tmp_path / "m4.py"
+    src.write_text("import torch\n\ndef build():\n    return torch.nn.Conv2d(3, 2, 1)\n")
+    trained = torch.nn.Conv2d(3, 2, 1)
+    with torch.no_grad():
+        trained.weight.fill_(0.25)
+        trained.bias.fill_(2.0)
+    state = trained.state_dict()
+    saved = {"state_dict": state, "epoch": 3} if wrap == "state_dict" else \
+        {"model": state, "optimizer": {}, "epoch": 7} if wrap == "model" else \
+        {"module." + k: v for k, v in state.items()}
+    wpath = str(tmp_path / "ckpt.pt")
+    torch.save(saved, wpath)
+    out = str(tmp_path / "c.onnx")
+    proc = _export_cli("%s:build" % src, out, "--input-shape", "3,4,4", "--weights", wpath)
+    assert proc.returncode == 0, proc.stderr
+    assert "loaded" in proc.stdout
+    y = helpers.run_onnxruntime(out, np.ones((1, 3, 4, 4), np.float32))["output0"]
+    np.testing.assert_allclose(y, np.full((2, 4, 4), 2.75), rtol=0, atol=1e-6)
+
+
+def test_whole_pickled_model_is_explained_not_unpickled(tmp_path):
+    src = tmp_path / "m5.py"
+    src.write_text("import torch\n\ndef build():\n    return torch.nn.Conv2d(3, 2, 1)\n")
+    wpath = str(tmp_path / "whole.pt")
+    torch.save(torch.nn.Conv2d(3, 2, 1), wpath)
+    proc = _export_cli("%s:build" % src, tmp_path / "w.onnx", "--input-shape", "3,4,4", "--weights", wpath)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "holds a whole pickled model, not a state_dict" in lines[0], proc.stderr
+    assert "model.state_dict()" in lines[0]

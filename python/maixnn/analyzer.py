@@ -51,6 +51,7 @@ from .errors import ModelFormatError, OptionError, path_argument
 from .fold import input_mapping
 from .ncnn_model import Layer, NcnnModel
 from .npu import INT8_LAYER_TYPES, dequantize_outputs_scale
+from .preprocess import RESIZE_HELP, Preprocess, resize_option
 from .quantizer import model_input_size
 
 # A layer is flagged when its single-mode cosine is below this (or its error
@@ -353,7 +354,6 @@ def _choose_preprocess(int8_base: str, int8_model: NcnnModel, sidecar: Dict, fol
     normally yields the float model's input x (its own per-channel
     normalisation); dataset_gives_f is True when it yields the folded int8
     model's input f = A x + B instead (maixnn.fold)."""
-    from .preprocess import Preprocess
     if input_size is not None:
         size = model_input_size(int8_model, input_size, int8_base + ".param")
         return Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr)), False
@@ -792,7 +792,7 @@ A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled:
 <details><summary>Every blob (entire mode, %(nblobs)d blobs)</summary>
 <table><tr><th>blob</th><th>layer</th><th>type</th><th>cosine</th><th>rel. error</th></tr>%(blob_rows)s</table></details>
 <h2>Input</h2>
-<p>%(size)s %(color)s, resize short side %(resize)s then center crop; float model input (u8/255 &minus; mean)/std with mean %(tmean)s std %(tstd)s
+<p>%(size)s %(color)s, %(geometry)s; float model input (u8/255 &minus; mean)/std with mean %(tmean)s std %(tstd)s
 (awnn: mean %(amean)s, norm %(anorm)s).</p>
 %(fold)s
 </body></html>
@@ -804,7 +804,7 @@ A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled:
         "png": base64.b64encode(png).decode("ascii"), "suggestion": suggestion, "rows": "\n".join(rows),
         "good": COSINE_GOOD, "warn": COSINE_WARN, "nblobs": len(report["blobs"]), "blob_rows": blob_rows,
         "size": e("x".join(str(v) for v in pre["size"])), "color": e(pre["color"]),
-        "resize": pre["resize"]["short_side"],
+        "geometry": e(Preprocess.from_dict(pre).describe_geometry()),
         "tmean": e(str([round(v, 4) for v in pre["torch"]["mean"]])),
         "tstd": e(str([round(v, 4) for v in pre["torch"]["std"]])),
         "amean": e(str([round(v, 4) for v in pre["awnn"]["mean"]])),
@@ -827,7 +827,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mean", help="per-channel mean, comma separated (with --std: 0..1; with --norm: 0..255)")
     p.add_argument("--std", help="per-channel std (PyTorch terms)")
     p.add_argument("--norm", help="per-channel norm (awnn terms)")
-    p.add_argument("--resize", type=int, help="short side before the center crop")
+    p.add_argument("--resize", type=resize_option, help=RESIZE_HELP)
     p.add_argument("--bgr", action="store_true", help="the model takes BGR")
     p.add_argument("--no-single", action="store_true", help="skip the single-layer mode (faster)")
     p.add_argument("--no-progress", action="store_true")

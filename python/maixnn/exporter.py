@@ -111,14 +111,87 @@ def load_factory(spec: str):
         finally:
             sys.path.pop(0)
     else:
+        # `python -m` puts the current folder first on the path; the `maixnn`
+        # script does not, so a module next to the user would not be found
+        cwd = os.getcwd()
+        added = cwd not in sys.path and "" not in sys.path
+        if added:
+            sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(where)
         except ImportError as e:
-            raise OptionError("cannot import %s: %s" % (where, e)) from None
+            missing = getattr(e, "name", None)
+            hint = ("; it is not in the current folder (%s) nor on sys.path: run from its folder, add that "
+                    "folder to PYTHONPATH, or give FILE.py:%s" % (cwd, name)) if missing == where.split(".")[0] else ""
+            raise OptionError("cannot import %s: %s%s" % (where, e, hint)) from None
+        except Exception as e:  # the module itself fails while importing
+            raise OptionError("importing %s failed: %s: %s" % (where, type(e).__name__, e)) from None
+        finally:
+            if added:
+                sys.path.remove(cwd)
     factory = getattr(module, name, None)
     if factory is None or not callable(factory):
         raise OptionError("%s has no callable %r" % (where, name))
     return factory
+
+
+def build_module(factory, spec: str):
+    """Call FACTORY() and say in one line why when it cannot give a module."""
+    import inspect
+
+    try:
+        inspect.signature(factory).bind()
+    except TypeError as e:
+        raise OptionError("%s needs arguments (%s): export calls FACTORY() with none; wrap it, e.g. "
+                          "def factory(): return %s(...)" % (spec, e, spec.rsplit(":", 1)[1])) from None
+    except ValueError:  # builtins without a signature: just call them
+        pass
+    try:
+        return factory()
+    except Exception as e:
+        raise OptionError("%s() failed: %s: %s" % (spec, type(e).__name__, e)) from None
+
+
+# keys under which training scripts store the weights in a checkpoint dict
+CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
+
+
+def load_weights(module, path: str, spec: str) -> str:
+    """Load a state_dict, or a checkpoint dict holding one, into `module`;
+    returns what was found.  A whole pickled model is explained, not unpickled
+    (that would run arbitrary code from the file)."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        text = str(e)
+        if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
+            raise ModelFormatError(
+                "%s holds a whole pickled model, not a state_dict: maixnn does not unpickle code from a "
+                "file; save the weights with torch.save(model.state_dict(), path) instead, or return the "
+                "loaded model from your factory" % path) from None
+        raise ModelFormatError("%s: cannot load a state_dict: %s" % (path, e)) from None
+    found = "state_dict"
+    if isinstance(state, dict) and not any(torch.is_tensor(v) for v in state.values()):
+        for key in CHECKPOINT_KEYS:
+            if isinstance(state.get(key), dict):
+                state, found = state[key], "checkpoint['%s']" % key
+                break
+        else:
+            raise ModelFormatError("%s is a dict without tensors and without any of the keys %s: not a "
+                                   "state_dict or a checkpoint maixnn recognises (keys: %s)"
+                                   % (path, ", ".join(CHECKPOINT_KEYS), ", ".join(map(str, list(state)[:8]))))
+    if isinstance(state, dict) and state and all(str(k).startswith("module.") for k in state):
+        # saved from nn.DataParallel / DistributedDataParallel
+        state = {str(k)[len("module."):]: v for k, v in state.items()}
+        found += " (DataParallel 'module.' prefix removed)"
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:  # missing/unexpected keys, wrong shapes, not a dict
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFormatError("%s does not fit %s: %s" % (path, spec, first)) from None
+    return found
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -131,24 +204,17 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET,
                    help="ONNX opset (default %d)" % DEFAULT_OPSET)
     p.add_argument("--weights", default=None,
-                   help="optional state_dict file (torch.save) loaded into the module")
+                   help="optional weights file (torch.save) loaded into the module: a state_dict or a "
+                        "checkpoint dict holding one under 'state_dict', 'model', ...")
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    import torch
-
     shape = chw_shape(args.input_shape, "--input-shape")
     factory = load_factory(args.model)
-    module = factory()
+    module = build_module(factory, args.model)
     if getattr(args, "weights", None):
-        try:
-            state = torch.load(args.weights, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise ModelFormatError("%s: cannot load a state_dict: %s" % (args.weights, e)) from None
-        try:
-            module.load_state_dict(state)
-        except (RuntimeError, TypeError, AttributeError) as e:  # missing/unexpected keys, wrong shapes, not a dict
-            raise ModelFormatError("%s does not fit %s: %s" % (args.weights, args.model, e)) from None
+        found = load_weights(module, args.weights, args.model)
+        print("loaded %s from %s" % (found, args.weights))
     export(module, args.output, input_shape=shape, opset=args.opset)
     print("wrote %s (input0: 1x%dx%dx%d, opset %d)" % ((args.output,) + shape + (args.opset,)))
     return 0

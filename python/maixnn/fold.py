@@ -351,8 +351,8 @@ class _TensorMap:
 def _single_preprocess(preprocess, m: float, n: float, record: Dict):
     from .preprocess import Preprocess
     c = preprocess.channels
-    single = Preprocess.from_awnn(preprocess.size, mean=[m] * c, norm=[n] * c, resize=preprocess.resize,
-                                  bgr=preprocess.bgr)
+    single = Preprocess.from_awnn(preprocess.size, mean=[m] * c, norm=[n] * c,
+                                  resize=preprocess.resize_policy, bgr=preprocess.bgr, check=False)
     # preprocessed float tensors (.npy) are in the original normalisation
     single.tensor_input_map = _TensorMap(record)
     return single

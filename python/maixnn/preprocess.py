@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -92,6 +93,76 @@ def per_channel_values(values, channels: int, what: str) -> Optional[List[float]
     return out
 
 
+SQUASH = "squash"
+
+NO_NORMALIZATION_WARNING = (
+    "no mean/std/norm given: the input is taken as u8 / 255 (mean 0, std 1 in PyTorch terms); "
+    "give the values the model was trained with (e.g. --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225)")
+
+
+class PreprocessWarning(UserWarning):
+    """Preprocessing values that are accepted but probably not what was meant."""
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return ",".join("%.6g" % v for v in values)
+
+
+def check_torch_terms(mean: Sequence[float], std: Sequence[float]) -> None:
+    """PyTorch terms take mean and std on 0..1.  Values on the 0..255 scale in
+    that slot (the usual mistake: --mean 123.675 --std 58.395) would make every
+    input nearly constant; refuse them and spell out the two right spellings."""
+    big_std = [s for s in std if s > 2.0]
+    if big_std:
+        raise OptionError(
+            "std %s looks like a 0..255 value, but with --std the values are on 0..1 (PyTorch terms): "
+            "use --norm %s (awnn terms, mean on 0..255) or --std %s"
+            % (_fmt(std), _fmt([1.0 / s for s in std]), _fmt([s / 255.0 for s in std])))
+    big_mean = [m for m in mean if abs(m) > 1.5]
+    if big_mean:
+        raise OptionError(
+            "mean %s looks like a 0..255 value, but with --std the mean is on 0..1 (PyTorch terms): "
+            "use --mean %s with --std, or keep --mean %s with --norm (awnn terms)"
+            % (_fmt(mean), _fmt([m / 255.0 for m in mean]), _fmt(mean)))
+
+
+def awnn_terms_problems(mean: Sequence[float], norm: Sequence[float]) -> Tuple[List[str], List[str]]:
+    """(errors, warnings) for a mean/norm in awnn terms, x = (u8 - mean) * norm
+    with the mean on 0..255 and norm = 1 / (std * 255), typically 0.004..0.02.
+    Shared by quantize/run (which refuse the errors) and nn.load (which, like
+    MaixPy3, only warns)."""
+    errors, warns = [], []
+    if any(n > 1.0 for n in norm):
+        errors.append(
+            "norm %s is larger than 1, so (u8 - mean) * norm spans hundreds: if it is a std on 0..255 "
+            "use --norm %s (1 / std); if it is 1 / std on 0..1 use --norm %s (divided by 255)"
+            % (_fmt(norm), _fmt([1.0 / n for n in norm]), _fmt([n / 255.0 for n in norm])))
+    if any(m != 0 for m in mean) and all(0 <= m <= 1.0 for m in mean) and any(m != int(m) for m in mean):
+        warns.append(
+            "mean %s looks like a 0..1 value, but with norm the mean is on 0..255 (awnn terms): "
+            "did you mean --mean %s?" % (_fmt(mean), _fmt([m * 255.0 for m in mean])))
+    return errors, warns
+
+
+RESIZE_HELP = ("the resize policy, stored in the model's .json and used by quantize, analyze and run: "
+               "an integer = short side before the centre crop (default: the larger input side), "
+               "or 'squash' = straight to the input size, aspect ratio not kept")
+
+
+def resize_option(text: str):
+    """argparse type of --resize: an integer short side or 'squash'."""
+    if text.strip().lower() == SQUASH:
+        return SQUASH
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        import argparse
+        raise argparse.ArgumentTypeError("expected a positive integer (short side) or 'squash', got %r" % text)
+    return value
+
+
 def _parse_size(size) -> Tuple[int, int, int]:
     try:
         c, h, w = (int(v) for v in size)
@@ -111,24 +182,35 @@ class Preprocess:
     Preprocess.from_awnn((3, 224, 224), mean=127.5, norm=0.0078125)
 
     size     (c, h, w) of the network input; c is 1 (grey) or 3.
-    resize   short side for torchvision's Resize(s) before CenterCrop((h, w));
-             default max(h, w) (the crop then only trims the long side).
+    resize   the resize policy, chosen once and stored in the .json contract so
+             that quantize, analyze, run and the board path all use it:
+             an integer s: torchvision's Resize(s) (short side s) then
+             CenterCrop((h, w)); default max(h, w) (the crop then only trims
+             the long side); "squash": resize to exactly w x h, aspect ratio
+             not kept (what a camera frame resized on the board gets).
     bgr      channel order of a 3-channel input (False: RGB).
     mean/std PyTorch terms (0..1); default mean 0, std 1 (plain ToTensor).
+             0..255 values in this slot are refused (check_torch_terms).
     """
 
-    def __init__(self, size: Sequence[int], mean=None, std=None, resize: Optional[int] = None,
-                 bgr: bool = False):
+    def __init__(self, size: Sequence[int], mean=None, std=None, resize=None,
+                 bgr: bool = False, check: bool = True):
         c, h, w = _parse_size(size)
         self.size = (c, h, w)
+        self.resize_mode = "crop"
         if resize is None:
+            resize = max(h, w)
+        if isinstance(resize, str) and resize.strip().lower() == SQUASH:
+            self.resize_mode = SQUASH
             resize = max(h, w)
         try:
             resize_int = int(resize)
         except (TypeError, ValueError):
-            raise OptionError("resize must be an integer (the short side), got %r" % (resize,)) from None
+            raise OptionError("resize must be an integer (the short side, then a centre crop) or "
+                              "'squash' (straight to the input size), got %r" % (resize,)) from None
         if resize_int != resize or resize_int <= 0:
-            raise OptionError("resize must be a positive integer (the short side), got %r" % (resize,))
+            raise OptionError("resize must be a positive integer (the short side) or 'squash', got %r"
+                              % (resize,))
         self.resize = resize_int
         if bgr and c != 3:
             raise OptionError("bgr needs a 3-channel input, the input has %d channel" % c)
@@ -138,39 +220,66 @@ class Preprocess:
         for s in std_l:
             if s <= 0:
                 raise OptionError("std values must be > 0, got %r" % (std,))
+        if check:
+            check_torch_terms(mean_l, std_l)
         self.mean = mean_l
         self.std = std_l
+        self.notes: List[str] = []  # PreprocessWarnings raised while building it (from_options)
         # which notation the user declared: decides the float32 arithmetic
         self.notation = "torch"
         self._awnn = None  # (mean', norm') exactly as declared, when notation == "awnn"
 
     @classmethod
-    def from_awnn(cls, size: Sequence[int], mean=None, norm=None, resize: Optional[int] = None,
-                  bgr: bool = False) -> "Preprocess":
-        """Declared in awnn terms: x = (u8 - mean) * norm, mean on 0..255."""
+    def from_awnn(cls, size: Sequence[int], mean=None, norm=None, resize=None,
+                  bgr: bool = False, check: bool = True) -> "Preprocess":
+        """Declared in awnn terms: x = (u8 - mean) * norm, mean on 0..255.
+        A norm above 1 is refused and a 0..1-looking mean warned about
+        (awnn_terms_problems) unless check is False (a stored contract)."""
         c = _parse_size(size)[0]
         mean_a = per_channel_values(0.0 if mean is None else mean, c, "mean")
         norm_a = per_channel_values(1.0 / 255.0 if norm is None else norm, c, "norm")
+        if check:
+            errors, warns = awnn_terms_problems(mean_a, norm_a)
+            if errors:
+                raise OptionError(errors[0])
+            for w in warns:
+                warnings.warn(w, PreprocessWarning, stacklevel=3)
         mean_t, std_t = awnn_to_torch(mean_a, norm_a)
-        p = cls(size, mean=mean_t, std=std_t, resize=resize, bgr=bgr)
+        p = cls(size, mean=mean_t, std=std_t, resize=resize, bgr=bgr, check=False)
         p.notation = "awnn"
         p._awnn = (mean_a, norm_a)
         return p
 
     @classmethod
     def from_options(cls, size: Sequence[int], mean=None, std=None, norm=None,
-                     resize: Optional[int] = None, bgr: bool = False) -> "Preprocess":
+                     resize=None, bgr: bool = False) -> "Preprocess":
         """The quantize()/CLI convention: with `std` the mean is in PyTorch terms
-        (0..1), with `norm` in awnn terms (0..255); neither: mean 0, std 1."""
+        (0..1), with `norm` in awnn terms (0..255); neither: mean 0, std 1,
+        with a PreprocessWarning naming that default (a model trained on
+        ImageNet-normalised input would silently get the wrong numbers).
+        The warnings are also kept in the result's `notes`, for reports."""
         if std is not None and norm is not None:
             raise OptionError("give std (PyTorch terms, mean on 0..1) or norm (awnn terms, mean on "
                               "0..255), not both")
-        if norm is not None:
-            return cls.from_awnn(size, mean=mean, norm=norm, resize=resize, bgr=bgr)
-        if mean is not None and std is None:
+        if mean is not None and std is None and norm is None:
             raise OptionError("mean given without std or norm: give std for PyTorch terms (mean on 0..1)"
                               " or norm for awnn terms (mean on 0..255)")
-        return cls(size, mean=mean, std=std, resize=resize, bgr=bgr)
+        notes = [NO_NORMALIZATION_WARNING] if mean is None and std is None and norm is None else []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PreprocessWarning)
+            if norm is not None:
+                p = cls.from_awnn(size, mean=mean, norm=norm, resize=resize, bgr=bgr)
+            else:
+                p = cls(size, mean=mean, std=std, resize=resize, bgr=bgr)
+        for w in caught:
+            if issubclass(w.category, PreprocessWarning):
+                notes.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        for note in notes:
+            warnings.warn(note, PreprocessWarning, stacklevel=2)
+        p.notes = notes
+        return p
 
     # -- the two notations
     @property
@@ -182,6 +291,17 @@ class Preprocess:
         return list(self._awnn[1]) if self._awnn else torch_to_awnn(self.mean, self.std)[1]
 
     @property
+    def resize_policy(self):
+        """The `resize` argument that rebuilds this geometry: "squash" or the short side."""
+        return SQUASH if self.resize_mode == SQUASH else self.resize
+
+    def describe_geometry(self) -> str:
+        c, h, w = self.size
+        if self.resize_mode == SQUASH:
+            return "resized to %dx%d (aspect ratio not kept)" % (w, h)
+        return "short side resized to %d, then centre crop %dx%d" % (self.resize, w, h)
+
+    @property
     def channels(self) -> int:
         return self.size[0]
 
@@ -191,10 +311,10 @@ class Preprocess:
 
     # -- pixels
     def pixels(self, image) -> np.ndarray:
-        """Resize + center-crop + channel order: uint8 (h, w, c), what a camera
+        """Resize (+ center-crop) + channel order: uint8 (h, w, c), what a camera
         would deliver to the board after the same geometry."""
         c, h, w = self.size
-        arr = _as_uint8_hwc(image, c, self.resize, (h, w))
+        arr = _as_uint8_hwc(image, c, None if self.resize_mode == SQUASH else self.resize, (h, w))
         if c == 3 and self.bgr:
             arr = arr[:, :, ::-1]
         return np.ascontiguousarray(arr)
@@ -229,8 +349,11 @@ class Preprocess:
         return {
             "size": [c, h, w],
             "layout": "CHW",
-            "resize": {"short_side": self.resize, "interpolation": "bilinear (PIL, antialiased)"},
-            "center_crop": [h, w],
+            "resize": ({"mode": SQUASH, "size": [h, w], "interpolation": "bilinear (PIL, antialiased)"}
+                       if self.resize_mode == SQUASH else
+                       {"mode": "crop", "short_side": self.resize,
+                        "interpolation": "bilinear (PIL, antialiased)"}),
+            "center_crop": None if self.resize_mode == SQUASH else [h, w],
             "color": self.color,
             "notation": self.notation,
             "torch": {"mean": list(self.mean), "std": list(self.std),
@@ -243,12 +366,16 @@ class Preprocess:
     def from_dict(cls, d: Dict[str, Any]) -> "Preprocess":
         try:
             size = d["size"]
-            resize = d.get("resize", {}).get("short_side")
+            geometry = d.get("resize") or {}
+            # contracts written before the policy was recorded are "crop"
+            resize = SQUASH if geometry.get("mode") == SQUASH else geometry.get("short_side")
             bgr = d.get("color", "RGB") == "BGR"
+            # a stored contract was checked when it was written
             if d.get("notation") == "awnn":
                 return cls.from_awnn(size, mean=d["awnn"]["mean"], norm=d["awnn"]["norm"],
-                                     resize=resize, bgr=bgr)
-            return cls(size, mean=d["torch"]["mean"], std=d["torch"]["std"], resize=resize, bgr=bgr)
+                                     resize=resize, bgr=bgr, check=False)
+            return cls(size, mean=d["torch"]["mean"], std=d["torch"]["std"], resize=resize, bgr=bgr,
+                       check=False)
         except (KeyError, TypeError, AttributeError) as e:
             raise OptionError("not a maixnn preprocessing description (missing %s)" % (e,)) from None
 
@@ -267,7 +394,8 @@ class Preprocess:
             norm = "mean=%s, norm=%s" % (self.awnn_mean, self.awnn_norm)
         else:
             norm = "mean=%s, std=%s" % (self.mean, self.std)
-        return "Preprocess(size=%s, resize=%d, %s, %s)" % (self.size, self.resize, self.color, norm)
+        geometry = "resize=squash" if self.resize_mode == SQUASH else "resize=%d" % self.resize
+        return "Preprocess(size=%s, %s, %s, %s)" % (self.size, geometry, self.color, norm)
 
 
 # ----------------------------------------------------------------- geometry
@@ -332,8 +460,20 @@ def _hwc(arr: np.ndarray) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def _as_uint8_hwc(image, channels: int, short_side: int, crop: Tuple[int, int]) -> np.ndarray:
-    """Decode/convert/resize/crop one image into uint8 (h, w, channels) RGB or grey."""
+def squash(img, size: Tuple[int, int]):
+    """Resize a PIL image to exactly size = (h, w), aspect ratio not kept."""
+    Image = _import_pil()
+    h, w = size
+    return img if img.size == (w, h) else img.resize((w, h), Image.BILINEAR)
+
+
+def _geometry(img, short_side: Optional[int], crop: Tuple[int, int]):
+    return squash(img, crop) if short_side is None else resize_and_crop(img, short_side, crop)
+
+
+def _as_uint8_hwc(image, channels: int, short_side: Optional[int], crop: Tuple[int, int]) -> np.ndarray:
+    """Decode/convert/resize/crop one image into uint8 (h, w, channels) RGB or grey
+    (short_side None: squash to the crop size)."""
     mode = "L" if channels == 1 else "RGB"
     if isinstance(image, (str, os.PathLike)):
         Image = _import_pil()
@@ -343,7 +483,7 @@ def _as_uint8_hwc(image, channels: int, short_side: int, crop: Tuple[int, int]) 
                 img = im.convert(mode)
         except OSError as e:
             raise OptionError("%s: cannot read as an image (%s)" % (path, e)) from None
-        return _hwc(np.asarray(resize_and_crop(img, short_side, crop)))
+        return _hwc(np.asarray(_geometry(img, short_side, crop)))
     if isinstance(image, np.ndarray):
         arr = image
         if arr.dtype != np.uint8:
@@ -362,14 +502,14 @@ def _as_uint8_hwc(image, channels: int, short_side: int, crop: Tuple[int, int]) 
         elif channels == 3 and arr.shape[2] == 1:
             arr = np.repeat(arr, 3, axis=2)
         h, w = arr.shape[:2]
-        if resized_size(w, h, short_side) == (w, h) and (h, w) == tuple(crop):
+        if (h, w) == tuple(crop) and (short_side is None or resized_size(w, h, short_side) == (w, h)):
             return np.ascontiguousarray(arr)  # torchvision would not change a single pixel
         Image = _import_pil()
         img = Image.fromarray(arr[:, :, 0] if channels == 1 else arr, mode)
-        return _hwc(np.asarray(resize_and_crop(img, short_side, crop)))
+        return _hwc(np.asarray(_geometry(img, short_side, crop)))
     # PIL image (duck-typed: has .convert and .size)
     if hasattr(image, "convert") and hasattr(image, "size"):
-        return _hwc(np.asarray(resize_and_crop(image.convert(mode), short_side, crop)))
+        return _hwc(np.asarray(_geometry(image.convert(mode), short_side, crop)))
     raise OptionError("cannot use %r as an image: give a file path, a PIL image or a uint8 array"
                       % (type(image).__name__,))
 

@@ -45,7 +45,7 @@ from .cli import number_list
 from .errors import ModelFormatError, OptionError, UnsupportedOperatorError, path_argument
 from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
 from .nn import mud_text
-from .preprocess import Dataset, Preprocess
+from .preprocess import RESIZE_HELP, Dataset, Preprocess, PreprocessWarning, resize_option
 from .summary import parse_shape
 
 METHODS = {
@@ -604,7 +604,7 @@ def _eq_search(model: NcnnModel, result: Calibration, dataset: Dataset, runner: 
 
 # ================================================================== .mud / .json
 
-def _mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
+def mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
     """ncnn/numpy blob shape -> libmaix's (h, w, c)."""
     shape = tuple(int(v) for v in shape)
     if len(shape) == 3:
@@ -618,15 +618,18 @@ def _mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
     raise ValueError("blob shape %r" % (shape,))
 
 
-def _int8_mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
+def model_mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
                    outputs: "OrderedDict[str, Tuple[int, ...]]") -> str:
+    """The .mud of a model (float from convert, int8 from quantize): the input's
+    (h, w, c) with the preprocessing's mean/norm in awnn terms, the outputs'
+    shapes (numpy blob shapes, as Net returns them)."""
     c, h, w = preprocess.size
     mean = preprocess.awnn_mean
     norm = preprocess.awnn_norm
     if c == 1:
         mean, norm = mean * 3, norm * 3
     return mud_text(param_file, bin_file, {input_name: ((h, w, c), mean, norm)},
-                    OrderedDict((name, _mud_dims(shape)) for name, shape in outputs.items()))
+                    OrderedDict((name, mud_dims(shape)) for name, shape in outputs.items()))
 
 
 class QuantizeResult:
@@ -785,7 +788,7 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
     if write_table:
         files.append((r.table, table.text().encode("utf-8")))
     input_name = model.input_names()[0]
-    files.append((r.mud, _int8_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
+    files.append((r.mud, model_mud_text(os.path.basename(r.param), os.path.basename(r.bin), input_name,
                                         preprocess, outputs).encode("utf-8")))
     layers = _layer_records(model, int8_model, report, table, calibrated)
     r.method = calibration_info.get("method", "")
@@ -820,7 +823,7 @@ def _write_outputs(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
 
 def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, norm=None,
              method: str = "kl", float_layers: Union[str, Iterable[str]] = (), input_size=None,
-             bgr: bool = False, progress: bool = True, resize: Optional[int] = None,
+             bgr: bool = False, progress: bool = True, resize=None,
              percentile: float = 99.99, eq_images: int = 20, eq_steps: int = 100,
              max_images: Optional[int] = None, engine: str = "maixnn",
              fold_normalization: bool = True) -> QuantizeResult:
@@ -832,7 +835,8 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
     method      minmax | kl | percentile | aciq | eq (see METHODS)
     float_layers  layer names (list or "a,b") kept in float
     input_size  (c, h, w) when the model's Input layer does not declare it
-    resize      short side for Resize before CenterCrop (default max(h, w))
+    resize      the resize policy: short side for Resize before CenterCrop (default
+                max(h, w)) or "squash" (straight to the input size); stored in the .json
     percentile  for method="percentile"; eq_images/eq_steps for method="eq"
     max_images  use only the first N calibration samples
     engine      "maixnn" (the C engine; default) or "ncnn" (official wheel, to cross-check)
@@ -854,6 +858,7 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
     _check_layer_names(model, floats, "float_layers")
     size = model_input_size(model, input_size, param)
     preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bgr)
+    preprocess_notes = list(preprocess.notes)
 
     from .fold import fold_for_npu
     npu_fold = fold_for_npu(model, preprocess, enabled=fold_normalization)
@@ -861,14 +866,12 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
     fold_dir = None
     if npu_fold is not None:
         # calibrate the folded model on the NPU's single-mean/norm input
-        import sys
         import tempfile
         model, preprocess = npu_fold.model, npu_fold.preprocess
         fold_dir = tempfile.TemporaryDirectory(prefix="maixnn-fold-")
         calib_base = os.path.join(fold_dir.name, "folded")
         model.save(calib_base + ".param", calib_base + ".bin")
-        if progress:
-            print(npu_fold.info.describe(), file=sys.stderr)
+        # what was folded is printed once, with the result's summary
     try:
         calib = calibrate(calib_base, images, preprocess, method=method, percentile=percentile,
                           eq_images=eq_images, eq_steps=eq_steps, max_images=max_images,
@@ -884,12 +887,13 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
                         ("images", calib.images), ("source", calib.source)])
     info.update(calib.options)
     return _write_outputs(model, int8_model, report, table, out_base, preprocess, calib.output_shapes,
-                          info, calib, param, binp, True, calib.warnings, npu_fold=npu_fold)
+                          info, calib, param, binp, True, preprocess_notes + calib.warnings,
+                          npu_fold=npu_fold)
 
 
 def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base: str,
                         float_layers: Union[str, Iterable[str]] = (), mean=None, std=None, norm=None,
-                        bgr: Optional[bool] = None, input_size=None, resize: Optional[int] = None,
+                        bgr: Optional[bool] = None, input_size=None, resize=None,
                         engine: str = "maixnn", fold_normalization: bool = True) -> QuantizeResult:
     """Build the int8 model from a (possibly hand-edited) table: layers
     without lines stay float.  The preprocessing for .mud/.json comes from
@@ -916,6 +920,7 @@ def quantize_from_table(float_base: str, table: Union[str, ScaleTable], out_base
     if explicit:
         size = model_input_size(model, input_size, param)
         preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm, resize=resize, bgr=bool(bgr))
+        warns.extend(preprocess.notes)
         from .fold import fold_for_npu
         npu_fold = fold_for_npu(model, preprocess, enabled=fold_normalization)
         if npu_fold is not None:
@@ -977,7 +982,7 @@ def configure_parser(p) -> None:
     p.add_argument("--norm", help="per-channel norm, awnn terms (x - mean) * norm")
     p.add_argument("--bgr", action="store_true", help="the network takes BGR (default RGB)")
     p.add_argument("--input-size", help="c,h,w when the model does not declare it")
-    p.add_argument("--resize", type=int, help="short side for Resize before CenterCrop (default max(h, w))")
+    p.add_argument("--resize", type=resize_option, help=RESIZE_HELP)
     p.add_argument("--float-layers", default="", help="comma-separated layer names kept in float")
     p.add_argument("--percentile", type=float, default=99.99, help="for --method percentile (default 99.99)")
     p.add_argument("--eq-images", type=int, default=20, help="images for --method eq (default 20)")
@@ -995,6 +1000,7 @@ def run_cli(args) -> int:
     with warnings.catch_warnings():
         # the warnings are printed below, once, as part of the report
         warnings.simplefilter("ignore", CalibrationWarning)
+        warnings.simplefilter("ignore", PreprocessWarning)
         return _run_cli(args)
 
 

@@ -2,31 +2,39 @@
 
     maixnn run out/m.param photo.jpg --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 \\
         --labels labels.txt --top-k 5 --softmax
+    maixnn run out/m_int8 photo.jpg          # preprocessing from out/m_int8.json
     maixnn run out/m input.npy --save y.npy
 
-Image input: converted to RGB (or BGR with --bgr), resized to the Input
-layer's W x H (PIL bilinear, aspect ratio not kept), then normalised per
-channel, in float32, either
-    PyTorch terms (default):  x = (u8 / 255 - mean) / std   (defaults: mean 0, std 1)
-    awnn terms (--norm):      x = (u8 - mean) * norm         (mean on 0..255, default 0)
-and laid out as (C, H, W).  A .npy input is used as it is (float32 C,H,W or
-1,C,H,W; int8 for an already quantized input).
+Image input: the model's preprocessing contract (``<model>.json``, written by
+``maixnn quantize``) is used when there is one: the same resize policy,
+channel order and normalisation as calibration and analysis, so an int8 model
+sees exactly what it was calibrated on (giving --mean/--std/--norm/--bgr/
+--resize as well is refused: the contract decides).  Without a contract the
+options describe it, as in quantize: resize policy --resize (default: short
+side = the larger input side, then centre crop; 'squash' = straight to the
+input size), RGB (or BGR with --bgr), then per channel in float32 either
+    PyTorch terms (--std):  x = (u8 / 255 - mean) / std   (mean on 0..1)
+    awnn terms (--norm):    x = (u8 - mean) * norm         (mean on 0..255)
+(none given: u8 / 255, with a warning), laid out as (C, H, W).  A .npy input
+is used as it is (float32 C,H,W or 1,C,H,W; int8 for an already quantized input).
 
-The output is printed as its shape and the top-k entries of the flattened
-first output (with --labels: one label per line, line i = class i).
+Each output is printed as its shape and range; the top-k entries are printed
+for outputs that are 1-D class scores (one axis longer than 1; with --labels:
+one label per line, line i = class i).
 
 Image reading needs PIL (pip install pillow); everything else is board-safe.
 """
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence, Tuple
+import warnings
+from typing import List, Optional, Tuple
 
 import numpy as np
 
 from .cli import number_list
 from .errors import InputShapeError, ModelFormatError, OptionError
-from .preprocess import Preprocess
+from .preprocess import RESIZE_HELP, Preprocess, PreprocessWarning, resize_option
 from .runtime import Net
 from .summary import model_paths
 
@@ -40,43 +48,47 @@ def _channel_values(text: Optional[str], what: str) -> Optional[List[float]]:
     return values
 
 
-def image_preprocess(size: Tuple[int, int, int], mean: Optional[Sequence[float]] = None,
-                     std: Optional[Sequence[float]] = None,
-                     norm: Optional[Sequence[float]] = None) -> Preprocess:
-    """The normalisation of the module doc as a Preprocess (only its normalize()
-    is used: the image is already resized to the input size)."""
-    if norm is not None:
-        if std is not None:
-            raise OptionError("give either --std (PyTorch terms) or --norm (awnn terms), not both")
-        return Preprocess.from_awnn(size, mean=mean, norm=norm)
-    return Preprocess(size, mean=mean, std=std)
-
-
-def load_image(path: str, height: int, width: int, channels: int = 3, bgr: bool = False) -> np.ndarray:
-    """Image file -> uint8 (H, W, C) resized to width x height."""
+def model_contract(param: str) -> Tuple[Optional[str], Optional[Preprocess]]:
+    """(path, Preprocess) of the model's .json preprocessing contract, or (None, None)."""
+    base = param[:-len(".param")] if param.endswith(".param") else param
+    path = base + ".json"
+    if not os.path.isfile(path):
+        return None, None
+    import json
     try:
-        from PIL import Image
-    except ImportError:
-        raise OptionError("reading images needs PIL: pip install pillow (or pass a .npy)")
-    try:
-        img = Image.open(path)
-        img.load()
+        with open(path, "r", encoding="utf-8") as f:
+            doc = json.load(f)
     except (OSError, ValueError) as exc:
-        raise ModelFormatError("cannot read image %s: %s" % (path, exc))
-    if channels == 1:
-        img = img.convert("L")
-    elif channels == 3:
-        img = img.convert("RGB")
-    else:
-        raise InputShapeError("the model's input has %d channels; images give 1 or 3" % channels)
-    if img.size != (width, height):
-        img = img.resize((width, height), Image.BILINEAR)
-    arr = np.asarray(img, dtype=np.uint8)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if bgr and channels == 3:
-        arr = arr[:, :, ::-1]
-    return np.ascontiguousarray(arr)
+        raise ModelFormatError("cannot read the preprocessing contract %s: %s" % (path, exc)) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("preprocess"), dict):
+        raise ModelFormatError("%s has no \"preprocess\" record: not a maixnn model description" % path)
+    return path, Preprocess.from_dict(doc["preprocess"])
+
+
+def image_preprocess(args, param: str, size: Tuple[int, int, int]) -> Preprocess:
+    """The Preprocess for an image input: the model's contract, else the options."""
+    given = [o for o in ("mean", "std", "norm", "resize") if getattr(args, o) is not None]
+    if args.bgr:
+        given.append("bgr")
+    path, contract = model_contract(param)
+    if contract is not None:
+        if given:
+            raise OptionError("%s declares the preprocessing (%r); drop %s (or delete the .json to "
+                              "describe it yourself)" % (path, contract, ", ".join("--" + o for o in given)))
+        if tuple(contract.size) != tuple(size):
+            raise InputShapeError("%s declares an input of (c, h, w) = %s, the model takes %s"
+                                  % (path, tuple(contract.size), tuple(size)))
+        print("preprocessing from %s: %r" % (path, contract))
+        return contract
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PreprocessWarning)
+        pre = Preprocess.from_options(size, mean=_channel_values(args.mean, "mean"),
+                                      std=_channel_values(args.std, "std"),
+                                      norm=_channel_values(args.norm, "norm"),
+                                      resize=args.resize, bgr=args.bgr)
+    for note in pre.notes:
+        print("warning: %s" % note)
+    return pre
 
 
 def read_labels(path: str) -> List[str]:
@@ -85,6 +97,12 @@ def read_labels(path: str) -> List[str]:
             return [line.rstrip("\r\n") for line in f]
     except OSError as exc:
         raise OptionError("cannot read labels %s: %s" % (path, exc))
+
+
+def is_class_vector(y: np.ndarray) -> bool:
+    """1-D class scores: at most one axis longer than 1 (1000, (1, 1, 1000), ...),
+    not a feature map whose top-k would mean nothing."""
+    return y.size > 1 and sum(1 for d in y.shape if d > 1) == 1
 
 
 def top_k(values: np.ndarray, k: int) -> List[Tuple[int, float]]:
@@ -107,6 +125,7 @@ def configure_parser(p) -> None:
     p.add_argument("--std", help="per-channel std, PyTorch terms: x = (u8/255 - mean) / std")
     p.add_argument("--norm", help="per-channel norm, awnn terms: x = (u8 - mean) * norm")
     p.add_argument("--bgr", action="store_true", help="feed channels as B,G,R instead of R,G,B")
+    p.add_argument("--resize", type=resize_option, help=RESIZE_HELP)
     p.add_argument("--labels", help="text file, one class label per line")
     p.add_argument("--top-k", type=int, default=5, help="how many classes to print (default 5)")
     p.add_argument("--softmax", action="store_true", help="apply softmax to the output before top-k")
@@ -127,8 +146,8 @@ def run_cli(args) -> int:
             x = np.load(args.input, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ModelFormatError("cannot read %s: %s" % (args.input, exc))
-        if args.mean or args.std or args.norm or args.bgr:
-            raise OptionError("--mean/--std/--norm/--bgr apply to images; a .npy is used as it is")
+        if args.mean or args.std or args.norm or args.bgr or args.resize:
+            raise OptionError("--mean/--std/--norm/--bgr/--resize apply to images; a .npy is used as it is")
     else:
         if args.input_shape:
             from .summary import parse_shape
@@ -143,18 +162,15 @@ def run_cli(args) -> int:
                                       "--input-shape C,H,W" % param)
         if not os.path.exists(args.input):
             raise OptionError("input file %s does not exist" % args.input)
-        u8 = load_image(args.input, h, w, c, args.bgr)
-        preprocess = image_preprocess((c, h, w), _channel_values(args.mean, "mean"),
-                                      _channel_values(args.std, "std"), _channel_values(args.norm, "norm"))
-        x = preprocess.normalize(u8)
+        x = image_preprocess(args, param, (c, h, w))(args.input)
     wanted = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else list(net.output_names)
     results = net.forward({input_name: x}, outputs=wanted)
 
     labels = read_labels(args.labels) if args.labels else None
-    for i, (name, y) in enumerate(results.items()):
+    for name, y in results.items():
         print("%s: shape %s %s, min %.6g max %.6g" % (name, tuple(y.shape), y.dtype,
                                                        float(y.min()), float(y.max())))
-        if i > 0 or args.top_k <= 0:
+        if args.top_k <= 0 or not is_class_vector(y):
             continue
         values = y.astype(np.float32).reshape(-1)
         if args.softmax:

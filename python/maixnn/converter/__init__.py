@@ -39,6 +39,7 @@ class ConversionReport:
         self.onnx_path = ""
         self.param_path = ""
         self.bin_path = ""
+        self.mud_path = ""
         self.input_shapes: Dict[str, tuple] = {}
         self.inputs: List[str] = []
         self.outputs: List[str] = []
@@ -163,11 +164,19 @@ def _check_outputs(model: NcnnModel, outputs: List[str], where: str) -> None:
         raise RuntimeError("%s: converter left unread blobs %s" % (where, extra))
 
 
-def convert(onnx_path: str, out_base: str, input_shape: Optional[Sequence[int]] = None) -> ConversionReport:
-    """Convert an ONNX file to ``out_base + ".param"`` and ``out_base + ".bin"``.
+def convert(onnx_path: str, out_base: str, input_shape: Optional[Sequence[int]] = None,
+            mean=None, std=None, norm=None) -> ConversionReport:
+    """Convert an ONNX file to ``out_base`` .param/.bin and a float ``.mud``.
 
     input_shape (C, H, W) is needed only when the file's input has symbolic
-    dims.  Returns a ConversionReport (layers, what was fused/removed)."""
+    dims.  The .mud (what ``nn.load`` and libmaix read) records the input's
+    normalisation: mean/std in PyTorch terms or mean/norm in awnn terms, as
+    quantize takes them (none given: u8 / 255, with a PreprocessWarning).
+    All three files are written together or not at all.  Returns a
+    ConversionReport (layers, what was fused/removed)."""
+    from ..ncnn_model import atomic_write_many
+    from ..preprocess import Preprocess
+
     report = ConversionReport()
     out_base = path_argument(out_base, "out_base")
     model = convert_to_model(onnx_path, input_shape, report)
@@ -176,8 +185,35 @@ def convert(onnx_path: str, out_base: str, input_shape: Optional[Sequence[int]] 
             out_base = out_base[: -len(suffix)]
     report.param_path = out_base + ".param"
     report.bin_path = out_base + ".bin"
-    model.save(report.param_path, report.bin_path)
+    report.mud_path = out_base + ".mud"
+    param_text, bin_bytes = model.param_text().encode("ascii"), model.bin_bytes()
+    input_name = model.input_names()[0]
+    size = tuple(report.input_shapes[input_name][-3:])
+    preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm)
+    report.notes.extend(preprocess.notes)
+    mud = _float_mud_text(report, input_name, preprocess, param_text, bin_bytes)
+    atomic_write_many([(report.param_path, param_text), (report.bin_path, bin_bytes),
+                       (report.mud_path, mud.encode("utf-8"))])
     return report
+
+
+def _float_mud_text(report: ConversionReport, input_name: str, preprocess, param_text: bytes,
+                    bin_bytes: bytes) -> str:
+    """The .mud of the converted model: output shapes from one run of maixnn's
+    engine on a zero input (the files are not on disk yet)."""
+    import os
+
+    import numpy as np
+
+    from ..quantizer import model_mud_text
+    from ..runtime import Net
+
+    with Net.from_memory(param_text, bin_bytes) as net:
+        outputs = net.forward({input_name: np.zeros(preprocess.size, np.float32)},
+                              outputs=list(net.output_names))
+    return model_mud_text(os.path.basename(report.param_path), os.path.basename(report.bin_path),
+                          input_name, preprocess, collections.OrderedDict(
+                              (name, tuple(y.shape)) for name, y in outputs.items()))
 
 
 # ----------------------------------------------------------------- CLI
@@ -186,15 +222,27 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.description = ("Convert an ONNX model to ncnn .param/.bin with maixnn's converter "
                      "(BatchNorm folded, activations fused, Split layers, Input shape written).")
     p.add_argument("onnx", help="the .onnx file")
-    p.add_argument("out", help="output base path: writes OUT.param and OUT.bin")
+    p.add_argument("out", help="output base path: writes OUT.param, OUT.bin and OUT.mud")
     p.add_argument("--input-shape", default=None,
                    help="C,H,W for models with symbolic input dims (e.g. 3,224,224)")
+    p.add_argument("--mean", help="input mean for the .mud, 1 or 3 values (PyTorch terms on 0..1 with "
+                                  "--std; awnn terms on 0..255 with --norm)")
+    p.add_argument("--std", help="input std, PyTorch terms: x = (u8/255 - mean) / std")
+    p.add_argument("--norm", help="input norm, awnn terms: x = (u8 - mean) * norm")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the conversion report")
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    import warnings
+
+    from ..cli import number_list
+    from ..preprocess import PreprocessWarning
+
     shape = chw_shape(args.input_shape, "--input-shape") if args.input_shape else None
-    report = convert(args.onnx, args.out, input_shape=shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreprocessWarning)  # printed with the report's notes
+        report = convert(args.onnx, args.out, input_shape=shape, mean=number_list(args.mean, "mean"),
+                         std=number_list(args.std, "std"), norm=number_list(args.norm, "norm"))
     if not getattr(args, "quiet", False):
         print(report)
     return 0
