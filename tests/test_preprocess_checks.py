@@ -150,3 +150,21 @@ def test_run_prints_top_k_only_for_class_vectors(tmp_path):
     # the (4, 8, 8) feature map gets no top-k, the 5 class scores do
     assert out.count("top-") == 1
     assert out.index("relu: shape (4, 8, 8)") < out.index("output0: shape (5,)") < out.index("top-5")
+
+
+def test_nn_load_warns_on_torch_scale_mean_norm_but_still_loads(tmp_path):
+    from maixnn import nn
+    param, binf = _classifier(tmp_path)
+    opt = {"model_type": "awnn", "inputs": {"input0": (8, 8, 3)}, "outputs": {"output0": (1, 1, 5)},
+           "mean": [0.485, 0.456, 0.406], "norm": [1 / 0.229, 1 / 0.224, 1 / 0.225]}
+    with pytest.warns(PreprocessWarning) as record:
+        m = nn.load({"param": param, "bin": binf}, opt=opt)
+    texts = [str(w.message) for w in record]
+    assert any("input 'input0': norm 4.36681,4.46429,4.44444 is larger than 1" in t and "norm 0.0171248" in t
+               for t in texts), texts
+    assert any("mean 0.485,0.456,0.406 looks like a 0..1 value" in t and "mean 123.675" in t for t in texts), texts
+    assert m.forward(bytes(8 * 8 * 3)).shape == (1, 1, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.load({"param": param, "bin": binf}, opt=dict(opt, mean=[123.675, 116.28, 103.53],
+                                                         norm=[0.0171248, 0.017507, 0.0174292]))

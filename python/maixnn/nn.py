@@ -66,12 +66,14 @@ import configparser
 import os
 import sys
 import time
+import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from . import decoder
 from .errors import Error, InputShapeError, ModelFormatError, NotSupportedError, OptionError
+from .preprocess import PreprocessWarning, awnn_terms_problems
 from .runtime import Net
 
 DEFAULT_MEAN = 127.5
@@ -138,9 +140,20 @@ class Model:
         self.model_type = model_type
         self.first_layer_conv_no_pad = bool(first_layer_conv_no_pad)
         self._check_against_model()
+        self._warn_about_scales()
         self._npu_runtime = None  # maixnn.npu.NpuRuntime, built on the first quantize=True forward
 
     # ------------------------------------------------------------ load-time checks
+
+    def _warn_about_scales(self) -> None:
+        """MaixPy3 takes any mean/norm; PyTorch-scale values (mean 0.485, norm
+        1/0.229) would silently feed the model nonsense, so say so (a warning,
+        not an error: a board script must still load)."""
+        for name in self.inputs:
+            errors, warns = awnn_terms_problems([float(v) for v in self.mean[name]],
+                                                [float(v) for v in self.norm[name]], flag="")
+            for text in errors + warns:
+                warnings.warn("nn.load: input '%s': %s" % (name, text), PreprocessWarning, stacklevel=4)
 
     def _check_against_model(self) -> None:
         net = self.net

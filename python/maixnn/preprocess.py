@@ -126,21 +126,22 @@ def check_torch_terms(mean: Sequence[float], std: Sequence[float]) -> None:
             % (_fmt(mean), _fmt([m / 255.0 for m in mean]), _fmt(mean)))
 
 
-def awnn_terms_problems(mean: Sequence[float], norm: Sequence[float]) -> Tuple[List[str], List[str]]:
+def awnn_terms_problems(mean: Sequence[float], norm: Sequence[float],
+                        flag: str = "--") -> Tuple[List[str], List[str]]:
     """(errors, warnings) for a mean/norm in awnn terms, x = (u8 - mean) * norm
     with the mean on 0..255 and norm = 1 / (std * 255), typically 0.004..0.02.
-    Shared by quantize/run (which refuse the errors) and nn.load (which, like
-    MaixPy3, only warns)."""
+    Shared by quantize/run (which refuse the errors; options named --mean)
+    and nn.load (which, like MaixPy3, only warns; flag "" names the opt keys)."""
     errors, warns = [], []
     if any(n > 1.0 for n in norm):
         errors.append(
             "norm %s is larger than 1, so (u8 - mean) * norm spans hundreds: if it is a std on 0..255 "
-            "use --norm %s (1 / std); if it is 1 / std on 0..1 use --norm %s (divided by 255)"
-            % (_fmt(norm), _fmt([1.0 / n for n in norm]), _fmt([n / 255.0 for n in norm])))
+            "use %snorm %s (1 / std); if it is 1 / std on 0..1 use %snorm %s (divided by 255)"
+            % (_fmt(norm), flag, _fmt([1.0 / n for n in norm]), flag, _fmt([n / 255.0 for n in norm])))
     if any(m != 0 for m in mean) and all(0 <= m <= 1.0 for m in mean) and any(m != int(m) for m in mean):
         warns.append(
             "mean %s looks like a 0..1 value, but with norm the mean is on 0..255 (awnn terms): "
-            "did you mean --mean %s?" % (_fmt(mean), _fmt([m * 255.0 for m in mean])))
+            "did you mean %smean %s?" % (_fmt(mean), flag, _fmt([m * 255.0 for m in mean])))
     return errors, warns
 
 
