@@ -23,6 +23,7 @@ from hypothesis import strategies as st  # noqa: E402
 import hostile_corpus as hc  # noqa: E402
 import maixnn.errors as merr  # noqa: E402
 from maixnn.ncnn_model import NcnnModel  # noqa: E402
+from maixnn.runtime import Net  # noqa: E402
 
 MAX_EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "150"))
 FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
@@ -147,7 +148,13 @@ def test_nn_load_bad_options_fail_at_load(model_dir, opt):
 def test_nn_forward_any_image(model_dir, img, layout, which, quantize):
     from maixnn import nn
     param, bin_ = model_dir[which]
-    m = nn.load({"param": param, "bin": bin_})
+    net = Net(param, bin_)
+    name, out_name = net.input_names[0], net.output_names[0]
+    c, h, w = net.input_shapes[name]
+    n_out = 5 if which == "tiny_float" else 3
+    m = nn.load({"param": param, "bin": bin_}, opt={
+        "model_type": "awnn", "inputs": {name: (h, w, c)}, "outputs": {out_name: (1, 1, n_out)},
+        "mean": 127.5, "norm": 0.0078125})
     try:
         out = m.forward(img, layout=layout, quantize=quantize)
     except merr.Error as exc:

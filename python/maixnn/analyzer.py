@@ -129,8 +129,7 @@ def _load(base: str, what: str) -> NcnnModel:
 
 
 def _is_quantized(layer: Layer) -> bool:
-    v = layer.params.get(8, 0)
-    return layer.type in INT8_LAYER_TYPES and not isinstance(v, list) and int(v) != 0
+    return layer.type in INT8_LAYER_TYPES and layer.int_param(8) != 0
 
 
 def _read_sidecar(int8_base: str) -> Dict:
@@ -408,7 +407,7 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
             "type": l.type,
             "bottom": l.bottoms[0],
             "top": top,
-            "int8_scale_term": int(l.params.get(8, 0)),
+            "int8_scale_term": l.int_param(8, 0),
             "bottom_scale": float(bs.data[0]) if bs is not None else None,
             "top_scale": float(ts.data[0]) if ts is not None else None,
             "weight_scale_min": float(wsv.min()) if wsv.size else None,

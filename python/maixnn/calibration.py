@@ -52,10 +52,9 @@ def float2int8(v: np.ndarray) -> np.ndarray:
 def weight_rows(layer) -> int:
     """How many weight scales the layer takes: output channels, or groups
     for ConvolutionDepthWise (ncnn2table: per group)."""
-    p = layer.params
     if layer.type == "ConvolutionDepthWise":
-        return int(p.get(7, 1))
-    return int(p.get(0, 0))
+        return layer.int_param(7, 1)
+    return layer.int_param(0, 0)
 
 
 def weight_absmax(layer) -> np.ndarray:
@@ -316,20 +315,17 @@ class Int8LayerEmulator:
 
     def __init__(self, layer):
         self.layer = layer
-        p = layer.params
         self.type = layer.type
-        self.num_output = int(p.get(0, 0))
-        self.groups = int(p.get(7, 1)) if layer.type == "ConvolutionDepthWise" else 1
+        self.num_output = layer.int_param(0, 0)
+        self.groups = layer.int_param(7, 1) if layer.type == "ConvolutionDepthWise" else 1
         self.weight = layer.weight("weight").data.astype(np.float32)
         b = layer.weight("bias")
         self.bias = b.data.astype(np.float32) if b is not None else np.zeros(self.num_output, np.float32)
-        act = p.get(9, 0)
-        self.activation_type = int(act) if not isinstance(act, list) else 0
-        ap = p.get(10, [])
-        self.activation_params = list(ap) if isinstance(ap, list) else [ap]
-        self.pad_value = float(p.get(18, 0.0)) if not isinstance(p.get(18, 0.0), list) else 0.0
-        self.kw = int(p.get(1, 0))
-        self.kh = int(p.get(11, self.kw))
+        self.activation_type = layer.int_param(9, 0)
+        self.activation_params = layer.float_array(10) or []
+        self.pad_value = float(layer.float_param(18, 0.0))
+        self.kw = layer.int_param(1, 0)
+        self.kh = layer.int_param(11, self.kw)
 
     def rows(self) -> int:
         return self.groups if self.type == "ConvolutionDepthWise" else self.num_output

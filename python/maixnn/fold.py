@@ -141,18 +141,17 @@ def _conv_pads(layer: Layer, in_w: int, in_h: int) -> Tuple[int, int, int, int]:
 def _input_shape(model: NcnnModel, blob: str) -> Tuple[int, int, int]:
     for l in model.layers:
         if l.type == "Input" and blob in l.tops:
-            return int(l.params.get(0, 0)), int(l.params.get(1, 0)), int(l.params.get(2, 0))
+            return l.int_param(0, 0), l.int_param(1, 0), l.int_param(2, 0)
     raise OptionError("blob %r is not the top of an Input layer" % blob)
 
 
 # ------------------------------------------------------------ folding
 
 def _fold_weights(layer: Layer, channels: int, a: np.ndarray, b: np.ndarray) -> None:
-    p = layer.params
-    num_output = int(p.get(0, 0))
-    kw = int(p.get(1, 0))
-    kh = int(p.get(11, kw))
-    groups = int(p.get(7, 1)) if layer.type == "ConvolutionDepthWise" else 1
+    num_output = layer.int_param(0, 0)
+    kw = layer.int_param(1, 0)
+    kh = layer.int_param(11, kw)
+    groups = layer.int_param(7, 1) if layer.type == "ConvolutionDepthWise" else 1
     w = layer.weight("weight")
     if w is None or w.data.dtype == np.int8:
         raise UnsupportedOperatorError("layer %s: float weights required (fold before quantizing)" % layer.name)
@@ -176,7 +175,7 @@ def _fold_weights(layer: Layer, channels: int, a: np.ndarray, b: np.ndarray) -> 
     weights = [Weight("weight", W_new.reshape(-1), w.kind), Weight("bias", new_bias, "raw")]
     weights += [x for x in layer.weights if x.name not in ("weight", "bias")]
     layer.weights = weights
-    p[5] = 1
+    layer.params[5] = 1
 
 
 def _fold_targets(model: NcnnModel, input_blob: str) -> List[Layer]:
@@ -194,7 +193,7 @@ def _fold_targets(model: NcnnModel, input_blob: str) -> List[Layer]:
                 raise UnsupportedOperatorError(
                     "cannot fold the per-channel normalisation: input %s feeds layer %s (%s), not a convolution; "
                     "use the same mean/std on every channel for this model" % (blob, consumer.name, consumer.type))
-            if int(consumer.params.get(8, 0)):
+            if consumer.int_param(8, 0):
                 raise UnsupportedOperatorError(
                     "layer %s (%s) is already int8: fold the normalisation into the float model, then quantize"
                     % (consumer.name, consumer.type))
@@ -251,7 +250,7 @@ def fold_input_normalization(model: NcnnModel, mean, std=None, norm=None,
     taken_blobs = set(out.blob_names())
     for conv in targets:
         top, bottom, left, right = _conv_pads(conv, in_w, in_h)
-        pad_value = float(conv.params.get(18, 0.0))
+        pad_value = float(conv.float_param(18, 0.0))
         _fold_weights(conv, channels, a, b)
         entry = {"layer": conv.name, "type": conv.type,
                  "channel_scale": [float(v) for v in a], "channel_shift": [float(v) for v in b],

@@ -68,6 +68,38 @@ class Layer:
         self.params: Dict[int, ParamValue] = dict(params or {})
         self.weights: List[Weight] = list(weights or [])
 
+    # Typed parameter reads, exactly as ncnn's ParamDict and maixnn's C loader
+    # (csrc/paramdict.c) read them; tests/test_param_readers.py runs both
+    # readers over every corpus file and zoo model.
+    def int_param(self, pid: int, default: int = 0) -> int:
+        """An int token's value; a float token or an array counts as absent
+        (default): ncnn ignores `1=3.0` where it reads an int."""
+        v = self.params.get(pid)
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (list, tuple)):
+            return int(v)
+        return default
+
+    def float_param(self, pid: int, default: float = 0.0) -> np.float32:
+        """A number as float32: a float token's value, an int token converted
+        (`0=2` reads 2.0); an array counts as absent (default)."""
+        v = self.params.get(pid)
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            return np.float32(v)
+        return np.float32(default)
+
+    def float_array(self, pid: int) -> Optional[List[np.float32]]:
+        """An array as the floats ncnn reads (None when absent or a scalar):
+        the array takes the type of its LAST element, so an int array
+        converts while in a float array an int element keeps its raw bits
+        (`-23301=2,1,2.0` reads 1 as 1.4e-45)."""
+        v = self.params.get(pid)
+        if not isinstance(v, (list, tuple)):
+            return None
+        if not v or not isinstance(v[-1], (float, np.floating)):
+            return [np.float32(x) for x in v]
+        return [np.float32(x) if isinstance(x, (float, np.floating))
+                else np.array([int(x)], np.int64).astype(np.uint32).view(np.float32)[0] for x in v]
+
     def weight(self, name: str) -> Optional[Weight]:
         for w in self.weights:
             if w.name == name:
@@ -342,12 +374,8 @@ def _parse_param_token(tok: str, ctx: str) -> Tuple[int, ParamValue]:
 
 def weight_schema(l: Layer) -> List[Tuple[str, int, str]]:
     """The arrays a layer stores in the .bin, in order: (name, count, kind)."""
-    p = l.params
     t = l.type
-
-    def i(pid: int, default: int = 0) -> int:
-        v = p.get(pid, default)
-        return int(v) if not isinstance(v, list) else default
+    i = l.int_param
 
     if t in ("Convolution", "ConvolutionDepthWise", "Deconvolution", "DeconvolutionDepthWise"):
         num_output = i(0)
@@ -417,11 +445,7 @@ def conv_geometry(layer: Layer, in_w: int, in_h: int) -> ConvGeometry:
     pad_bottom = pad_top) and its SAME modes: -233 (SAME_UPPER, the extra pixel
     at the end) and -234 (SAME_LOWER, at the beginning), no padding when the
     window already covers the input."""
-    def param(pid: int, default: int) -> int:
-        v = layer.params.get(pid, default)
-        if isinstance(v, list):
-            raise ModelFormatError("layer %s: parameter %d is an array, expected an int" % (layer.name, pid))
-        return int(v)
+    param = layer.int_param
 
     kw = param(1, 0)
     kh = param(11, kw)

@@ -71,11 +71,7 @@ def single_mean_norm(mean, norm, warn: bool = True) -> Tuple[float, float]:
 
 
 def is_int8_model(model: NcnnModel) -> bool:
-    return any(l.type in INT8_LAYER_TYPES and int(_scalar(l.params.get(8, 0))) != 0 for l in model.layers)
-
-
-def _scalar(v):
-    return v[0] if isinstance(v, list) and v else (0 if isinstance(v, list) else v)
+    return any(l.type in INT8_LAYER_TYPES and l.int_param(8, 0) != 0 for l in model.layers)
 
 
 def _bottom_scale(layer: Layer) -> float:
@@ -128,7 +124,7 @@ class NpuInput:
             raise UnsupportedOperatorError("input %s feeds no layer" % blob)
         scales = []
         for l in consumers:
-            if l.type not in INT8_LAYER_TYPES or int(_scalar(l.params.get(8, 0))) == 0:
+            if l.type not in INT8_LAYER_TYPES or l.int_param(8, 0) == 0:
                 raise UnsupportedOperatorError(
                     "quantize=True emulates the NPU, which feeds int8 to the first layer, but input %s goes to "
                     "%s layer %s, which is float in this model (kept float by --float-layers?); "
@@ -144,21 +140,21 @@ class NpuInput:
 
     @classmethod
     def _through_padding(cls, model: NcnnModel, input_blob: str, pad_layer: Layer) -> "NpuInput":
-        p = pad_layer.params
-        if int(_scalar(p.get(4, 0))) != 0:
+        p = pad_layer
+        if p.int_param(4, 0) != 0:
             raise UnsupportedOperatorError("Padding layer %s after the input is not constant padding: the NPU "
                                            "input path cannot express it" % pad_layer.name)
-        if any(int(_scalar(p.get(k, 0))) for k in (7, 8)):
+        if any(p.int_param(k, 0) for k in (7, 8)):
             raise UnsupportedOperatorError("Padding layer %s pads channels (front/behind): not supported on the "
                                            "NPU input path" % pad_layer.name)
-        top, bottom, left, right = (int(_scalar(p.get(k, 0))) for k in (0, 1, 2, 3))
+        top, bottom, left, right = (p.int_param(k, 0) for k in (0, 1, 2, 3))
         if min(top, bottom, left, right) < 0:
             raise UnsupportedOperatorError("Padding layer %s: negative/dynamic padding is not supported on the "
                                            "NPU input path" % pad_layer.name)
         consumers = model.consumers(pad_layer.tops[0])
         scale = cls._entry_scale(pad_layer.tops[0], consumers)
         in_layer = model.producer(input_blob)
-        channels = int(_scalar(in_layer.params.get(2, 0))) if in_layer is not None else 0
+        channels = in_layer.int_param(2, 0) if in_layer is not None else 0
         per_channel = pad_layer.weight("per_channel_pad")
         if per_channel is not None and per_channel.data.size:
             values = per_channel.data.astype(np.float32)
@@ -166,7 +162,7 @@ class NpuInput:
                 raise ModelFormatError("Padding layer %s has %d per-channel values for %d channels"
                                        % (pad_layer.name, values.size, channels))
         else:
-            value = float(_scalar(p.get(5, 0.0)))
+            value = float(p.float_param(5, 0.0))
             values = np.full(max(channels, 1), value, np.float32)
         pad_q = quantize_input(values, scale)
         # the model without the Padding layer: the Input declares the padded size
@@ -174,10 +170,10 @@ class NpuInput:
         derived = copy.deepcopy(model)
         for layer in derived.layers:
             if layer.type == "Input" and input_blob in layer.tops:
-                if int(_scalar(layer.params.get(0, 0))):
-                    layer.params[0] = int(_scalar(layer.params[0])) + left + right
-                if int(_scalar(layer.params.get(1, 0))):
-                    layer.params[1] = int(_scalar(layer.params[1])) + top + bottom
+                if layer.int_param(0, 0):
+                    layer.params[0] = layer.int_param(0) + left + right
+                if layer.int_param(1, 0):
+                    layer.params[1] = layer.int_param(1) + top + bottom
         padded_blob = pad_layer.tops[0]
         derived.layers = [l for l in derived.layers if l.name != pad_layer.name]
         for layer in derived.layers:
@@ -222,7 +218,7 @@ def dequantize_outputs_scale(model: NcnnModel, blob: str) -> Optional[float]:
         if producer is None:
             return None
         if producer.type in INT8_LAYER_TYPES:
-            if int(_scalar(producer.params.get(8, 0))) > 100:
+            if producer.int_param(8, 0) > 100:
                 w = producer.weight("top_scale")
                 return float(w.data[0]) if w is not None and w.data.size else None
             return None

@@ -179,22 +179,15 @@ def _copy_layer(l: Layer) -> Layer:
     return Layer(l.type, l.name, l.bottoms, l.tops, params, [Weight(w.name, w.data, w.kind) for w in l.weights])
 
 
-def _int_param(layer: Layer, pid: int, default: int = 0) -> int:
-    v = layer.params.get(pid, default)
-    if isinstance(v, list):
-        raise ModelFormatError("layer %s: parameter %d must be a scalar" % (layer.name, pid))
-    return int(v)
-
-
 def quantizable_layers(model: NcnnModel) -> List[Layer]:
     return [l for l in model.layers if l.type in QUANTIZABLE_TYPES]
 
 
 def _check_float_model(model: NcnnModel, where: str) -> None:
     for l in quantizable_layers(model):
-        if _int_param(l, 8):
+        if l.int_param(8):
             raise ModelFormatError("%s: layer %s (%s) is already int8 (8=%d): quantize the float model"
-                                   % (where, l.name, l.type, _int_param(l, 8)))
+                                   % (where, l.name, l.type, l.int_param(8)))
         w = l.weight("weight")
         if w is None or w.data.dtype == np.int8:
             raise ModelFormatError("%s: layer %s (%s) has no float weights" % (where, l.name, l.type))
@@ -275,7 +268,7 @@ def build_int8_model(model: NcnnModel, table: ScaleTable, float_layers: Iterable
 
 
 def _is_int8_conv(l: Layer) -> bool:
-    return l.type in ("Convolution", "ConvolutionDepthWise") and _int_param(l, 8) in (1, 2, 101, 102)
+    return l.type in ("Convolution", "ConvolutionDepthWise") and l.int_param(8) in (1, 2, 101, 102)
 
 
 def _fuse_requantize(model: NcnnModel, bottom_scale: Dict[str, float], report: BuildReport) -> None:
@@ -294,20 +287,20 @@ def _fuse_requantize(model: NcnnModel, bottom_scale: Dict[str, float], report: B
         return None
 
     def fuse(i: Layer, scale: float, target: str) -> None:
-        i.params[8] = _int_param(i, 8) + 100
+        i.params[8] = i.int_param(8) + 100
         i.weights.append(Weight("top_scale", np.asarray([scale], np.float32), "raw"))
         report.fused.append((i.name, target))
 
     # conv -> conv
     for idx, l in enumerate(layers):
-        if not _is_int8_conv(l) or _int_param(l, 8) > 100 or not l.tops:
+        if not _is_int8_conv(l) or l.int_param(8) > 100 or not l.tops:
             continue
         nxt = conv_consumer(l.tops[0], idx)
         if nxt is not None and _is_int8_conv(nxt):
             fuse(l, bottom_scale[nxt.name], nxt.name)
     # conv -> Split -> every branch an int8 conv
     for idx, l in enumerate(layers):
-        if not _is_int8_conv(l) or _int_param(l, 8) > 100 or not l.tops:
+        if not _is_int8_conv(l) or l.int_param(8) > 100 or not l.tops:
             continue
         split = None
         for j in consumers.get(l.tops[0], []):
@@ -455,7 +448,7 @@ def model_input_size(model: NcnnModel, input_size, where: str) -> Tuple[int, int
     declared = None
     for l in model.layers:
         if l.type == "Input":
-            w, h, c = (_int_param(l, 0), _int_param(l, 1), _int_param(l, 2))
+            w, h, c = (l.int_param(0), l.int_param(1), l.int_param(2))
             if w > 0 and h > 0 and c > 0:
                 declared = (c, h, w)
     if input_size is not None:
@@ -755,7 +748,7 @@ def _layer_records(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
         d: Dict[str, Any] = {"name": l.name, "type": l.type, "bottom_blob": l.bottoms[0] if l.bottoms else "",
                              "top_blob": l.tops[0] if l.tops else "", "int8": l.name in report.quantized}
         if d["int8"]:
-            d["int8_scale_term"] = _int_param(q, 8)
+            d["int8_scale_term"] = q.int_param(8)
             d["weight_scales"] = [float(s) for s in table.weight[l.name]]
             d["bottom_scale"] = float(table.bottom[l.name][0])
             top = q.weight("top_scale")

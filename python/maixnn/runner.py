@@ -80,8 +80,8 @@ def image_preprocess(args, param: str, size: Tuple[int, int, int]) -> Preprocess
                                   % (path, tuple(contract.size), tuple(size)))
         print("preprocessing from %s: %r" % (path, contract))
         return contract
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PreprocessWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreprocessWarning)  # printed below as the CLI's warnings
         pre = Preprocess.from_options(size, mean=_channel_values(args.mean, "mean"),
                                       std=_channel_values(args.std, "std"),
                                       norm=_channel_values(args.norm, "norm"),

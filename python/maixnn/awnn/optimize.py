@@ -40,8 +40,6 @@ import numpy as np
 from ..errors import ModelFormatError, UnsupportedOperatorError
 from ..ncnn_model import Layer, NcnnModel, Weight, conv_geometry
 from .numerics import F32, e_round_trip
-from .params import pfloat as _f
-from .params import pint as _i
 from .params import pool_window
 
 Shape = Tuple[int, int, int, int]   # (dims, w, h, c) as the converter's shape hints
@@ -99,7 +97,7 @@ def unfuse_activations(model: NcnnModel) -> List[Rewrite]:
         out.append(l)
         if l.type not in ("Convolution", "InnerProduct"):
             continue
-        act = _i(l, 9, 0)
+        act = l.int_param(9, 0)
         if act == 0:
             continue
         ap = l.params.get(10, [])
@@ -151,8 +149,8 @@ def _next_consumer(layers: List[Layer], i: int, types, blob: str) -> Optional[in
 def bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
     """a, b of a BatchNorm in binary32 (section 1): b = slope/sqrtf(var+eps),
     a = bias - (mean*slope)/sqrtf(var+eps)."""
-    c = _i(bn, 0)
-    eps = _f(bn, 1, 0.0)
+    c = bn.int_param(0)
+    eps = bn.float_param(1, 0.0)
     slope, mean, var, bias = (_arr(bn, n) for n in ("slope", "mean", "var", "bias"))
     for name, arr in (("slope", slope), ("mean", mean), ("var", var), ("bias", bias)):
         if arr is None or arr.size != c:
@@ -171,7 +169,7 @@ def _fold_bn(layer: Layer, bn: Layer, channels: int, weight_pid: int, bias_pid: 
         raise ModelFormatError("layer %s: BatchNorm %s has %d channels, the layer has %d outputs"
                                % (layer.name, bn.name, a.size, channels))
     w = _arr(layer, "weight")
-    if _i(layer, bias_pid) == 0:
+    if layer.int_param(bias_pid) == 0:
         layer.params[bias_pid] = 1
         bias = np.zeros(channels, np.float32)
     else:
@@ -193,13 +191,13 @@ def _fuse_layer_batchnorm(layers: List[Layer]) -> None:
     for i, l in enumerate(layers):
         if l.type not in ("Convolution", "ConvolutionDepthWise", "InnerProduct"):
             continue
-        if _i(l, 9, 0) != 0:
+        if l.int_param(9, 0) != 0:
             continue  # an activation sits between (maixnn's own fusion): folding would be wrong
         j = _next_consumer(layers, i, ("BatchNorm",), l.tops[0])
         if j is None:
             continue
         bias_pid = 1 if l.type == "InnerProduct" else 5
-        _fold_bn(l, layers[j], _i(l, 0), 2 if l.type == "InnerProduct" else 6, bias_pid)
+        _fold_bn(l, layers[j], l.int_param(0), 2 if l.type == "InnerProduct" else 6, bias_pid)
         _fuse(layers, l, layers[j])
 
 
@@ -210,24 +208,24 @@ def _fuse_innerproduct_dropout(layers: List[Layer]) -> None:
         j = _next_consumer(layers, i, ("Dropout",), l.tops[0])
         if j is None:
             continue
-        scale = _f(layers[j], 0, 1.0)
+        scale = layers[j].float_param(0, 1.0)
         if scale != F32(1.0):
             _set_weight(l, "weight", (_arr(l, "weight") * scale).astype(np.float32), "tagged")
-            if _i(l, 1):
+            if l.int_param(1):
                 _set_weight(l, "bias", (_arr(l, "bias") * scale).astype(np.float32), "raw")
         _fuse(layers, l, layers[j])
 
 
 def _fuse_dw_activation(layers: List[Layer]) -> None:
     for i, l in enumerate(layers):
-        if l.type != "ConvolutionDepthWise" or _i(l, 9, 0) != 0:
+        if l.type != "ConvolutionDepthWise" or l.int_param(9, 0) != 0:
             continue   # (a second activation would replace the first)
         j = _next_consumer(layers, i, ("ReLU", "Clip", "Sigmoid"), l.tops[0])
         if j is None:
             continue
         act = layers[j]
         if act.type == "ReLU":
-            slope = _f(act, 0, 0.0)
+            slope = act.float_param(0, 0.0)
             if slope == 0:
                 l.params[9] = 1
                 l.params.pop(10, None)
@@ -236,7 +234,7 @@ def _fuse_dw_activation(layers: List[Layer]) -> None:
                 l.params[10] = [float(slope)]
         elif act.type == "Clip":
             l.params[9] = 3
-            l.params[10] = [float(_f(act, 0, -3.4028234663852886e38)), float(_f(act, 1, 3.4028234663852886e38))]
+            l.params[10] = [float(act.float_param(0, -3.4028234663852886e38)), float(act.float_param(1, 3.4028234663852886e38))]
         else:
             l.params[9] = 4
             l.params.pop(10, None)
@@ -267,7 +265,7 @@ def _eliminate_into_producer(layers: List[Layer], pred) -> None:
 
 
 def _is_pooling1x1(l: Layer) -> bool:
-    if l.type != "Pooling" or _i(l, 4) != 0:
+    if l.type != "Pooling" or l.int_param(4) != 0:
         return False
     g = pool_window(l)
     return g.kw == g.kh == g.sw == g.sh == 1 and g.pl == g.pr == g.pt == g.pb == 0
@@ -285,7 +283,7 @@ def _eliminate_after(layers: List[Layer], first_pred, second_pred) -> None:
 
 
 def _is_reshape_1d(l: Layer) -> bool:
-    return l.type == "Reshape" and _i(l, 1, -233) == -233 and _i(l, 2, -233) == -233 and _i(l, 3, 0) == 0
+    return l.type == "Reshape" and l.int_param(1, -233) == -233 and l.int_param(2, -233) == -233 and l.int_param(3, 0) == 0
 
 
 # ------------------------------------------------------------------ shapes
@@ -328,7 +326,7 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
     t = l.type
     n = len(l.tops)
     if t == "Input":
-        w, h, c = _i(l, 0), _i(l, 1), _i(l, 2)
+        w, h, c = l.int_param(0), l.int_param(1), l.int_param(2)
         if w <= 0:
             raise UnsupportedOperatorError("Input %s: needs its size (0=w [1=h 2=c]) for the awnn writer" % l.name)
         if h <= 0:
@@ -352,14 +350,14 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
         ekh = g.dilation_h * (g.kernel_h - 1) + 1
         ow = (w + g.pad_left + g.pad_right - ekw) // g.stride_w + 1
         oh = (h + g.pad_top + g.pad_bottom - ekh) // g.stride_h + 1
-        return [_s3(ow, oh, _i(l, 0))]
+        return [_s3(ow, oh, l.int_param(0))]
     if t == "InnerProduct":
-        return [(1, _i(l, 0), 1, 1)]
+        return [(1, l.int_param(0), 1, 1)]
     if t == "Pooling":
-        if _i(l, 4):
+        if l.int_param(4):
             return [(1, c, 1, 1)]
         kw, kh, _, _, sw, sh, pl, pr, pt, pb = pool_window(l)
-        mode = _i(l, 5)
+        mode = l.int_param(5)
         if mode == 0:
             wt = (w + pl + pr - kw) % sw
             ht = (h + pt + pb - kh) % sh
@@ -371,14 +369,14 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
             pl, pr, pt, pb = 0, max(wpad, 0), 0, max(hpad, 0)
         return [_s3((w + pl + pr - kw) // sw + 1, (h + pt + pb - kh) // sh + 1, c)]
     if t == "Interp":
-        oh, ow = _i(l, 3), _i(l, 4)
+        oh, ow = l.int_param(3), l.int_param(4)
         if ow == 0 or oh == 0:
-            ow = int(np.float32(w) * _f(l, 2, 1.0))
-            oh = int(np.float32(h) * _f(l, 1, 1.0))
+            ow = int(np.float32(w) * l.float_param(2, 1.0))
+            oh = int(np.float32(h) * l.float_param(1, 1.0))
         return [_s3(ow, oh, c)]
     if t == "Padding":
-        top, bottom, left, right = _i(l, 0), _i(l, 1), _i(l, 2), _i(l, 3)
-        front, behind = _i(l, 7), _i(l, 8)
+        top, bottom, left, right = l.int_param(0), l.int_param(1), l.int_param(2), l.int_param(3)
+        front, behind = l.int_param(7), l.int_param(8)
         if dims == 1:
             return [(1, w + left + right, 1, 1)]
         return [(dims, w + left + right, h + top + bottom, c + front + behind)]
@@ -388,7 +386,7 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
         best = max(ins, key=lambda s: (s[0], s[1] * s[2] * s[3]))
         return [best]
     if t == "Concat":
-        axis = _i(l, 0)
+        axis = l.int_param(0)
         if axis < 0:
             axis += dims
         if dims == 1:
@@ -402,7 +400,7 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
         return [_s3(sum(s[1] for s in ins), h, c)]
     if t == "Reshape":
         total = w * h * c
-        rw, rh, rc = _i(l, 0, -233), _i(l, 1, -233), _i(l, 2, -233)
+        rw, rh, rc = l.int_param(0, -233), l.int_param(1, -233), l.int_param(2, -233)
         if rh == -233:
             return [(1, total if rw in (-1, -233) else rw, 1, 1)]
         rw = w if rw == 0 else rw
@@ -436,7 +434,7 @@ def split_eltwise_chains(model: NcnnModel) -> List[Rewrite]:
     out: List[Layer] = []
     rewrites = []
     for l in model.layers:
-        op = _i(l, 0, 1)
+        op = l.int_param(0, 1)
         if l.type != "Eltwise" or len(l.bottoms) <= 2 or op not in (0, 1):
             out.append(l)
             continue
@@ -480,12 +478,12 @@ def full_mode_pooling(l: Layer, shape: Shape) -> Optional[Tuple[int, int, int, i
     windows; SAME modes become their computed pads.  Average pooling is only
     rewritten when no padding remains (a padded average runs on the CPU, where
     its own mode is kept)."""
-    mode = _i(l, 5)
-    if mode not in (1, 2, 3) or _i(l, 4) != 0 or shape[0] != 3:
+    mode = l.int_param(5)
+    if mode not in (1, 2, 3) or l.int_param(4) != 0 or shape[0] != 3:
         return None
     _, w, h, _ = shape
     kw, kh, _, _, sw, sh, pl, pr, pt, pb = pool_window(l)
-    avg = _i(l, 0) != 0
+    avg = l.int_param(0) != 0
     if kw > 8 or kh > 8 or (avg and pl + pr + pt + pb != 0):
         return None   # on the CPU anyway (in SAME modes ncnn's average also reads the pad params)
     if mode == 1:
@@ -515,7 +513,7 @@ def _rewrite_pooling_modes(layers: List[Layer], shapes: Dict[str, Shape]) -> Lis
         pads = full_mode_pooling(l, shapes[l.bottoms[0]])
         if pads is None:
             continue
-        old = (_i(l, 5),) + tuple(pool_window(l)[6:])
+        old = (l.int_param(5),) + tuple(pool_window(l)[6:])
         for pid, v in zip((3, 14, 13, 15), pads):
             l.params[pid] = v
         l.params.pop(5, None)
@@ -553,7 +551,7 @@ def optimize(model: NcnnModel, unfuse: bool = True, fixes: bool = True) -> Optim
         raise UnsupportedOperatorError("the awnn format needs the Input layer first (layer #0 is %s)"
                                        % (m.layers[0].type if m.layers else "missing"))
     for l in m.layers:
-        if (l.type in ("Convolution", "ConvolutionDepthWise", "InnerProduct") and _i(l, 8, 0) != 0) \
+        if (l.type in ("Convolution", "ConvolutionDepthWise", "InnerProduct") and l.int_param(8, 0) != 0) \
                 or l.type in ("Quantize", "Requantize", "Dequantize"):
             raise ModelFormatError("layer %s (%s) is already int8 (ncnn int8 model): the awnn writer needs the "
                                    "FLOAT model" % (l.name, l.type))
@@ -562,24 +560,24 @@ def optimize(model: NcnnModel, unfuse: bool = True, fixes: bool = True) -> Optim
     _fuse_layer_batchnorm(layers)
     _fuse_innerproduct_dropout(layers)
     _fuse_dw_activation(layers)
-    _eliminate_into_producer(layers, lambda l: l.type == "Dropout" and _f(l, 0, 1.0) == F32(1.0))
+    _eliminate_into_producer(layers, lambda l: l.type == "Dropout" and l.float_param(0, 1.0) == F32(1.0))
     _eliminate_into_producer(layers, lambda l: l.type == "Noop")
     _eliminate_into_producer(layers, _is_pooling1x1)
-    _eliminate_after(layers, lambda l: l.type == "Pooling" and _i(l, 4) == 1, lambda l: l.type == "Flatten")
-    _eliminate_after(layers, lambda l: l.type == "Pooling" and _i(l, 4) == 1, _is_reshape_1d)
+    _eliminate_after(layers, lambda l: l.type == "Pooling" and l.int_param(4) == 1, lambda l: l.type == "Flatten")
+    _eliminate_after(layers, lambda l: l.type == "Pooling" and l.int_param(4) == 1, _is_reshape_1d)
     _eliminate_after(layers, lambda l: l.type == "InnerProduct", lambda l: l.type == "Flatten")
     m.layers = [l for l in layers if l.type != FUSED]
     if fixes:
         rewrites += split_eltwise_chains(m)
     shapes = infer_shapes(m)
     for l in m.layers:
-        if l.type != "BinaryOp" or _i(l, 0, 0) != 0:
+        if l.type != "BinaryOp" or l.int_param(0, 0) != 0:
             continue
-        if len(l.bottoms) == 2 and _i(l, 1, 0) == 0 and shapes[l.bottoms[0]] == shapes[l.bottoms[1]]:
+        if len(l.bottoms) == 2 and l.int_param(1, 0) == 0 and shapes[l.bottoms[0]] == shapes[l.bottoms[1]]:
             l.type = "Eltwise"
             l.params = {0: 1}
         else:
-            if _i(l, 1, 0):
+            if l.int_param(1, 0):
                 why = ("with a scalar kept as a CPU BinaryOp (Sipeed's converter turns every ADD into an "
                        "Eltwise and drops the scalar)")
             else:

@@ -9,22 +9,6 @@ from ..errors import ModelFormatError
 from ..ncnn_model import Layer
 
 
-def pint(l: Layer, pid: int, default: int = 0) -> int:
-    v = l.params.get(pid, default)
-    if isinstance(v, list):
-        raise ModelFormatError("layer %s (%s): parameter %d is an array, an integer was expected"
-                               % (l.name, l.type, pid))
-    return int(v)
-
-
-def pfloat(l: Layer, pid: int, default: float = 0.0) -> np.float32:
-    v = l.params.get(pid, default)
-    if isinstance(v, list):
-        raise ModelFormatError("layer %s (%s): parameter %d is an array, a number was expected"
-                               % (l.name, l.type, pid))
-    return np.float32(v)
-
-
 class Window(NamedTuple):
     """Kernel, dilation, stride and padding params as stored (SAME modes
     -233/-234 not resolved), with ncnn's defaults applied."""
@@ -47,20 +31,20 @@ class Window(NamedTuple):
 def conv_window(l: Layer) -> Window:
     """Convolution ids: 1/11 kernel, 2/12 dilation, 3/13 stride, 4 left,
     15 right, 14 top, 16 bottom."""
-    kw = pint(l, 1)
-    dw = pint(l, 2, 1)
-    sw = pint(l, 3, 1)
-    pl = pint(l, 4)
-    pt = pint(l, 14, pl)
-    return Window(kw, pint(l, 11, kw), dw, pint(l, 12, dw), sw, pint(l, 13, sw), pl, pint(l, 15, pl), pt,
-                  pint(l, 16, pt))
+    kw = l.int_param(1)
+    dw = l.int_param(2, 1)
+    sw = l.int_param(3, 1)
+    pl = l.int_param(4)
+    pt = l.int_param(14, pl)
+    return Window(kw, l.int_param(11, kw), dw, l.int_param(12, dw), sw, l.int_param(13, sw), pl, l.int_param(15, pl), pt,
+                  l.int_param(16, pt))
 
 
 def pool_window(l: Layer) -> Window:
     """Pooling ids: 1/11 kernel, 2/12 stride, 3 left, 14 right, 13 top,
     15 bottom (no dilation: 1)."""
-    kw = pint(l, 1)
-    sw = pint(l, 2, 1)
-    pl = pint(l, 3)
-    pt = pint(l, 13, pl)
-    return Window(kw, pint(l, 11, kw), 1, 1, sw, pint(l, 12, sw), pl, pint(l, 14, pl), pt, pint(l, 15, pt))
+    kw = l.int_param(1)
+    sw = l.int_param(2, 1)
+    pl = l.int_param(3)
+    pt = l.int_param(13, pl)
+    return Window(kw, l.int_param(11, kw), 1, 1, sw, l.int_param(12, sw), pl, l.int_param(14, pl), pt, l.int_param(15, pt))

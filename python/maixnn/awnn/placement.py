@@ -18,7 +18,6 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 
 from ..ncnn_model import Layer, NcnnModel, conv_geometry
-from .params import pint as _i
 from .params import pool_window
 
 Shape = Tuple[int, int, int, int]
@@ -41,11 +40,6 @@ class Placement(NamedTuple):
     flags: List[str]      # what the board runtime refuses or computes differently
 
 
-def _p(l: Layer, pid: int, default=0):
-    v = l.params.get(pid, default)
-    return v
-
-
 def pool_geometry(l: Layer):
     g = pool_window(l)
     return g.kw, g.kh, g.sw, g.sh, g.pl, g.pr, g.pt, g.pb
@@ -64,13 +58,13 @@ def converter_device(l: Layer) -> int:
         return 1
     if t == "Pooling":
         kw, kh, sw, sh, pl, pr, pt, pb = pool_geometry(l)
-        if (pl + pr + pt + pb > 0 and _i(l, 0) == 1) or kw > 8 or kh > 8:
+        if (pl + pr + pt + pb > 0 and l.int_param(0) == 1) or kw > 8 or kh > 8:
             return 0
         return 1
     if t == "Concat":
-        return 1 if _i(l, 0) == 0 else 0
+        return 1 if l.int_param(0) == 0 else 0
     if t == "BinaryOp":
-        return 1 if _i(l, 0) == 0 else 0
+        return 1 if l.int_param(0) == 0 else 0
     return 0
 
 
@@ -90,7 +84,7 @@ def place(model: NcnnModel, shapes: Dict[str, Shape], l: Layer, converter_poolin
             flags.append("input has %d channels: the board's runtime takes at most 3 (an image)" % c)
         return Placement(False, "input: quantized by the runtime", fixes, flags)
     if t == "Convolution":
-        pv = float(_p(l, 18, 0.0)) if not isinstance(_p(l, 18, 0.0), list) else 0.0
+        pv = float(l.float_param(18, 0.0))
         if pv != 0.0:
             fixes.append("pad value %g: the NPU pads with 0, kept on the CPU in float (the converter drops "
                          "the pad value and puts it on the NPU)" % pv)
@@ -102,12 +96,12 @@ def place(model: NcnnModel, shapes: Dict[str, Shape], l: Layer, converter_poolin
     if t in ("InnerProduct", "BatchNorm", "PReLU", "Split", "Quantize"):
         return Placement(True, t.lower(), fixes, flags)
     if t == "ReLU":
-        return Placement(True, "relu" if abs(float(_p(l, 0, 0.0))) < 1e-6 else "leaky relu (as PReLU)",
+        return Placement(True, "relu" if abs(float(l.float_param(0, 0.0))) < 1e-6 else "leaky relu (as PReLU)",
                          fixes, flags)
     if t == "Eltwise":
-        op = _i(l, 0)
+        op = l.int_param(0)
         nb = len(l.bottoms)
-        coeffs = _p(l, 1, [])
+        coeffs = l.float_array(1) or []
         coeffs = coeffs if isinstance(coeffs, list) else []
         if op == 2:
             fixes.append("Eltwise MAX: the board's runtime refuses it on the NPU (no CPU fallback); kept on "
@@ -130,12 +124,12 @@ def place(model: NcnnModel, shapes: Dict[str, Shape], l: Layer, converter_poolin
         return Placement(True, "Eltwise SUM", fixes, flags)
     if t == "Pooling":
         kw, kh, sw, sh, pl, pr, pt, pb = pool_geometry(l)
-        ptype = _i(l, 0)
-        mode = _i(l, 5)
+        ptype = l.int_param(0)
+        mode = l.int_param(5)
         dims, w, h, c = _shape(shapes, l.bottoms)
         if ptype not in (0, 1):
             return Placement(False, "pooling type %d" % ptype, fixes, flags)
-        if _i(l, 4) == 1:
+        if l.int_param(4) == 1:
             if (w > 8 or h > 8) and dims == 3:
                 msg = "global pooling over %dx%d (> 8): the board's runtime refuses it" % (w, h)
                 if converter_pooling:
@@ -164,8 +158,8 @@ def place(model: NcnnModel, shapes: Dict[str, Shape], l: Layer, converter_poolin
                              "kernel, ncnn by the count of real elements")
         return Placement(True, "pooling", fixes, flags)
     if t == "Concat":
-        if _i(l, 0) != 0:
-            return Placement(False, "Concat off axis 0 (axis %d)" % _i(l, 0), fixes, flags)
+        if l.int_param(0) != 0:
+            return Placement(False, "Concat off axis 0 (axis %d)" % l.int_param(0), fixes, flags)
         if l.tops and l.tops[0] in shapes and shapes[l.tops[0]][3] > CONCAT_NPU_LIMIT:
             flags.append("Concat to %d channels, over %d [limit named in issue 10, no source in the reference "
                          "files]" % (shapes[l.tops[0]][3], CONCAT_NPU_LIMIT))
@@ -189,12 +183,12 @@ def layer_macs(l: Layer, shapes: Dict[str, Shape]) -> int:
 
     if t in ("Convolution", "ConvolutionDepthWise") and out is not None and inp is not None:
         g = conv_geometry(l, inp[1], inp[2])
-        group = _i(l, 7, 1) if t == "ConvolutionDepthWise" else 1
+        group = l.int_param(7, 1) if t == "ConvolutionDepthWise" else 1
         return out[1] * out[2] * out[3] * g.kernel_w * g.kernel_h * inp[3] // max(group, 1)
     if t == "InnerProduct" and inp is not None:
-        return _i(l, 0) * n(inp)
+        return l.int_param(0) * n(inp)
     if t == "Pooling" and inp is not None and out is not None:
-        if _i(l, 4):
+        if l.int_param(4):
             return n(inp)
         kw, kh = pool_geometry(l)[:2]
         return n(out) * kw * kh
@@ -291,7 +285,7 @@ class PlacementReport(NamedTuple):
 def is_awnn_model(model: NcnnModel) -> bool:
     """An awnn .param: layers carry -23328 (device) or an int8 NPU flag 20=1
     on a Convolution/InnerProduct."""
-    return any(28 in l.params or (l.type in ("Convolution", "InnerProduct") and _i(l, 20) == 1)
+    return any(28 in l.params or (l.type in ("Convolution", "InnerProduct") and l.int_param(20) == 1)
                for l in model.layers)
 
 
@@ -307,11 +301,11 @@ def _file_flags(l: Layer, shapes: Dict[str, Shape], npu: bool) -> List[str]:
     if not npu:
         return flags
     for pid in SHIFT_PARAMS.get(t, ()):
-        if pid in l.params and not 0 <= _i(l, pid) <= 63:
+        if pid in l.params and not 0 <= l.int_param(pid) <= 63:
             flags.append("shift %d=%d is outside the NPU's 6-bit field 0..63 (requantize ratio above 32767): "
-                         "the result is undefined" % (pid, _i(l, pid)))
+                         "the result is undefined" % (pid, l.int_param(pid)))
     if t == "Eltwise":
-        if _i(l, 0) == 2:
+        if l.int_param(0) == 2:
             flags.append("Eltwise MAX on the NPU: the board's runtime refuses it (no CPU fallback)")
         if len(l.bottoms) > 2:
             flags.append("Eltwise with %d inputs: the NPU takes 2" % len(l.bottoms))
@@ -320,22 +314,22 @@ def _file_flags(l: Layer, shapes: Dict[str, Shape], npu: bool) -> List[str]:
     elif t == "Pooling":
         kw, kh, sw, sh, pl, pr, pt, pb = pool_geometry(l)
         dims, w, h, c = shapes.get(l.bottoms[0], (0, 0, 0, 0))
-        if _i(l, 4) == 1 and dims == 3 and (w > 8 or h > 8):
+        if l.int_param(4) == 1 and dims == 3 and (w > 8 or h > 8):
             flags.append("global pooling over %dx%d (> 8) on the NPU: the board's runtime refuses it" % (w, h))
-        if _i(l, 5) in (1, 3):
-            flags.append("pooling pad_mode %d on the NPU: the board's runtime refuses it" % _i(l, 5))
-        if _i(l, 0) == 1 and pl + pr + pt + pb > 0:
+        if l.int_param(5) in (1, 3):
+            flags.append("pooling pad_mode %d on the NPU: the board's runtime refuses it" % l.int_param(5))
+        if l.int_param(0) == 1 and pl + pr + pt + pb > 0:
             flags.append("padded average pooling on the NPU: the board's runtime refuses it")
         if kw > 8 or kh > 8:
             flags.append("pooling kernel %dx%d on the NPU (PDP takes up to 8)" % (kw, kh))
         pflags = place(NcnnModel([l]), shapes, l, converter_pooling=True).flags
         flags += [f for f in pflags if "past the edge" in f]
     elif t == "Concat":
-        if _i(l, 0) != 0:
-            flags.append("Concat on axis %d on the NPU (the NPU copies along channels only)" % _i(l, 0))
+        if l.int_param(0) != 0:
+            flags.append("Concat on axis %d on the NPU (the NPU copies along channels only)" % l.int_param(0))
         flags += place(NcnnModel([l]), shapes, l).flags
-    elif t in ("Convolution", "InnerProduct") and _i(l, 9) != 0:
-        flags.append("fused activation 9=%d on an NPU layer: what the NPU does with it is unknown" % _i(l, 9))
+    elif t in ("Convolution", "InnerProduct") and l.int_param(9) != 0:
+        flags.append("fused activation 9=%d on an NPU layer: what the NPU does with it is unknown" % l.int_param(9))
     elif t == "ConvolutionDepthWise":
         flags.append("ConvolutionDepthWise marked for the NPU: its weights are float, the runtime's NPU path "
                      "is not known to take it")
@@ -373,7 +367,7 @@ def report_float_model(model: NcnnModel, source: str = "<float model>") -> Place
     for l in opt.model.layers:
         pl = place(opt.model, opt.shapes, l)
         rtype = l.type
-        if l.type == "ReLU" and abs(float(_p(l, 0, 0.0))) >= 1e-6:
+        if l.type == "ReLU" and abs(float(l.float_param(0, 0.0))) >= 1e-6:
             rtype = "PReLU"
         rows.append(Row(l.name, rtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
                         list(pl.flags), [r.what for r in opt.rewrites if r.layer == l.name] + list(pl.fixes)))

@@ -28,8 +28,7 @@ from ..ncnn_model import Layer, NcnnModel, atomic_write_many
 from .layout import ipu_layout
 from .numerics import F32, cvtt, e_round_trip, fmt_f, fmt_f_exact, log2f, q8, q16, req, roundf
 from .optimize import Optimized, Shape, bn_ab, optimize
-from .params import conv_window, pfloat, pint, pool_window
-from .params import pint as _i
+from .params import conv_window, pool_window
 from .placement import (Estimate, Placement, Row, estimate, format_rows, layer_macs,
                         place)
 from .table import AwnnTable, load_table, parse_table
@@ -70,7 +69,7 @@ class AwnnLayer:
     def ints(self, l: Layer, spec) -> None:
         """Copy int params of `l`: spec is [(pid, default)], printed in that order."""
         for pid, default in spec:
-            self.int(pid, pint(l, pid, default), default)
+            self.int(pid, l.int_param(pid, default), default)
 
     def flt(self, pid: int, value, default: Optional[float] = 0.0, exact: bool = True) -> None:
         # the value went through the converter's %e round trip: so does the default
@@ -117,7 +116,7 @@ def float_blocks(a: "AwnnLayer", l: Layer, first: str, tagged_first: bool, bias_
     then the raw bias when param `bias_pid` is set - as in ncnn."""
     data = _w(l, first)
     a.blocks.append(block_f32(data) if tagged_first else raw_f32(data))
-    if pint(l, bias_pid):
+    if l.int_param(bias_pid):
         a.blocks.append(raw_f32(_w(l, "bias")))
 
 
@@ -147,10 +146,6 @@ class Context:
         return m, e
 
 
-def _f(l: Layer, pid: int, default: float = 0.0) -> float:
-    return float(pfloat(l, pid, default))
-
-
 def _w(l: Layer, name: str) -> np.ndarray:
     w = l.weight(name)
     if w is None:
@@ -174,7 +169,7 @@ def _print_window(a: AwnnLayer, l: Layer, g, ids) -> None:
     (kernel_h from kernel_w, ...).  ids: (kw, kh, dw, dh, sw, sh, pl, pt, pr, pb)
     param ids, None for absent ones."""
     kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = ids
-    a.int(0, pint(l, 0))   # num_output or pooling type
+    a.int(0, l.int_param(0))   # num_output or pooling type
     for pid, value, ref in ((kw, g.kw, 0), (kh, g.kh, g.kw), (dw, g.dw, 1), (dh, g.dh, g.dw), (sw, g.sw, 1),
                             (sh, g.sh, g.sw), (pl, g.pl, 0), (pt, g.pt, g.pl), (pr, g.pr, g.pl),
                             (pb, g.pb, g.pt)):
@@ -244,9 +239,9 @@ def h_convolution(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     g = conv_window(l)
     _print_window(a, l, g, CONV_IDS)
     kw, kh = g.kw, g.kh
-    n = _i(l, 0)
-    bias_term = _i(l, 5)
-    wsize = _i(l, 6)
+    n = l.int_param(0)
+    bias_term = l.int_param(5)
+    wsize = l.int_param(6)
     a.int(5, bias_term)
     a.int(6, wsize)
     dims, w, h, c = ctx.shapes[l.bottoms[0]]
@@ -257,7 +252,7 @@ def h_convolution(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
         first = g.pad_sum == 0 and _first_input_layer(ctx, l) and (w * c) % 8 == 0
         _npu_weights_tail(a, l, ctx, n, kh, kw, c, first, bias_term)
     else:
-        a.flt(18, _f(l, 18, 0.0))
+        a.flt(18, l.float_param(18, 0.0))
         float_blocks(a, l, "weight", True, 5)
     return [a]
 
@@ -268,7 +263,7 @@ def h_convolutiondepthwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLa
     a.ints(l, ((5, 0), (6, 0), (7, 1), (8, 0), (9, 0)))
     ap = l.params.get(10, [])
     a.arr(10, ap if isinstance(ap, list) else [ap])
-    a.flt(18, _f(l, 18, 0.0))
+    a.flt(18, l.float_param(18, 0.0))
     float_blocks(a, l, "weight", True, 5)
     return [a]
 
@@ -276,7 +271,7 @@ def h_convolutiondepthwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLa
 def h_innerproduct(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
     a.ints(l, ((0, 0), (1, 0), (2, 0)))
-    n, bias_term, wsize = _i(l, 0), _i(l, 1), _i(l, 2)
+    n, bias_term, wsize = l.int_param(0), l.int_param(1), l.int_param(2)
     dims, w, h, c = ctx.shapes[l.bottoms[0]]
     if h == 1 and c == 1:
         kh, kw, ic = 1, 1, w
@@ -315,7 +310,7 @@ def _sdp_req(a: AwnnLayer, ctx: Context, l: Layer) -> None:
 
 
 def h_relu(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
-    s = F32(_f(l, 0, 0.0))
+    s = F32(l.float_param(0, 0.0))
     small = not (abs(float(s)) >= 1e-6)   # compared in double; NaN counts as small
     a = _new(l, ctx, pl, "ReLU" if small else "PReLU")
     _sdp_req(a, ctx, l)
@@ -327,7 +322,7 @@ def h_relu(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_prelu(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
+    a.int(0, l.int_param(0))
     _sdp_req(a, ctx, l)
     a.int(23, 2)
     a.blocks.append(block_int16(q16(_w(l, "slope"), 1024.0)))
@@ -336,8 +331,8 @@ def h_prelu(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_batchnorm(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
-    a.flt(1, _f(l, 1, 0.0))
+    a.int(0, l.int_param(0))
+    a.flt(1, l.float_param(1, 0.0))
     _sdp_req(a, ctx, l)
     aa, bb = bn_ab(l)
     with np.errstate(all="ignore"):
@@ -352,7 +347,7 @@ def h_batchnorm(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_eltwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    op = _i(l, 0)
+    op = l.int_param(0)
     a.int(0, op)
     coeffs = l.params.get(1, [])
     coeffs = coeffs if isinstance(coeffs, list) else [coeffs]
@@ -424,7 +419,7 @@ def h_split(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_concat(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
+    a.int(0, l.int_param(0))
     if pl.npu:
         out = ctx.S(l.tops[0], l)
         bad = [(b, float(ctx.S(b, l))) for b in l.bottoms if ctx.S(b, l) != out]
@@ -437,16 +432,16 @@ def h_concat(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_interp(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
-    a.flt(1, _f(l, 1, 1.0), 1.0)
-    a.flt(2, _f(l, 2, 1.0), 1.0)
+    a.int(0, l.int_param(0))
+    a.flt(1, l.float_param(1, 1.0), 1.0)
+    a.flt(2, l.float_param(2, 1.0), 1.0)
     a.ints(l, ((3, 0), (4, 0), (6, 0)))   # 6 align_corner: kept
     return [a]
 
 
 def h_softmax(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    axis = _i(l, 0)
+    axis = l.int_param(0)
     a.int(0, axis)
     if axis != 0:
         a.int(1, 1)
@@ -455,18 +450,18 @@ def h_softmax(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_clip(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.flt(0, _f(l, 0, -FLT_MAX), -FLT_MAX)
-    a.flt(1, _f(l, 1, FLT_MAX), FLT_MAX)
+    a.flt(0, l.float_param(0, -FLT_MAX), -FLT_MAX)
+    a.flt(1, l.float_param(1, FLT_MAX), FLT_MAX)
     return [a]
 
 
 def h_padding(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
     a.ints(l, ((0, 0), (1, 0), (2, 0), (3, 0), (4, 0)))
-    a.flt(5, _f(l, 5, 0.0))
+    a.flt(5, l.float_param(5, 0.0))
     # per-channel pad values and front/behind: kept (the converter drops them)
     a.ints(l, ((6, 0), (7, 0), (8, 0)))
-    if _i(l, 6):
+    if l.int_param(6):
         a.blocks.append(raw_f32(_w(l, "per_channel_pad")))
     return [a]
 
@@ -480,7 +475,7 @@ def h_reshape(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 def h_binaryop(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
     a.ints(l, ((0, 0), (1, 0)))
-    a.flt(2, _f(l, 2, 0.0))
+    a.flt(2, l.float_param(2, 0.0))
     return [a]
 
 
@@ -490,22 +485,22 @@ def h_noparams(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_dropout(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.flt(0, _f(l, 0, 1.0), 1.0)
+    a.flt(0, l.float_param(0, 1.0), 1.0)
     return [a]
 
 
 def _h_alpha_beta(alpha: float, beta: float):
     def handler(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
         a = _new(l, ctx, pl)
-        a.flt(0, _f(l, 0, alpha), alpha)   # kept (the converter drops them)
-        a.flt(1, _f(l, 1, beta), beta)
+        a.flt(0, l.float_param(0, alpha), alpha)   # kept (the converter drops them)
+        a.flt(1, l.float_param(1, beta), beta)
         return [a]
     return handler
 
 
 def h_scale(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    n = _i(l, 0)
+    n = l.int_param(0)
     if n == -233:
         raise UnsupportedOperatorError("layer %s (Scale): a two-input Scale has no awnn form" % l.name)
     a.ints(l, ((0, 0), (1, 0)))
@@ -515,7 +510,7 @@ def h_scale(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_bias(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
+    a.int(0, l.int_param(0))
     a.blocks.append(raw_f32(_w(l, "bias")))
     return [a]
 

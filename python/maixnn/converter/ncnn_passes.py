@@ -45,7 +45,7 @@ class LayerGraph:
 
 
 def _activation_of(l: Layer):
-    return int(l.params.get(9, 0))
+    return l.int_param(9, 0)
 
 
 def fold_batchnorm(g: LayerGraph) -> List[str]:
@@ -54,7 +54,7 @@ def fold_batchnorm(g: LayerGraph) -> List[str]:
     done = []
     for bn in [l for l in g.layers if l.type == "BatchNorm"]:
         src = g.producer(bn.bottoms[0])
-        if src is None or src.type not in WEIGHTED or _activation_of(src) or int(src.params.get(8, 0)):
+        if src is None or src.type not in WEIGHTED or _activation_of(src) or src.int_param(8, 0):
             continue
         if g.sole_reader(bn.bottoms[0]) is not bn:
             continue
@@ -86,7 +86,7 @@ def fuse_activation(g: LayerGraph) -> List[str]:
     done = []
     for act in [l for l in g.layers if l.type in ("ReLU", "Clip", "Sigmoid", "HardSwish")]:
         src = g.producer(act.bottoms[0])
-        if src is None or src.type not in WEIGHTED or _activation_of(src) or int(src.params.get(8, 0)):
+        if src is None or src.type not in WEIGHTED or _activation_of(src) or src.int_param(8, 0):
             continue
         if g.sole_reader(act.bottoms[0]) is not act:
             continue
