@@ -29,6 +29,9 @@ for _path in (TESTS_DIR, PYTHON_DIR):  # PYTHON_DIR ends up first
     if _path in sys.path:
         sys.path.remove(_path)
     sys.path.insert(0, _path)
+# an editable install of maixnn (pip install -e of another checkout) adds an
+# import hook ahead of sys.path that would import THAT checkout's package: drop it
+sys.meta_path[:] = [f for f in sys.meta_path if "maixnn" not in type(f).__module__]
 # subprocesses started by tests (CLI runs) must see the same package
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PYTHON_DIR])
