@@ -137,3 +137,47 @@ def test_activation_is_one_layer(name, tmp_path):
 def test_softmax_any_axis(dim, tmp_path):
     types = run_both(Fn(lambda m, x: F.softmax(x * 4, dim=dim), (3, 4, 5)), tmp_path)
     assert "Softmax" in types
+
+
+# ----------------------------------------------------------------- transposed convolution, resize, pad
+
+DECONVS = {
+    "k2s2": dict(in_channels=4, out_channels=6, kernel_size=2, stride=2),
+    "k3s2p1op1": dict(in_channels=4, out_channels=5, kernel_size=3, stride=2, padding=1, output_padding=1),
+    "k4s2p1_nobias": dict(in_channels=4, out_channels=3, kernel_size=4, stride=2, padding=1, bias=False),
+    "k3s1p1_dil2": dict(in_channels=4, out_channels=4, kernel_size=3, stride=1, padding=2, dilation=2),
+    "rect": dict(in_channels=4, out_channels=2, kernel_size=(3, 2), stride=(2, 1), padding=(1, 0)),
+    "group2": dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1, groups=2),
+    "depthwise": dict(in_channels=4, out_channels=4, kernel_size=4, stride=2, padding=1, groups=4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECONVS))
+def test_conv_transpose(name, tmp_path):
+    kw = DECONVS[name]
+    deconv = nn.ConvTranspose2d(**kw)
+    types = run_both(Fn(lambda m, x: F.relu(m.deconv(x)), (4, 5, 6), deconv=deconv), tmp_path)
+    assert ("DeconvolutionDepthWise" if kw.get("groups", 1) > 1 else "Deconvolution") in types
+
+
+RESIZES = {
+    "nearest2x": lambda m, x: F.interpolate(x, scale_factor=2, mode="nearest"),
+    "nearest_size": lambda m, x: F.interpolate(x, size=(10, 18), mode="nearest"),
+    "bilinear2x": lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
+    "bilinear2x_ac": lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True),
+    "bilinear_size_ac": lambda m, x: F.interpolate(x, size=(7, 11), mode="bilinear", align_corners=True),
+    "upsample_module": lambda m, x: nn.Upsample(scale_factor=2)(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESIZES))
+def test_resize_modes(name, tmp_path):
+    types = run_both(Fn(RESIZES[name], (3, 5, 6)), tmp_path)
+    assert "Interp" in types
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "constant"])
+def test_pad_modes(mode, tmp_path):
+    types = run_both(Fn(lambda m, x: F.pad(x * 2, (1, 2, 2, 1), mode=mode, value=0.5 if mode == "constant" else 0),
+                        (3, 5, 6)), tmp_path)
+    assert "Padding" in types
