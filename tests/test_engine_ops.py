@@ -99,3 +99,112 @@ def test_permute_2d(tmp_path, order):
     x = rand(3, 5, seed=6)
     _, got = check(one_layer("Permute", {0: order}), {"x": x}, tmp_path, exact=True)
     np.testing.assert_array_equal(got["y"], x.T if order else x)
+
+
+# ------------------------------------------------------------------ activations
+
+ACT_CASES = [("Swish", {}, lambda x: x / (1 + np.exp(-x))),
+             ("Mish", {}, lambda x: x * np.tanh(np.log1p(np.exp(x)))),
+             ("GELU", {}, None), ("GELU", {0: 1}, None)]
+
+
+@pytest.mark.parametrize("ltype,params,ref", ACT_CASES, ids=["%s%s" % (c[0], c[1]) for c in ACT_CASES])
+@pytest.mark.parametrize("shape", [(3, 5, 7), (4, 6), (11,)])
+def test_activations(tmp_path, ltype, params, ref, shape):
+    x = rand(*shape, seed=len(shape), low=-6, high=6)
+    _, got = check(one_layer(ltype, params), {"x": x}, tmp_path)
+    if ref is not None:
+        np.testing.assert_allclose(got["y"], ref(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,n", [((4, 3, 5), 4), ((4, 3, 5), 1), ((5, 6), 5), ((7,), 7)])
+def test_prelu(tmp_path, shape, n):
+    slope = np.linspace(-0.5, 0.5, n).astype(np.float32)
+    x = rand(*shape, seed=8)
+    _, got = check(one_layer("PReLU", {0: n}, weights=[Weight("slope", slope, "raw")]), {"x": x}, tmp_path,
+                   exact=True)
+    s = slope.reshape((-1,) + (1,) * (len(shape) - 1)) if n > 1 else slope[0]
+    np.testing.assert_array_equal(got["y"], np.where(x < 0, x * s, x))
+
+
+# ------------------------------------------------------------------ Deconvolution
+
+DECONV_CASES = [
+    ({0: 5, 1: 3, 3: 2, 4: 1, 15: 0, 14: 1, 16: 0, 5: 1}, 1, (4, 5, 6)),
+    ({0: 6, 1: 2, 3: 2, 5: 0}, 1, (4, 5, 6)),
+    ({0: 3, 1: 4, 11: 3, 2: 2, 12: 1, 3: 1, 13: 2, 4: 2, 15: 1, 14: 0, 16: 1, 5: 1, 9: 1}, 1, (4, 5, 6)),
+    ({0: 6, 1: 3, 3: 2, 4: 1, 15: 1, 14: 1, 16: 1, 5: 1, 7: 2}, 2, (4, 5, 6)),
+    ({0: 4, 1: 4, 3: 2, 4: 1, 15: 1, 14: 1, 16: 1, 5: 1, 7: 4, 9: 2, 10: [0.1]}, 4, (4, 5, 6)),
+]
+
+
+@pytest.mark.parametrize("params,group,shape", DECONV_CASES, ids=[str(i) for i in range(len(DECONV_CASES))])
+def test_deconvolution(tmp_path, params, group, shape):
+    params = dict(params)
+    cin, cout = shape[0], params[0]
+    kw, kh = params[1], params.get(11, params[1])
+    w = rand(cout * (cin // group) * kw * kh, seed=9, low=-1, high=1)
+    params[6] = w.size
+    weights = [Weight("weight", w, "tagged")]
+    if params.get(5):
+        weights.append(Weight("bias", rand(cout, seed=10), "raw"))
+    ltype = "DeconvolutionDepthWise" if group > 1 else "Deconvolution"
+    if group > 1:
+        params[7] = group
+    check(one_layer(ltype, params, weights=weights), {"x": rand(*shape, seed=11)}, tmp_path)
+
+
+# ------------------------------------------------------------------ normalizations, MatMul
+
+@pytest.mark.parametrize("shape,size,affine", [((6, 10), 10, 1), ((6, 10), 10, 0), ((3, 4, 5), 5, 1),
+                                                ((3, 4, 5), 20, 1), ((9,), 9, 1)])
+def test_layernorm(tmp_path, shape, size, affine):
+    weights = [Weight("gamma", rand(size, seed=1), "raw"), Weight("beta", rand(size, seed=2), "raw")] if affine else []
+    x = rand(*shape, seed=3) * 2 + 1
+    _, got = check(one_layer("LayerNorm", {0: size, 1: 1e-5, 2: affine}, weights=weights), {"x": x}, tmp_path)
+    xs = x.reshape(-1, size).astype(np.float64)
+    ref = (xs - xs.mean(1, keepdims=True)) / np.sqrt(xs.var(1, keepdims=True) + 1e-5)
+    if affine:
+        ref = ref * rand(size, seed=1) + rand(size, seed=2)
+    np.testing.assert_allclose(got["y"].reshape(-1, size), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape,group,affine", [((6, 4, 5), 3, 1), ((6, 4, 5), 6, 0), ((8, 5), 2, 1), ((6,), 2, 1)])
+def test_groupnorm(tmp_path, shape, group, affine):
+    c = shape[0]
+    weights = [Weight("gamma", rand(c, seed=1), "raw"), Weight("beta", rand(c, seed=2), "raw")] if affine else []
+    check(one_layer("GroupNorm", {0: group, 1: c, 2: 1e-5, 3: affine}, weights=weights),
+          {"x": rand(*shape, seed=4)}, tmp_path)
+
+
+MATMUL_CASES = [((4, 5), (5, 3), 0), ((4, 5), (3, 5), 1), ((2, 4, 5), (2, 5, 3), 0), ((2, 4, 5), (2, 3, 5), 1),
+                ((2, 4, 5), (5, 3), 0), ((4, 5), (3, 5, 6), 0), ((1, 4, 5), (3, 5, 2), 0), ((5,), (5, 3), 0),
+                ((4, 5), (5,), 0), ((5,), (5,), 0)]
+
+
+@pytest.mark.parametrize("a,b,transB", MATMUL_CASES, ids=[str(c) for c in MATMUL_CASES])
+def test_matmul(tmp_path, a, b, transB):
+    model = NcnnModel([Layer("Input", "ia", [], ["a"]), Layer("Input", "ib", [], ["b"]),
+                       Layer("MatMul", "mm", ["a", "b"], ["y"], {0: transB})])
+    xa, xb = rand(*a, seed=1), rand(*b, seed=2)
+    _, got = check(model, {"a": xa, "b": xb}, tmp_path)
+    ref = np.matmul(xa.astype(np.float64), np.swapaxes(xb, -1, -2) if transB else xb)
+    np.testing.assert_allclose(got["y"].reshape(-1), ref.reshape(-1), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------ Reduction
+
+NP_REDUCE = {0: np.sum, 1: lambda x, axis, keepdims: np.sum(np.abs(x), axis=axis, keepdims=keepdims),
+             2: lambda x, axis, keepdims: np.sum(x * x, axis=axis, keepdims=keepdims), 3: np.mean, 4: np.max,
+             5: np.min}
+REDUCE_CASES = [((2, 3, 4), 3, [0], 1), ((2, 3, 4), 3, [1, 2], 0), ((2, 3, 4), 0, [1, 2], 1),
+                ((2, 3, 4), 4, [-1], 1), ((2, 3, 4), 5, [0, 2], 0), ((2, 3, 4), 1, [2], 0),
+                ((2, 3, 4), 2, [0, 1, 2], 0), ((5, 6), 3, [1], 1), ((5, 6), 4, [0], 0), ((7,), 0, [0], 0)]
+
+
+@pytest.mark.parametrize("shape,op,axes,keepdims", REDUCE_CASES, ids=[str(c) for c in REDUCE_CASES])
+def test_reduction(tmp_path, shape, op, axes, keepdims):
+    x = rand(*shape, seed=12)
+    _, got = check(one_layer("Reduction", {0: op, 1: 0, 3: axes, 4: keepdims, 5: 1}), {"x": x}, tmp_path)
+    ref = NP_REDUCE[op](x.astype(np.float64), axis=tuple(axes), keepdims=bool(keepdims))
+    np.testing.assert_allclose(got["y"].reshape(-1), np.asarray(ref).reshape(-1), rtol=1e-5, atol=1e-5)

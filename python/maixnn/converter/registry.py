@@ -29,7 +29,8 @@ ENGINE_LAYER_TYPES = frozenset([
     "Flatten", "Reshape", "Softmax", "Concat", "Eltwise", "BinaryOp", "BatchNorm", "Scale", "Bias",
     "Padding", "MemoryData", "Convolution", "ConvolutionDepthWise", "Pooling", "InnerProduct", "Interp",
     "Crop", "Slice", "ShuffleChannel", "Permute", "Swish", "Mish", "GELU", "PReLU",
-    "Deconvolution", "DeconvolutionDepthWise",
+    "Deconvolution", "DeconvolutionDepthWise", "LayerNorm", "GroupNorm", "MatMul",
+    "Reduction",
 ])
 
 
