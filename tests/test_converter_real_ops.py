@@ -181,3 +181,78 @@ def test_pad_modes(mode, tmp_path):
     types = run_both(Fn(lambda m, x: F.pad(x * 2, (1, 2, 2, 1), mode=mode, value=0.5 if mode == "constant" else 0),
                         (3, 5, 6)), tmp_path)
     assert "Padding" in types
+
+
+# ----------------------------------------------------------------- normalization, attention, reductions
+
+def tokens(x):
+    return x.flatten(2).transpose(1, 2)  # (1, C, H, W) -> (1, HW, C)
+
+
+NORMS = {
+    "layernorm_tokens": (lambda m, x: m.ln(tokens(x)), dict(ln=nn.LayerNorm(6)), "LayerNorm"),
+    "layernorm_w": (lambda m, x: m.ln(x), dict(ln=nn.LayerNorm(5)), "LayerNorm"),
+    "layernorm_hw": (lambda m, x: m.ln(x), dict(ln=nn.LayerNorm([4, 5])), "LayerNorm"),
+    "groupnorm": (lambda m, x: m.gn(x), dict(gn=nn.GroupNorm(3, 6)), "GroupNorm"),
+    "groupnorm_noaffine": (lambda m, x: m.gn(x), dict(gn=nn.GroupNorm(2, 6, affine=False)), "GroupNorm"),
+    "instancenorm": (lambda m, x: m.inorm(x), dict(inorm=nn.InstanceNorm2d(6, affine=True)), "GroupNorm"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORMS))
+def test_normalization(name, tmp_path):
+    fn, mods, layer = NORMS[name]
+    torch.manual_seed(3)
+    for mod in mods.values():
+        for p in mod.parameters():
+            with torch.no_grad():
+                p.copy_(torch.randn_like(p) * 0.5 + 1)
+    types = run_both(Fn(lambda m, x: fn(m, x * 3 + 1), (6, 4, 5), **mods), tmp_path)
+    assert layer in types
+
+
+class Attention(nn.Module):
+    """Single-head self-attention on the tokens of a feature map."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.norm = nn.LayerNorm(dim)
+        self.scale = dim ** -0.5
+        self.input_shape = (dim, 4, 5)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        t = self.norm(x.flatten(2).transpose(1, 2))
+        q, k, v = self.qkv(t).chunk(3, dim=-1)
+        a = (q @ k.transpose(1, 2)) * self.scale
+        t = self.proj(a.softmax(dim=-1) @ v) + t
+        return t.transpose(1, 2).reshape(n, c, h, w)
+
+
+def test_attention_block(tmp_path):
+    types = run_both(Attention(8), tmp_path)
+    assert types.count("MatMul") == 4 and {"LayerNorm", "Softmax", "Slice", "Permute"} <= set(types)
+
+
+REDUCES = {
+    "mean_c_keep": lambda m, x: x.mean(dim=1, keepdim=True) * x,
+    "sum_hw": lambda m, x: x.sum(dim=(2, 3)),
+    "max_w": lambda m, x: x.amax(dim=3, keepdim=True) - x,
+    "min_h": lambda m, x: x.amin(dim=2),
+    "mean_chw": lambda m, x: x.mean(dim=(1, 2, 3), keepdim=True) + x,
+    "mean_hw_pool": lambda m, x: x.mean(dim=(2, 3), keepdim=True) * x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCES))
+def test_reductions(name, tmp_path):
+    types = run_both(Fn(REDUCES[name], (3, 4, 5)), tmp_path)
+    assert ("Pooling" if name == "mean_hw_pool" else "Reduction") in types
+
+
+def test_squeeze_unsqueeze_chain_through_5d(tmp_path):
+    types = run_both(Fn(lambda m, x: x.unsqueeze(2).squeeze(2) * 2 + x.unsqueeze(-1).flatten(3), (3, 4, 5)),
+                     tmp_path)
+    assert "Reshape" not in types or types.count("Reshape") <= 1

@@ -117,8 +117,9 @@ def fuse_matmul_add(graph: Graph) -> List[str]:
         if mm.op_type != "MatMul" or graph.const(mm.inputs[1]) is None:
             continue
         w = graph.const(mm.inputs[1])
-        if w.ndim != 2 or not _single_use(graph, mm.outputs[0]):
-            continue
+        x_shape = graph.shape(mm.inputs[0])
+        if w.ndim != 2 or not _single_use(graph, mm.outputs[0]) or x_shape is None or len(x_shape) != 2:
+            continue  # a Linear on (1, N, C) tokens stays a MatMul (ncnn MatMul + a bias add)
         users = graph.consumers(mm.outputs[0])
         if len(users) != 1 or users[0].op_type != "Add":
             continue
@@ -571,9 +572,67 @@ def merge_slices_into_split(graph: Graph) -> List[str]:
     return done
 
 
+# ----------------------------------------------------------------- GroupNorm, reshape chains
+
+def recognise_group_norm(graph: Graph) -> List[str]:
+    """nn.GroupNorm as torch writes it before opset 18: Reshape (1, C, H, W)
+    -> (1, G, -1), InstanceNormalization with scale 1 and bias 0, Reshape back
+    (the affine Mul/Add follow and stay Scale/Bias) -> one GroupNorm."""
+    done = []
+    for inorm in list(graph.nodes):
+        if inorm.op_type != "InstanceNormalization":
+            continue
+        r1 = graph.producer(inorm.inputs[0])
+        users = graph.consumers(inorm.outputs[0])
+        if r1 is None or r1.op_type != "Reshape" or len(users) != 1 or users[0].op_type != "Reshape":
+            continue
+        r2 = users[0]
+        src, mid, dst = graph.shape(r1.inputs[0]), graph.shape(r1.outputs[0]), graph.shape(r2.outputs[0])
+        scale, bias = graph.const(inorm.inputs[1]), graph.const(inorm.inputs[2])
+        if any(v is None for v in (src, mid, dst, scale, bias)) or len(src) != 4 or tuple(dst) != tuple(src) or len(mid) != 3:
+            continue
+        if src[0] != 1 or mid[0] != 1 or src[1] % mid[1] or not (np.all(scale == 1) and np.all(bias == 0)):
+            continue
+        if not _single_use(graph, r1.outputs[0]) or not _single_use(graph, inorm.outputs[0]):
+            continue
+        new = Node("_GroupNorm", inorm.name, [r1.inputs[0]], r2.outputs,
+                   {"group": int(mid[1]), "epsilon": float(inorm.attr("epsilon", 1e-5))})
+        _replace(graph, r2, [r1, inorm], new)
+        done.append("recognised Reshape/InstanceNormalization/Reshape at %r as GroupNorm(%d)"
+                    % (inorm.name, int(mid[1])))
+    return done
+
+
+_RESHAPES = ("Reshape", "Squeeze", "Unsqueeze", "Flatten")
+
+
+def collapse_reshape_chains(graph: Graph) -> List[str]:
+    """Reshape-like nodes in a row (x.unsqueeze(2).squeeze(2), view after
+    view) are one reshape to the last shape: the middle shapes may be 5-D,
+    which ncnn cannot hold."""
+    done = []
+    for node in list(graph.nodes):
+        if node.op_type not in _RESHAPES or node not in graph.nodes:
+            continue
+        prev = graph.producer(node.inputs[0])
+        if prev is None or prev.op_type not in _RESHAPES or not _single_use(graph, prev.outputs[0]):
+            continue
+        out_shape = graph.shape(node.outputs[0])
+        if out_shape is None:
+            continue
+        name = graph.unique_name(node.name + "_shape")
+        graph.consts[name] = np.array(out_shape, np.int64)
+        new = Node("Reshape", node.name, [prev.inputs[0], name], node.outputs)
+        _replace(graph, node, [prev], new)
+        done.append("collapsed %s %r + %s %r into one Reshape" % (prev.op_type, prev.name, node.op_type, node.name))
+    if done:
+        graph.toposort()
+    return done
+
+
 ALL_PASSES = (remove_identities, fuse_matmul_add, recognise_hardswish, fold_pad_into_conv,
               fold_transposed_softmax, recognise_channel_shuffle, recognise_activations,
-              merge_slices_into_split)
+              merge_slices_into_split, recognise_group_norm, collapse_reshape_chains)
 
 
 def run_passes(graph: Graph) -> List[str]:
