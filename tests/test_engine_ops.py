@@ -208,3 +208,36 @@ def test_reduction(tmp_path, shape, op, axes, keepdims):
     _, got = check(one_layer("Reduction", {0: op, 1: 0, 3: axes, 4: keepdims, 5: 1}), {"x": x}, tmp_path)
     ref = NP_REDUCE[op](x.astype(np.float64), axis=tuple(axes), keepdims=bool(keepdims))
     np.testing.assert_allclose(got["y"].reshape(-1), np.asarray(ref).reshape(-1), rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------ int8 grouped convolution, 4 inputs per group
+
+def test_int8_grouped_conv_four_inputs_per_group_matches_exact_reference(tmp_path):
+    """The case the x86 ncnn wheel gets wrong (12 -> 24 channels, group 3: 4
+    input channels per group; measured cosine 0.29 against float there), so
+    the reference is an exact numpy loop: int8 input (float2int8 of
+    x * bottom_scale), int8 products summed in int32, then
+    fmaf(acc, 1 / (bottom_scale * weight_scale[g]), bias)."""
+    from test_engine_compute import _float2int8, _fma32, _input_layer, _int8_conv, _run_maixnn, _save
+    rng = np.random.default_rng(12)
+    shape, group, cout, s_in = (12, 7, 8), 3, 24, 37.0
+    x = (rng.standard_normal(shape) * 2).astype(np.float32)
+    conv = _int8_conv(rng, "ConvolutionDepthWise", "g", "in0", "out", 12, cout, 1, s_in, group=group,
+                      params={4: 1})
+    param, binp = _save(tmp_path, [_input_layer(shape), conv])
+    got = _run_maixnn(param, binp, x, ["out"])["out"]
+    w = conv.weight("weight").data.reshape(cout, 4, 3, 3).astype(np.int64)
+    bias = np.asarray(conv.weight("bias").data, np.float32)
+    ws = np.asarray(conv.weight("weight_scales").data, np.float32)
+    q = np.pad(_float2int8(x * np.float32(s_in)).astype(np.int64), ((0, 0), (1, 1), (1, 1)))
+    ref = np.zeros((cout, 7, 8), np.float32)
+    for o in range(cout):
+        g = o // (cout // group)
+        acc = np.zeros((7, 8), np.int64)
+        for i in range(4):
+            for ky in range(3):
+                for kx in range(3):
+                    acc += w[o, i, ky, kx] * q[g * 4 + i, ky:ky + 7, kx:kx + 8]
+        scale = np.float32(1.0) / (np.float32(s_in) * ws[g])
+        ref[o] = _fma32(acc.astype(np.float32), scale, bias[o])
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)

@@ -111,8 +111,16 @@ int mxn_deconv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops
                              p->group, p->num_output, p->kernel_w, p->kernel_h);
     in_per_group = a->c / p->group;
     out_per_group = p->num_output / p->group;
-    full_w = (a->w - 1) * p->stride_w + p->dilation_w * (p->kernel_w - 1) + 1 + p->output_pad_right;
-    full_h = (a->h - 1) * p->stride_h + p->dilation_h * (p->kernel_h - 1) + 1 + p->output_pad_bottom;
+    {
+        long long fw = (long long)(a->w - 1) * p->stride_w + (long long)p->dilation_w * (p->kernel_w - 1) + 1 +
+                       p->output_pad_right;
+        long long fh = (long long)(a->h - 1) * p->stride_h + (long long)p->dilation_h * (p->kernel_h - 1) + 1 +
+                       p->output_pad_bottom;
+        if (fw > 0x7fffffff || fh > 0x7fffffff || fw * fh > ((long long)1 << 40))
+            return mxn_error_set(err, MXN_ERR_SHAPE, "%s output %lldx%lld is too large", l->type, fw, fh);
+        full_w = (int)fw;
+        full_h = (int)fh;
+    }
     out_w = full_w - p->pad_left - p->pad_right;
     out_h = full_h - p->pad_top - p->pad_bottom;
     if (out_w <= 0 || out_h <= 0)
