@@ -1,23 +1,9 @@
-/* Blob extents as numpy sees a (C,H,W) / (H,W) / (W) blob, for the layers that
- * cut, split or reorder axes (Crop, Slice, Permute, Reduction, ...). */
+/* Helpers on numpy-style blob extents (mxn_blob_extents, layer_util.h) for the
+ * layers that cut, split or reorder axes (Crop, Slice, Permute, Reduction). */
 #ifndef MXN_BLOB_SHAPE_H
 #define MXN_BLOB_SHAPE_H
 
 #include "layer_util.h"
-
-/* ext[0..dims-1] = the numpy extents (outermost first); returns dims */
-static inline int mxn_blob_extents(const mxn_mat *m, int ext[3])
-{
-    ext[0] = ext[1] = ext[2] = 1;
-    if (m->dims == 3) {
-        ext[0] = m->c; ext[1] = m->h; ext[2] = m->w;
-    } else if (m->dims == 2) {
-        ext[0] = m->h; ext[1] = m->w;
-    } else {
-        ext[0] = m->w;
-    }
-    return m->dims;
-}
 
 /* allocate `m` with `dims` numpy extents ext[0..dims-1] */
 static inline int mxn_mat_alloc_extents(mxn_mat *m, int dims, const int ext[3], mxn_dtype dtype, mxn_error *err)

@@ -5,21 +5,18 @@
  * y = x * a + b per channel with a = gamma / sqrt(var + eps),
  * b = -mean * a + beta (ncnn's arithmetic). */
 #include <math.h>
-#include "layer_util.h"
+#include "norm_affine.h"
 
 typedef struct {
     int group, channels, affine;
     float eps;
-    mxn_mat gamma, beta;
+    mxn_norm_affine ab;
 } groupnorm_priv;
 
 static void destroy(mxn_layer *l)
 {
     groupnorm_priv *p = (groupnorm_priv *)l->priv;
-    if (p) {
-        mxn_mat_free(&p->gamma);
-        mxn_mat_free(&p->beta);
-    }
+    if (p) mxn_norm_affine_free(&p->ab);
     free(p);
     l->priv = NULL;
 }
@@ -43,10 +40,8 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     groupnorm_priv *p = (groupnorm_priv *)l->priv;
-    int rc;
     if (!p->affine) return MXN_OK;
-    if ((rc = mxn_modelbin_read_named(mb, (size_t)p->channels, MXN_BIN_RAW_F32, "gamma", &p->gamma, err))) return rc;
-    return mxn_modelbin_read_named(mb, (size_t)p->channels, MXN_BIN_RAW_F32, "beta", &p->beta, err);
+    return mxn_norm_affine_load(&p->ab, mb, (size_t)p->channels, err);
 }
 
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
@@ -81,8 +76,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
         for (q = 0; q < per; q++) {
             float a, b;
             if (p->affine) {
-                a = mxn_mat_f32(&p->gamma)[g * per + q] / sqrtf(var + p->eps);
-                b = -mean * a + mxn_mat_f32(&p->beta)[g * per + q];
+                a = mxn_mat_f32(&p->ab.gamma)[g * per + q] / sqrtf(var + p->eps);
+                b = -mean * a + mxn_mat_f32(&p->ab.beta)[g * per + q];
             } else {
                 a = 1.f / sqrtf(var + p->eps);
                 b = -mean * a;

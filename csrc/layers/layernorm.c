@@ -4,21 +4,18 @@
  * affine_size == w*h), as ncnn: mean, then the mean of squared deviations,
  * y = (x * a + b) * gamma + beta with a = 1/sqrt(var + eps), b = -mean * a. */
 #include <math.h>
-#include "layer_util.h"
+#include "norm_affine.h"
 
 typedef struct {
     int affine_size, affine;
     float eps;
-    mxn_mat gamma, beta;
+    mxn_norm_affine ab;
 } layernorm_priv;
 
 static void destroy(mxn_layer *l)
 {
     layernorm_priv *p = (layernorm_priv *)l->priv;
-    if (p) {
-        mxn_mat_free(&p->gamma);
-        mxn_mat_free(&p->beta);
-    }
+    if (p) mxn_norm_affine_free(&p->ab);
     free(p);
     l->priv = NULL;
 }
@@ -41,11 +38,8 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 static int load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     layernorm_priv *p = (layernorm_priv *)l->priv;
-    int rc;
     if (!p->affine) return MXN_OK;
-    if ((rc = mxn_modelbin_read_named(mb, (size_t)p->affine_size, MXN_BIN_RAW_F32, "gamma", &p->gamma, err)))
-        return rc;
-    return mxn_modelbin_read_named(mb, (size_t)p->affine_size, MXN_BIN_RAW_F32, "beta", &p->beta, err);
+    return mxn_norm_affine_load(&p->ab, mb, (size_t)p->affine_size, err);
 }
 
 /* normalize n contiguous values */
@@ -74,7 +68,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
 {
     const layernorm_priv *p = (const layernorm_priv *)l->priv;
     const mxn_mat *a = &bottoms[0];
-    const float *gamma = p->affine ? mxn_mat_f32(&p->gamma) : NULL, *beta = p->affine ? mxn_mat_f32(&p->beta) : NULL;
+    const float *gamma = p->affine ? mxn_mat_f32(&p->ab.gamma) : NULL;
+    const float *beta = p->affine ? mxn_mat_f32(&p->ab.beta) : NULL;
     int row, rc;
     size_t rows, r;
     (void)opt;

@@ -340,6 +340,18 @@ def _const_shape(graph: Graph, node: Node) -> Optional[List[int]]:
     return None if s is None else [int(v) for v in s]
 
 
+def _between_reshapes(graph: Graph, node: Node) -> Optional[Tuple[Node, Node]]:
+    """(r1, r2) when `node` reads the only use of Reshape r1 and its output is
+    read only by Reshape r2 (the channel shuffle and GroupNorm idioms)."""
+    r1 = graph.producer(node.inputs[0])
+    users = graph.consumers(node.outputs[0])
+    if r1 is None or r1.op_type != "Reshape" or len(users) != 1 or users[0].op_type != "Reshape":
+        return None
+    if not _single_use(graph, r1.outputs[0]) or not _single_use(graph, node.outputs[0]):
+        return None
+    return r1, users[0]
+
+
 def recognise_channel_shuffle(graph: Graph) -> List[str]:
     """ShuffleNet's channel shuffle, x.view(n, g, c/g, h, w).transpose(1, 2)
     .view(n, c, h, w): Reshape to 5-D -> Transpose(0,2,1,3,4) -> Reshape back
@@ -348,13 +360,10 @@ def recognise_channel_shuffle(graph: Graph) -> List[str]:
     for tr in list(graph.nodes):
         if tr.op_type != "Transpose" or [int(p) for p in (tr.attr("perm") or [])] != [0, 2, 1, 3, 4]:
             continue
-        r1 = graph.producer(tr.inputs[0])
-        users = graph.consumers(tr.outputs[0])
-        if r1 is None or r1.op_type != "Reshape" or len(users) != 1 or users[0].op_type != "Reshape":
+        pair = _between_reshapes(graph, tr)
+        if pair is None:
             continue
-        r2 = users[0]
-        if not _single_use(graph, r1.outputs[0]) or not _single_use(graph, tr.outputs[0]):
-            continue
+        r1, r2 = pair
         src = graph.shape(r1.inputs[0])
         mid, dst = _const_shape(graph, r1), _const_shape(graph, r2)
         if src is None or mid is None or dst is None or len(src) != 4 or src[0] != 1:
@@ -582,18 +591,15 @@ def recognise_group_norm(graph: Graph) -> List[str]:
     for inorm in list(graph.nodes):
         if inorm.op_type != "InstanceNormalization":
             continue
-        r1 = graph.producer(inorm.inputs[0])
-        users = graph.consumers(inorm.outputs[0])
-        if r1 is None or r1.op_type != "Reshape" or len(users) != 1 or users[0].op_type != "Reshape":
+        pair = _between_reshapes(graph, inorm)
+        if pair is None:
             continue
-        r2 = users[0]
+        r1, r2 = pair
         src, mid, dst = graph.shape(r1.inputs[0]), graph.shape(r1.outputs[0]), graph.shape(r2.outputs[0])
         scale, bias = graph.const(inorm.inputs[1]), graph.const(inorm.inputs[2])
         if any(v is None for v in (src, mid, dst, scale, bias)) or len(src) != 4 or tuple(dst) != tuple(src) or len(mid) != 3:
             continue
         if src[0] != 1 or mid[0] != 1 or src[1] % mid[1] or not (np.all(scale == 1) and np.all(bias == 0)):
-            continue
-        if not _single_use(graph, r1.outputs[0]) or not _single_use(graph, inorm.outputs[0]):
             continue
         new = Node("_GroupNorm", inorm.name, [r1.inputs[0]], r2.outputs,
                    {"group": int(mid[1]), "epsilon": float(inorm.attr("epsilon", 1e-5))})
