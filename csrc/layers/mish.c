@@ -1,25 +1,18 @@
 /* Mish: x * tanh(log(exp(x) + 1)) (ncnn's formula, softplus without a
  * large-x shortcut). */
 #include <math.h>
-#include "layer_util.h"
+#include "unary.h"
 
-static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
+static float mish(float v)
 {
-    (void)pd;
-    return mxn_check_blob_counts(l, 1, 1, err);
+    return v * tanhf(logf(expf(v) + 1.f));
 }
 
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
                    mxn_error *err)
 {
-    const float *x;
-    float *y;
-    size_t i, n;
-    int rc;
     (void)opt;
-    if ((rc = mxn_elementwise_begin(l, bottoms, tops, &x, &y, &n, err))) return rc;
-    for (i = 0; i < n; i++) y[i] = x[i] * tanhf(logf(expf(x[i]) + 1.f));
-    return MXN_OK;
+    return mxn_unary_forward(l, bottoms, tops, mish, err);
 }
 
-const mxn_layer_ops mxn_layer_mish = {"Mish", load_param, NULL, forward, NULL};
+const mxn_layer_ops mxn_layer_mish = {"Mish", mxn_unary_load_param, NULL, forward, NULL};

@@ -1,24 +1,17 @@
 /* Swish / SiLU: x / (1 + exp(-x)) (ncnn's formula). */
 #include <math.h>
-#include "layer_util.h"
+#include "unary.h"
 
-static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
+static float swish(float v)
 {
-    (void)pd;
-    return mxn_check_blob_counts(l, 1, 1, err);
+    return v / (1.f + expf(-v));
 }
 
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
                    mxn_error *err)
 {
-    const float *x;
-    float *y;
-    size_t i, n;
-    int rc;
     (void)opt;
-    if ((rc = mxn_elementwise_begin(l, bottoms, tops, &x, &y, &n, err))) return rc;
-    for (i = 0; i < n; i++) y[i] = x[i] / (1.f + expf(-x[i]));
-    return MXN_OK;
+    return mxn_unary_forward(l, bottoms, tops, swish, err);
 }
 
-const mxn_layer_ops mxn_layer_swish = {"Swish", load_param, NULL, forward, NULL};
+const mxn_layer_ops mxn_layer_swish = {"Swish", mxn_unary_load_param, NULL, forward, NULL};
