@@ -36,9 +36,10 @@ static inline size_t mxn_mat_bytes(const mxn_mat *m)
 /* A blob seen as numpy sees (C,H,W) / (H,W) / (W): the extents before `axis`
  * multiplied (outer), the extent at `axis` (n) and the extents after it
  * multiplied (inner).  The caller checked 0 <= axis < m->dims. */
-static inline void mxn_split_at_axis(const mxn_mat *m, int axis, size_t *outer, int *n, size_t *inner)
+/* ext[0..dims-1] = the numpy extents of a blob (outermost first); returns dims */
+static inline int mxn_blob_extents(const mxn_mat *m, int ext[3])
 {
-    int ext[3] = {1, 1, 1}, k;
+    ext[0] = ext[1] = ext[2] = 1;
     if (m->dims == 3) {
         ext[0] = m->c; ext[1] = m->h; ext[2] = m->w;
     } else if (m->dims == 2) {
@@ -46,6 +47,13 @@ static inline void mxn_split_at_axis(const mxn_mat *m, int axis, size_t *outer, 
     } else {
         ext[0] = m->w;
     }
+    return m->dims;
+}
+
+static inline void mxn_split_at_axis(const mxn_mat *m, int axis, size_t *outer, int *n, size_t *inner)
+{
+    int ext[3], k;
+    mxn_blob_extents(m, ext);
     *outer = 1;
     *inner = 1;
     for (k = 0; k < axis; k++) *outer *= (size_t)ext[k];

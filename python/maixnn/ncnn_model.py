@@ -422,6 +422,10 @@ def weight_schema(l: Layer) -> List[Tuple[str, int, str]]:
         return [("per_channel_pad", n, "raw")] if n else []
     if t == "PReLU":
         return [("slope", i(0), "raw")]
+    if t == "LayerNorm":
+        return [("gamma", i(0), "raw"), ("beta", i(0), "raw")] if i(2, 1) else []
+    if t == "GroupNorm":
+        return [("gamma", i(1), "raw"), ("beta", i(1), "raw")] if i(3, 1) else []
     return []
 
 

@@ -26,6 +26,7 @@ from ..ncnn_model import NcnnModel
 from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
 # the handler modules register themselves on import
 from . import ops_activation, ops_conv, ops_elementwise, ops_linear, ops_misc, ops_pool, ops_resize, ops_shape  # noqa: F401,E501
+from . import ops_norm, ops_slice  # noqa: F401
 
 __all__ = ["convert", "convert_to_model", "ConversionReport", "configure_parser", "run_cli"]
 

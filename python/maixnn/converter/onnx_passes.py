@@ -117,8 +117,9 @@ def fuse_matmul_add(graph: Graph) -> List[str]:
         if mm.op_type != "MatMul" or graph.const(mm.inputs[1]) is None:
             continue
         w = graph.const(mm.inputs[1])
-        if w.ndim != 2 or not _single_use(graph, mm.outputs[0]):
-            continue
+        x_shape = graph.shape(mm.inputs[0])
+        if w.ndim != 2 or not _single_use(graph, mm.outputs[0]) or x_shape is None or len(x_shape) != 2:
+            continue  # a Linear on (1, N, C) tokens stays a MatMul (ncnn MatMul + a bias add)
         users = graph.consumers(mm.outputs[0])
         if len(users) != 1 or users[0].op_type != "Add":
             continue
@@ -329,8 +330,315 @@ def fold_transposed_softmax(graph: Graph) -> List[str]:
     return done
 
 
+# ----------------------------------------------------------------- channel shuffle
+
+def _const_shape(graph: Graph, node: Node) -> Optional[List[int]]:
+    """The static output shape of a Reshape node, when known."""
+    if node.op_type != "Reshape":
+        return None
+    s = graph.shape(node.outputs[0])
+    return None if s is None else [int(v) for v in s]
+
+
+def _between_reshapes(graph: Graph, node: Node) -> Optional[Tuple[Node, Node]]:
+    """(r1, r2) when `node` reads the only use of Reshape r1 and its output is
+    read only by Reshape r2 (the channel shuffle and GroupNorm idioms)."""
+    r1 = graph.producer(node.inputs[0])
+    users = graph.consumers(node.outputs[0])
+    if r1 is None or r1.op_type != "Reshape" or len(users) != 1 or users[0].op_type != "Reshape":
+        return None
+    if not _single_use(graph, r1.outputs[0]) or not _single_use(graph, node.outputs[0]):
+        return None
+    return r1, users[0]
+
+
+def recognise_channel_shuffle(graph: Graph) -> List[str]:
+    """ShuffleNet's channel shuffle, x.view(n, g, c/g, h, w).transpose(1, 2)
+    .view(n, c, h, w): Reshape to 5-D -> Transpose(0,2,1,3,4) -> Reshape back
+    is one ShuffleChannel(group=g) (ncnn blobs have no 5-D form)."""
+    done = []
+    for tr in list(graph.nodes):
+        if tr.op_type != "Transpose" or [int(p) for p in (tr.attr("perm") or [])] != [0, 2, 1, 3, 4]:
+            continue
+        pair = _between_reshapes(graph, tr)
+        if pair is None:
+            continue
+        r1, r2 = pair
+        src = graph.shape(r1.inputs[0])
+        mid, dst = _const_shape(graph, r1), _const_shape(graph, r2)
+        if src is None or mid is None or dst is None or len(src) != 4 or src[0] != 1:
+            continue
+        n, c, h, w = src
+        if list(dst) != [n, c, h, w] or len(mid) != 5 or mid[0] != 1 or mid[1] * mid[2] != c \
+                or mid[3:] != [h, w]:
+            continue
+        group = int(mid[1])
+        new = Node("ShuffleChannel", tr.name, [r1.inputs[0]], r2.outputs, {"group": group})
+        graph.nodes[graph.nodes.index(tr)] = new
+        graph.nodes.remove(r1)
+        graph.nodes.remove(r2)
+        done.append("recognised Reshape/Transpose/Reshape at %r as ShuffleChannel(group=%d)" % (tr.name, group))
+    return done
+
+
+# ----------------------------------------------------------------- SiLU, Mish, GELU
+
+def _mul_pair(graph: Graph, node: Node, x: str) -> Optional[str]:
+    """If node is Mul(x, y) or Mul(y, x), return y."""
+    if node is None or node.op_type != "Mul" or len(node.inputs) != 2:
+        return None
+    return _other_input(node, x)
+
+
+def _scaled_input(graph: Graph, name: str, value: float) -> Optional[Tuple[str, Node]]:
+    """If `name` = x * value (Mul either order) or x / (1/value), return (x, node)."""
+    node = graph.producer(name)
+    if node is None or len(node.inputs) != 2:
+        return None
+    if node.op_type == "Mul":
+        for a, c in ((node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])):
+            if _is_scalar(graph, c, value, rel=1e-4) and graph.const(a) is None:
+                return a, node
+    if node.op_type == "Div" and _is_scalar(graph, node.inputs[1], 1.0 / value, rel=1e-4):
+        return node.inputs[0], node
+    return None
+
+
+def _add_one(graph: Graph, name: str) -> Optional[Tuple[str, Node]]:
+    """If `name` = Add(y, 1), return (y, node)."""
+    node = graph.producer(name)
+    if node is None or node.op_type != "Add" or len(node.inputs) != 2:
+        return None
+    for y, c in ((node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])):
+        if _is_scalar(graph, c, 1.0):
+            return y, node
+    return None
+
+
+def _replace(graph: Graph, last: Node, dead: List[Node], new: Node) -> None:
+    graph.nodes[graph.nodes.index(last)] = new
+    for n in dead:
+        graph.nodes.remove(n)
+
+
+def _gelu_tail(graph: Graph, x: str, t_out: str, inner: List[Node]) -> Optional[Tuple[Node, List[Node]]]:
+    """From f(x) (Erf or Tanh output) on: 0.5 * x * (1 + f) in torch's orders.
+    Returns (last node, all nodes of the tail) when it matches."""
+    if not _single_use(graph, t_out):
+        return None
+    users = graph.consumers(t_out)
+    if len(users) != 1:
+        return None
+    add = users[0]
+    if _add_one(graph, add.outputs[0]) is None or not _single_use(graph, add.outputs[0]):
+        return None
+    users = graph.consumers(add.outputs[0])
+    if len(users) != 1 or users[0].op_type != "Mul":
+        return None
+    m1 = users[0]
+    other = _other_input(m1, add.outputs[0])
+    if other == x:                         # x * (1 + f), then * 0.5
+        if not _single_use(graph, m1.outputs[0]):
+            return None
+        nxt = graph.consumers(m1.outputs[0])
+        if len(nxt) != 1 or _scaled_input(graph, nxt[0].outputs[0], 0.5) is None:
+            return None
+        return nxt[0], inner + [add, m1]
+    half = _scaled_input(graph, other, 0.5) if other else None
+    if half is not None and half[0] == x and _single_use(graph, other):  # (0.5 * x) * (1 + f)
+        return m1, inner + [add, half[1]]
+    return None
+
+
+def recognise_activations(graph: Graph) -> List[str]:
+    """x * sigmoid(x) -> Swish; x * tanh(softplus(x)) -> Mish; the erf and tanh
+    forms of GELU (what torch writes for nn.GELU() and GELU('tanh')) -> one
+    Gelu node with approximate='none' / 'tanh'."""
+    done = []
+    for node in list(graph.nodes):
+        if node not in graph.nodes:
+            continue
+        if node.op_type == "Sigmoid" or node.op_type == "Tanh" and graph.producer(node.inputs[0]) is not None \
+                and graph.producer(node.inputs[0]).op_type == "Softplus":
+            inner = [node]
+            x = node.inputs[0]
+            if node.op_type == "Tanh":
+                sp = graph.producer(x)
+                if not _single_use(graph, x):
+                    continue
+                inner, x = [sp, node], sp.inputs[0]
+            if not _single_use(graph, node.outputs[0]):
+                continue
+            users = graph.consumers(node.outputs[0])
+            if len(users) != 1 or _mul_pair(graph, users[0], node.outputs[0]) != x:
+                continue
+            kind = "Swish" if node.op_type == "Sigmoid" else "Mish"
+            _replace(graph, users[0], inner, Node(kind, users[0].name, [x], users[0].outputs))
+            done.append("recognised %s at %r" % (kind, users[0].name))
+        elif node.op_type == "Erf":
+            src = _scaled_input(graph, node.inputs[0], 0.7071067811865476)
+            if src is None or not _single_use(graph, node.inputs[0]):
+                continue
+            tail = _gelu_tail(graph, src[0], node.outputs[0], [src[1], node])
+            if tail is not None:
+                last, nodes = tail
+                _replace(graph, last, nodes, Node("Gelu", last.name, [src[0]], last.outputs, {"approximate": "none"}))
+                done.append("recognised GELU (erf form) at %r" % last.name)
+        elif node.op_type == "Tanh":
+            m = _scaled_input(graph, node.inputs[0], 0.7978845608028654)
+            if m is None or not _single_use(graph, node.inputs[0]):
+                continue
+            add = graph.producer(m[0])
+            if add is None or add.op_type != "Add" or not _single_use(graph, m[0]):
+                continue
+            found = None
+            for x, cube_term in ((add.inputs[0], add.inputs[1]), (add.inputs[1], add.inputs[0])):
+                c = _scaled_input(graph, cube_term, 0.044715)
+                if c is None or not _single_use(graph, cube_term):
+                    continue
+                cube = graph.producer(c[0])
+                nodes = [add, c[1]]
+                if cube is not None and cube.op_type == "Pow" and cube.inputs[0] == x \
+                        and _is_scalar(graph, cube.inputs[1], 3.0):
+                    found = (x, nodes + [cube])
+                elif cube is not None and _mul_pair(graph, cube, x) is not None:
+                    sq_name = _mul_pair(graph, cube, x)
+                    sq = graph.producer(sq_name)
+                    if sq is not None and sq.op_type == "Mul" and sq.inputs == [x, x] and _single_use(graph, sq_name):
+                        found = (x, nodes + [cube, sq])
+                if found:
+                    break
+            if not found:
+                continue
+            x, nodes = found
+            tail = _gelu_tail(graph, x, node.outputs[0], nodes + [m[1], node])
+            if tail is not None:
+                last, nodes = tail
+                _replace(graph, last, nodes, Node("Gelu", last.name, [x], last.outputs, {"approximate": "tanh"}))
+                done.append("recognised GELU (tanh form) at %r" % last.name)
+    if done:
+        graph.toposort()
+    return done
+
+
+# ----------------------------------------------------------------- torch.chunk
+
+def _slice_range(graph: Graph, node: Node) -> Optional[Tuple[int, int, int]]:
+    """(axis, start, end) of a one-axis, step-1 Slice with constant bounds
+    (opset 10+), resolved against the input's static shape; else None."""
+    if node.op_type != "Slice" or graph.opset < 10 or len(node.inputs) < 3:
+        return None
+    shape = graph.shape(node.inputs[0])
+    vals = [graph.const(i) if i else None for i in node.inputs[1:5]]
+    if shape is None or vals[0] is None or vals[1] is None or vals[0].size != 1 or vals[1].size != 1:
+        return None
+    if len(vals) > 3 and node.inputs[4] and (vals[3] is None or int(np.asarray(vals[3]).reshape(-1)[0]) != 1):
+        return None
+    axis = 0
+    if len(vals) > 2 and node.inputs[3]:
+        if vals[2] is None or vals[2].size != 1:
+            return None
+        axis = int(np.asarray(vals[2]).reshape(-1)[0])
+    rank = len(shape)
+    axis = axis + rank if axis < 0 else axis
+    if not 0 <= axis < rank:
+        return None
+    n = shape[axis]
+    s, e = (int(np.asarray(v).reshape(-1)[0]) for v in vals[:2])
+    s = s + n if s < 0 else s
+    e = e + n if e < 0 else e
+    s, e = max(0, min(s, n)), max(0, min(e, n))
+    return (axis, s, e) if e > s else None
+
+
+def merge_slices_into_split(graph: Graph) -> List[str]:
+    """torch.chunk / tensor slicing that cuts one tensor into consecutive
+    pieces along one axis is written as one Slice per piece: when the pieces
+    tile the whole axis, they become one Split (one ncnn Slice layer)."""
+    done = []
+    by_input = {}
+    for n in graph.nodes:
+        r = _slice_range(graph, n)
+        if r is not None:
+            by_input.setdefault((n.inputs[0], r[0]), []).append((r[1], r[2], n))
+    for (x, axis), parts in by_input.items():
+        if len(parts) < 2:
+            continue
+        parts.sort(key=lambda t: t[0])
+        extent = graph.shape(x)[axis]
+        if parts[0][0] != 0 or parts[-1][1] != extent or any(a[1] != b[0] for a, b in zip(parts, parts[1:])):
+            continue
+        sizes_name = graph.unique_name(parts[0][2].name + "_sizes")
+        graph.consts[sizes_name] = np.array([e - s for s, e, _ in parts], np.int64)
+        first = parts[0][2]
+        split = Node("Split", first.name, [x, sizes_name], [n.outputs[0] for _, _, n in parts], {"axis": axis})
+        graph.nodes[graph.nodes.index(first)] = split
+        for _, _, n in parts[1:]:
+            graph.nodes.remove(n)
+        done.append("merged %d Slice nodes of %r into one Split at %r" % (len(parts), x, first.name))
+    if done:
+        graph.toposort()
+    return done
+
+
+# ----------------------------------------------------------------- GroupNorm, reshape chains
+
+def recognise_group_norm(graph: Graph) -> List[str]:
+    """nn.GroupNorm as torch writes it before opset 18: Reshape (1, C, H, W)
+    -> (1, G, -1), InstanceNormalization with scale 1 and bias 0, Reshape back
+    (the affine Mul/Add follow and stay Scale/Bias) -> one GroupNorm."""
+    done = []
+    for inorm in list(graph.nodes):
+        if inorm.op_type != "InstanceNormalization":
+            continue
+        pair = _between_reshapes(graph, inorm)
+        if pair is None:
+            continue
+        r1, r2 = pair
+        src, mid, dst = graph.shape(r1.inputs[0]), graph.shape(r1.outputs[0]), graph.shape(r2.outputs[0])
+        scale, bias = graph.const(inorm.inputs[1]), graph.const(inorm.inputs[2])
+        if any(v is None for v in (src, mid, dst, scale, bias)) or len(src) != 4 or tuple(dst) != tuple(src) or len(mid) != 3:
+            continue
+        if src[0] != 1 or mid[0] != 1 or src[1] % mid[1] or not (np.all(scale == 1) and np.all(bias == 0)):
+            continue
+        new = Node("_GroupNorm", inorm.name, [r1.inputs[0]], r2.outputs,
+                   {"group": int(mid[1]), "epsilon": float(inorm.attr("epsilon", 1e-5))})
+        _replace(graph, r2, [r1, inorm], new)
+        done.append("recognised Reshape/InstanceNormalization/Reshape at %r as GroupNorm(%d)"
+                    % (inorm.name, int(mid[1])))
+    return done
+
+
+_RESHAPES = ("Reshape", "Squeeze", "Unsqueeze", "Flatten")
+
+
+def collapse_reshape_chains(graph: Graph) -> List[str]:
+    """Reshape-like nodes in a row (x.unsqueeze(2).squeeze(2), view after
+    view) are one reshape to the last shape: the middle shapes may be 5-D,
+    which ncnn cannot hold."""
+    done = []
+    for node in list(graph.nodes):
+        if node.op_type not in _RESHAPES or node not in graph.nodes:
+            continue
+        prev = graph.producer(node.inputs[0])
+        if prev is None or prev.op_type not in _RESHAPES or not _single_use(graph, prev.outputs[0]):
+            continue
+        out_shape = graph.shape(node.outputs[0])
+        if out_shape is None:
+            continue
+        name = graph.unique_name(node.name + "_shape")
+        graph.consts[name] = np.array(out_shape, np.int64)
+        new = Node("Reshape", node.name, [prev.inputs[0], name], node.outputs)
+        _replace(graph, node, [prev], new)
+        done.append("collapsed %s %r + %s %r into one Reshape" % (prev.op_type, prev.name, node.op_type, node.name))
+    if done:
+        graph.toposort()
+    return done
+
+
 ALL_PASSES = (remove_identities, fuse_matmul_add, recognise_hardswish, fold_pad_into_conv,
-              fold_transposed_softmax)
+              fold_transposed_softmax, recognise_channel_shuffle, recognise_activations,
+              merge_slices_into_split, recognise_group_norm, collapse_reshape_chains)
 
 
 def run_passes(graph: Graph) -> List[str]:

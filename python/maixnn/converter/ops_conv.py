@@ -1,4 +1,4 @@
-"""Conv and BatchNormalization."""
+"""Conv, ConvTranspose and BatchNormalization."""
 from __future__ import annotations
 
 import math
@@ -126,3 +126,55 @@ def convert_batchnorm(ctx: ConvertContext, node: Node) -> None:
     weights = [Weight("slope", scale, "raw"), Weight("mean", mean, "raw"),
                Weight("var", var, "raw"), Weight("bias", bias, "raw")]
     ctx.add_layer("BatchNorm", node.name, [ctx.blob(node, node.inputs[0])], [ctx.top(node)], params, weights)
+
+
+@register("ConvTranspose")
+def convert_conv_transpose(ctx: ConvertContext, node: Node) -> None:
+    """ConvTranspose -> Deconvolution (group 1) / DeconvolutionDepthWise.
+    ONNX's output_padding (extra rows/columns at the end) becomes a smaller
+    end pad: the same pixels, all of which receive contributions."""
+    x = node.inputs[0]
+    in_shape = ctx.shape(node, x)
+    if len(in_shape) != 4:
+        raise ctx.unsupported(node, "input rank %d; only 2-D transposed convolution is supported" % len(in_shape))
+    w = ctx.const(node.inputs[1])
+    if w is None or w.ndim != 4:
+        raise ctx.unsupported(node, "weight %r is not a constant 4-D tensor" % node.inputs[1])
+    bias = ctx.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    if len(node.inputs) > 2 and node.inputs[2] and bias is None:
+        raise ctx.unsupported(node, "bias %r is not a constant" % node.inputs[2])
+    group = int(node.attr("group", 1))
+    cin, cout_g, kh, kw = (int(v) for v in w.shape)
+    if cin != in_shape[1] or cin % group:
+        raise ctx.unsupported(node, "weight %s does not fit input channels %d with group %d"
+                              % (tuple(w.shape), in_shape[1], group))
+    cout = cout_g * group
+    strides = _pair(ctx, node, "strides", 1)
+    dilations = _pair(ctx, node, "dilations", 1)
+    if node.attr("auto_pad", "NOTSET") not in ("NOTSET", ""):
+        raise ctx.unsupported(node, "auto_pad=%s" % node.attr("auto_pad"))
+    pads = [int(v) for v in node.attr("pads", [0, 0, 0, 0])]
+    out_pad = _pair(ctx, node, "output_padding", 0)
+    pt, pl, pb, pr = pads
+    if min(pads) < 0 or out_pad[0] > pb or out_pad[1] > pr:
+        raise ctx.unsupported(node, "pads %s with output_padding %s (ncnn's output padding is not bias-filled; "
+                              "only output_padding <= the end pads is supported)" % (pads, out_pad))
+    pb, pr = pb - out_pad[0], pr - out_pad[1]
+    out_shape = ctx.shape(node, node.outputs[0])
+    for axis, (k, s, d, p0, p1) in enumerate(((kh, strides[0], dilations[0], pt, pb),
+                                             (kw, strides[1], dilations[1], pl, pr))):
+        full = (in_shape[2 + axis] - 1) * s + (k - 1) * d + 1
+        if full - p0 - p1 != out_shape[2 + axis]:
+            raise ctx.unsupported(node, "output extent %d on axis %d is not (in-1)*stride + kernel - pads = %d"
+                                  % (out_shape[2 + axis], 2 + axis, full - p0 - p1))
+    wt = np.asarray(w, np.float32).reshape(group, cin // group, cout_g, kh, kw).transpose(0, 2, 1, 3, 4)
+    params = {0: cout, 1: kw, 11: kh, 2: dilations[1], 12: dilations[0], 3: strides[1], 13: strides[0],
+              4: pl, 15: pr, 14: pt, 16: pb, 5: 1 if bias is not None else 0, 6: int(w.size)}
+    weights = [Weight("weight", np.ascontiguousarray(wt).reshape(-1), "tagged")]
+    if bias is not None:
+        weights.append(Weight("bias", np.asarray(bias, np.float32).reshape(-1), "raw"))
+    ltype = "Deconvolution"
+    if group != 1:
+        ltype = "DeconvolutionDepthWise"
+        params[7] = group
+    ctx.add_layer(ltype, node.name, [ctx.blob(node, x)], [ctx.top(node)], params, weights)

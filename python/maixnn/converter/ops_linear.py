@@ -1,4 +1,5 @@
-"""Gemm and MatMul with constant weights -> InnerProduct."""
+"""Gemm and MatMul with constant weights -> InnerProduct; MatMul between
+activations, or on (1, N, K) tokens -> ncnn MatMul."""
 from __future__ import annotations
 
 import numpy as np
@@ -59,8 +60,30 @@ def convert_gemm(ctx: ConvertContext, node: Node) -> None:
 def convert_matmul(ctx: ConvertContext, node: Node) -> None:
     a, b = node.inputs
     w = ctx.const(b)
-    if w is None or ctx.const(a) is not None:
-        raise ctx.unsupported(node, "only x @ W with a constant W (a fully connected layer) is supported")
-    if w.ndim != 2:
-        raise ctx.unsupported(node, "W has rank %d (batched matmul)" % w.ndim)
-    _inner_product(ctx, node, a, np.asarray(w, np.float64).T, None)
+    if ctx.const(a) is not None:
+        raise ctx.unsupported(node, "the left operand %r is a constant" % a)
+    a_shape = ctx.shape(node, a)
+    if w is not None and w.ndim == 2 and len(a_shape) == 2:
+        _inner_product(ctx, node, a, np.asarray(w, np.float64).T, None)
+        return
+    # ncnn MatMul: 2-D (rows, K) or 3-D (batch, rows, K) blobs once the batch 1 is dropped
+    out_shape = ctx.shape(node, node.outputs[0])
+    if len(a_shape) < 3 or out_shape[0] != 1:
+        raise ctx.unsupported(node, "MatMul of %s and %s (needs a (1, ..., rows, K) left operand)"
+                              % (a_shape, ctx.shape(node, b)))
+    ctx.data_shape(node, a)
+    ctx.data_shape(node, node.outputs[0])
+    if w is not None:
+        w = np.asarray(w, np.float32)
+        if w.ndim > 2:
+            if w.shape[0] != 1 or w.ndim != len(a_shape):
+                raise ctx.unsupported(node, "constant right operand of shape %s" % (w.shape,))
+            w = w[0]
+        bb = ctx.constant_blob(node, w, tuple(w.shape), node.name + "_B")
+    else:
+        b_shape = ctx.shape(node, b)
+        if len(b_shape) != len(a_shape):
+            raise ctx.unsupported(node, "operands of rank %d and %d" % (len(a_shape), len(b_shape)))
+        ctx.data_shape(node, b)
+        bb = ctx.blob(node, b)
+    ctx.add_layer("MatMul", node.name, [ctx.blob(node, a), bb], [ctx.top(node)], {0: 0})

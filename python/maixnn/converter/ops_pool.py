@@ -111,15 +111,40 @@ def convert_global_max(ctx: ConvertContext, node: Node) -> None:
     _global_pool(ctx, node, 0, True)
 
 
-@register("ReduceMean", "ReduceMax")
+_REDUCTION_OPS = {"ReduceSum": 0, "ReduceL1": 1, "ReduceSumSquare": 2, "ReduceMean": 3, "ReduceMax": 4,
+                  "ReduceMin": 5, "ReduceProd": 6}
+
+
+@register(*sorted(_REDUCTION_OPS))
 def convert_reduce(ctx: ConvertContext, node: Node) -> None:
     in_shape = ctx.shape(node, node.inputs[0])
-    if ctx.graph.opset >= 18 or (node.op_type == "ReduceMax" and ctx.graph.opset >= 18):
+    rank = len(in_shape)
+    axes_as_input = ctx.graph.opset >= 18 or (node.op_type == "ReduceSum" and ctx.graph.opset >= 13)
+    if axes_as_input:
         axes_c = ctx.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+        if len(node.inputs) > 1 and node.inputs[1] and axes_c is None:
+            raise ctx.unsupported(node, "axes %r is not a constant" % node.inputs[1])
         axes = None if axes_c is None else [int(v) for v in np.asarray(axes_c).reshape(-1)]
     else:
         axes = node.attr("axes")
-    if len(in_shape) != 4 or axes is None or sorted(a % 4 for a in axes) != [2, 3]:
-        raise ctx.unsupported(node, "only reduction over H and W of an NCHW tensor is supported "
-                              "(axes=%s, input %s)" % (axes, in_shape))
-    _global_pool(ctx, node, 1 if node.op_type == "ReduceMean" else 0, bool(node.attr("keepdims", 1)))
+    keepdims = bool(node.attr("keepdims", 1))
+    if axes is None or len(axes) == 0:
+        if int(node.attr("noop_with_empty_axes", 0)):
+            ctx.bind(node.outputs[0], ctx.blob(node, node.inputs[0]))
+            return
+        axes = list(range(rank))
+    axes = sorted(set(int(a) + rank if int(a) < 0 else int(a) for a in axes))
+    op = _REDUCTION_OPS[node.op_type]
+    if rank == 4 and axes == [2, 3] and op in (3, 4):
+        # global pooling: what the V831 NPU runs
+        _global_pool(ctx, node, 1 if op == 3 else 0, keepdims)
+        return
+    ctx.data_shape(node, node.inputs[0])
+    if rank >= 2 and 0 in axes and not keepdims and len(axes) != rank:
+        raise ctx.unsupported(node, "dropping the batch axis with keepdims=0 (axes %s of %s)" % (axes, in_shape))
+    nc_axes = [a - 1 for a in axes if a != 0] if rank >= 2 else axes
+    if not nc_axes:  # only the batch axis of size 1: nothing to reduce
+        ctx.bind(node.outputs[0], ctx.blob(node, node.inputs[0]))
+        return
+    ctx.add_layer("Reduction", node.name, [ctx.blob(node, node.inputs[0])], [ctx.top(node)],
+                  {0: op, 1: 0, 2: 1.0, 3: nc_axes, 4: 1 if keepdims else 0, 5: 1})

@@ -1,4 +1,4 @@
-"""Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Identity, Dropout on
+"""Flatten, Reshape, Squeeze, Unsqueeze, Transpose (ncnn Permute), Identity, Dropout on
 computed tensors (shape arithmetic on constants was folded before)."""
 from __future__ import annotations
 
@@ -33,17 +33,29 @@ def convert_reshape(ctx: ConvertContext, node: Node) -> None:
     ctx.add_layer("Reshape", node.name, [xb], [ctx.top(node)], params)
 
 
+# ncnn Permute order_type for each permutation of the (C, H, W) numpy axes
+PERMUTE_ORDER_3D = {(0, 1, 2): 0, (0, 2, 1): 1, (1, 0, 2): 2, (1, 2, 0): 3, (2, 0, 1): 4, (2, 1, 0): 5}
+
+
 @register("Transpose")
 def convert_transpose(ctx: ConvertContext, node: Node) -> None:
     x = node.inputs[0]
     shape = ctx.shape(node, x)
-    perm = node.attr("perm") or list(reversed(range(len(shape))))
+    perm = [int(p) for p in (node.attr("perm") or list(reversed(range(len(shape)))))]
     # a permutation that only moves size-1 axes keeps the memory order
     moved = [p for p in perm if shape[p] != 1]
-    if moved != sorted(moved):
-        raise ctx.unsupported(node, "Transpose perm=%s on shape %s (maixnn's engine has no Permute)"
-                              % (list(perm), shape))
-    convert_reshape_like(ctx, node)
+    if moved == sorted(moved):
+        convert_reshape_like(ctx, node)
+        return
+    data = ctx.data_shape(node, x)
+    if len(shape) != len(data) + 1 or perm[0] != 0:
+        raise ctx.unsupported(node, "Transpose perm=%s on shape %s moves the batch axis" % (perm, shape))
+    data_perm = tuple(p - 1 for p in perm[1:])
+    if len(data_perm) == 3:
+        order = PERMUTE_ORDER_3D[data_perm]
+    else:  # 2-D: the only non-trivial permutation is the transpose
+        order = 1
+    ctx.add_layer("Permute", node.name, [ctx.blob(node, x)], [ctx.top(node)], {0: order})
 
 
 def convert_reshape_like(ctx: ConvertContext, node: Node) -> None:
@@ -68,3 +80,9 @@ def convert_identity(ctx: ConvertContext, node: Node) -> None:
     # normally removed by the graph pass; kept for graphs where the output
     # name must survive (input -> Identity -> output)
     ctx.add_layer("Noop", node.name, [ctx.blob(node, node.inputs[0])], [ctx.top(node)])
+
+
+@register("ShuffleChannel")  # written by onnx_passes.recognise_channel_shuffle, not an ONNX operator
+def convert_shuffle_channel(ctx: ConvertContext, node: Node) -> None:
+    ctx.add_layer("ShuffleChannel", node.name, [ctx.blob(node, node.inputs[0])], [ctx.top(node)],
+                  {0: int(node.attr("group")), 1: 0})

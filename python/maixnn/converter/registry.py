@@ -28,6 +28,9 @@ ENGINE_LAYER_TYPES = frozenset([
     "Input", "Split", "ReLU", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Dropout", "Noop",
     "Flatten", "Reshape", "Softmax", "Concat", "Eltwise", "BinaryOp", "BatchNorm", "Scale", "Bias",
     "Padding", "MemoryData", "Convolution", "ConvolutionDepthWise", "Pooling", "InnerProduct", "Interp",
+    "Crop", "Slice", "ShuffleChannel", "Permute", "Swish", "Mish", "GELU", "PReLU",
+    "Deconvolution", "DeconvolutionDepthWise", "LayerNorm", "GroupNorm", "MatMul",
+    "Reduction",
 ])
 
 
