@@ -20,7 +20,7 @@ import argparse
 import collections
 from typing import Dict, List, Optional, Sequence
 
-from ..errors import Error, UnsupportedOperatorError, path_argument
+from ..errors import Error, OptionError, UnsupportedOperatorError, path_argument
 from ..exporter import chw_shape
 from ..ncnn_model import NcnnModel
 from . import constant_folding, ncnn_passes, onnx_graph, onnx_passes, registry
@@ -186,15 +186,24 @@ def convert(onnx_path: str, out_base: str, input_shape: Optional[Sequence[int]] 
             out_base = out_base[: -len(suffix)]
     report.param_path = out_base + ".param"
     report.bin_path = out_base + ".bin"
-    report.mud_path = out_base + ".mud"
     param_text, bin_bytes = model.param_text().encode("ascii"), model.bin_bytes()
-    input_name = model.input_names()[0]
-    size = tuple(report.input_shapes[input_name][-3:])
-    preprocess = Preprocess.from_options(size, mean=mean, std=std, norm=norm)
-    report.notes.extend(preprocess.notes)
-    mud = _float_mud_text(report, input_name, preprocess, param_text, bin_bytes)
-    atomic_write_many([(report.param_path, param_text), (report.bin_path, bin_bytes),
-                       (report.mud_path, mud.encode("utf-8"))])
+    files = [(report.param_path, param_text), (report.bin_path, bin_bytes)]
+    inputs = model.input_names()
+    shape = tuple(report.input_shapes.get(inputs[0], ())) if len(inputs) == 1 else ()
+    if len(shape) == 4 and shape[1] in (1, 3):
+        # an image input: the .mud (libmaix/nn.load) records how pixels become it
+        preprocess = Preprocess.from_options(shape[1:], mean=mean, std=std, norm=norm)
+        report.notes.extend(preprocess.notes)
+        report.mud_path = out_base + ".mud"
+        mud = _float_mud_text(report, inputs[0], preprocess, param_text, bin_bytes)
+        files.append((report.mud_path, mud.encode("utf-8")))
+    else:
+        if any(v is not None for v in (mean, std, norm)):
+            raise OptionError("mean/std/norm describe an image input (1 or 3 channels); %s takes %s"
+                              % (onnx_path, ", ".join("%s %s" % kv for kv in report.input_shapes.items())))
+        report.notes.append("no .mud written: the input is not a 1- or 3-channel image (%s)"
+                            % ", ".join("%s %s" % kv for kv in report.input_shapes.items()))
+    atomic_write_many(files)
     return report
 
 
