@@ -455,3 +455,39 @@ def test_convert_writes_a_float_mud_that_nn_load_runs(tmp_path):
         [0.0171247538, 0.0175070028, 0.0174291939], np.float32)
     ref = net.forward(np.ascontiguousarray(x.transpose(2, 0, 1)))
     np.testing.assert_allclose(m.forward(img.tobytes()).reshape(-1), ref.reshape(-1), rtol=1e-5, atol=1e-6)
+
+
+def test_a_failing_own_pass_is_an_internal_error_naming_the_layer(tmp_path, monkeypatch):
+    """A bug in one of the converter's passes is reported as maixnn's bug (with
+    the pass and the layer it was at), not as the user's malformed model."""
+    from maixnn.converter import ncnn_passes
+    from maixnn.errors import InternalError
+
+    def broken_fold(g):
+        for l in g.layers:
+            if l.type == "InnerProduct":
+                raise IndexError("list index out of range")
+        return []
+
+    monkeypatch.setattr(ncnn_passes, "fold_batchnorm", broken_fold)
+    model = nets.IDIOM_NETS["view_flatten"]()
+    onnx_path = maixnn.export(model, str(tmp_path / "v.onnx"), input_shape=model.input_shape)
+    with pytest.raises(InternalError) as e:
+        maixnn.convert(onnx_path, str(tmp_path / "v"))
+    msg = str(e.value)
+    assert "pass broken_fold at InnerProduct layer" in msg and "bug in maixnn" in msg
+    assert "IndexError: list index out of range" in msg and not isinstance(e.value, ModelFormatError)
+    assert not os.listdir(str(tmp_path)) == [] and not (tmp_path / "v.param").exists()
+
+
+def test_converter_layer_types_are_the_engines(tmp_path):
+    """The converter may emit only what csrc/layers/layer_list.h implements,
+    and every engine layer is known to the converter's list except the ones
+    only the V831 format uses."""
+    import re
+    from maixnn.converter.registry import ENGINE_LAYER_TYPES
+    text = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "csrc", "layers", "layer_list.h")).read()
+    engine = set(re.findall(r'^MXN_LAYER\("(\w+)"', text, re.M))
+    assert ENGINE_LAYER_TYPES <= engine, sorted(ENGINE_LAYER_TYPES - engine)
+    assert engine - ENGINE_LAYER_TYPES <= {"TanH", "Quantize"}, sorted(engine - ENGINE_LAYER_TYPES)

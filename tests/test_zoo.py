@@ -6,6 +6,7 @@ files; and the README's coverage table must hold the numbers measured here
 (regenerate it with `python tests/zoo_table.py --write`)."""
 from __future__ import annotations
 
+import glob
 import os
 import re
 
@@ -16,6 +17,7 @@ pytest.importorskip("ncnn")
 
 import zoo  # noqa: E402
 import zoo_run  # noqa: E402
+from test_param_readers import assert_params_read_alike  # noqa: E402
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
@@ -39,6 +41,9 @@ def test_readme_lists_every_zoo_model():
 @pytest.mark.parametrize("name", list(zoo.ZOO))
 def test_zoo_model(name, tmp_path):
     row = zoo_run.run_model(name, str(tmp_path))   # asserts the float criterion itself
+    # Python reads every parameter of the converted and int8 models as the C loader does
+    params = glob.glob(os.path.join(str(tmp_path), "**", "*.param"), recursive=True)
+    assert params and all(assert_params_read_alike(p) for p in params)
     assert row["float_cos"] >= 0.99999
     # maixnn's int8 engine computes what the official runtime computes on the same files
     assert row["wheel_int8_cos"] >= 0.9999, row

@@ -36,6 +36,11 @@ class RuntimeEngineError(Error, RuntimeError):
     """The C engine reported an error while running a model."""
 
 
+class InternalError(Error, RuntimeError):
+    """A bug in maixnn itself (one of its own passes failed on a valid model):
+    the message names the pass and the node or layer, to report."""
+
+
 def path_argument(value, what: str):
     """os.fspath(value) for a function's path argument, with an OptionError
     naming the argument instead of a TypeError when it is not a path."""

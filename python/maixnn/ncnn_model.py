@@ -88,17 +88,20 @@ class Layer:
         return np.float32(default)
 
     def float_array(self, pid: int) -> Optional[List[np.float32]]:
-        """An array as the floats ncnn reads (None when absent or a scalar):
-        the array takes the type of its LAST element, so an int array
-        converts while in a float array an int element keeps its raw bits
-        (`-23301=2,1,2.0` reads 1 as 1.4e-45)."""
+        """An array as the floats ncnn reads (None when absent or a scalar).
+        Every element keeps its raw 32 bits (an int's value, a float's
+        float32 bits) and the array takes the type of its LAST element: a
+        float array reinterprets the bits (`-23310=2,1,2.0` reads 1 as
+        1.4e-45), an int array converts them (`-23310=2,1.5,3` reads 1.5 as
+        the int 1069547520 converted)."""
         v = self.params.get(pid)
         if not isinstance(v, (list, tuple)):
             return None
-        if not v or not isinstance(v[-1], (float, np.floating)):
-            return [np.float32(x) for x in v]
-        return [np.float32(x) if isinstance(x, (float, np.floating))
-                else np.array([int(x)], np.int64).astype(np.uint32).view(np.float32)[0] for x in v]
+        raw = np.array([np.float32(x).view(np.int32) if isinstance(x, (float, np.floating)) else np.int64(x)
+                        for x in v], np.int64).astype(np.uint32).view(np.int32)
+        if v and isinstance(v[-1], (float, np.floating)):
+            return list(raw.view(np.float32))
+        return list(raw.astype(np.float32))
 
     def weight(self, name: str) -> Optional[Weight]:
         for w in self.weights:
@@ -251,6 +254,8 @@ class NcnnModel:
 
     @classmethod
     def from_param_text(cls, text: str, where: str = "<param>") -> "NcnnModel":
+        if "\0" in text:  # as the C loader: a NUL would cut a token short there
+            raise ModelFormatError("%s: .param contains a NUL byte: not a text .param file" % where)
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if not lines or lines[0].strip() != str(MAGIC):
             raise ModelFormatError("%s: line 1: magic number %d expected" % (where, MAGIC))

@@ -88,11 +88,11 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
     report.input_shapes = dict(graph.input_shapes)
     try:
         report.folded_nodes = constant_folding.fold_constants(graph)
-        report.graph_rewrites = onnx_passes.run_passes(graph)
     except Error:
         raise
-    except registry.MALFORMED_INPUT_ERRORS as exc:
-        raise registry.malformed(None, exc, "%s: while simplifying the ONNX graph" % onnx_path) from exc
+    except registry.MALFORMED_INPUT_ERRORS as exc:  # evaluating the file's own constants
+        raise registry.malformed(None, exc, "%s: while folding the ONNX graph's constants" % onnx_path) from exc
+    report.graph_rewrites = onnx_passes.run_passes(graph, onnx_path)
 
     for out in graph.outputs:
         if out in graph.consts:
@@ -112,12 +112,7 @@ def convert_to_model(onnx_path: str, input_shape: Optional[Sequence[int]] = None
     input_blobs = [ctx.blob_of(n) for n in graph.inputs]
     output_blobs = _name_outputs(ctx, graph, input_blobs, onnx_path)
     lg = ncnn_passes.LayerGraph(ctx.layers, input_blobs, output_blobs)
-    try:
-        done = ncnn_passes.run_passes(lg)
-    except Error:
-        raise
-    except registry.MALFORMED_INPUT_ERRORS as exc:
-        raise registry.malformed(None, exc, "%s: while optimizing the ncnn layers" % onnx_path) from exc
+    done = ncnn_passes.run_passes(lg, onnx_path)
     report.fused, report.removed, report.inserted = done["fused"], done["removed"], done["inserted"]
     report.notes = list(ctx.notes)
     model = NcnnModel(lg.layers)

@@ -12,6 +12,7 @@ from typing import Dict, List, Sequence, Set
 import numpy as np
 
 from ..ncnn_model import Layer, Weight, unique_name
+from .registry import run_own_pass
 
 WEIGHTED = ("Convolution", "ConvolutionDepthWise", "InnerProduct")
 
@@ -176,11 +177,11 @@ def insert_splits(g: LayerGraph) -> List[str]:
     return done
 
 
-def run_passes(g: LayerGraph) -> Dict[str, List[str]]:
+def run_passes(g: LayerGraph, where: str = "<model>") -> Dict[str, List[str]]:
+    """Every pass in order; a pass failing is an InternalError naming it and the layer."""
     report = {"fused": [], "removed": [], "inserted": []}
-    report["fused"] += fold_batchnorm(g)
-    report["fused"] += fuse_activation(g)
-    report["removed"] += remove_flatten_before_innerproduct(g)
-    report["removed"] += remove_dead_layers(g)
-    report["inserted"] += insert_splits(g)
+    for key, fn in (("fused", fold_batchnorm), ("fused", fuse_activation),
+                    ("removed", remove_flatten_before_innerproduct), ("removed", remove_dead_layers),
+                    ("inserted", insert_splits)):
+        report[key] += run_own_pass(fn, g, where)
     return report

@@ -13,6 +13,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .onnx_graph import Graph, Node, unsupported
+from .registry import run_own_pass
 
 
 def _scalar(graph: Graph, name: str) -> Optional[float]:
@@ -641,9 +642,10 @@ ALL_PASSES = (remove_identities, fuse_matmul_add, recognise_hardswish, fold_pad_
               merge_slices_into_split, recognise_group_norm, collapse_reshape_chains)
 
 
-def run_passes(graph: Graph) -> List[str]:
+def run_passes(graph: Graph, where: str = "<model>") -> List[str]:
+    """Every pass in order; a pass failing is an InternalError naming it and the node."""
     done: List[str] = []
     for p in ALL_PASSES:
-        done += p(graph)
+        done += run_own_pass(p, graph, where)
     graph.remove_dead()
     return done

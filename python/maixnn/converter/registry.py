@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import Error, ModelFormatError, UnsupportedOperatorError
+from ..errors import Error, InternalError, ModelFormatError, UnsupportedOperatorError
 from ..ncnn_model import Layer, ParamValue, Weight, unique_name
 from .onnx_graph import Graph, Node, Shape, unsupported
 
@@ -177,6 +177,36 @@ def emit(ctx: ConvertContext, node: Node) -> None:
 # unexpected type, count or rank.
 MALFORMED_INPUT_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, ZeroDivisionError,
                           OverflowError)
+
+
+def run_own_pass(pass_fn, graph, where: str):
+    """Run one of the converter's own graph passes.  They see only nodes that
+    passed the ONNX schema check and layers the handlers built, so anything
+    but a maixnn Error escaping them is a converter bug: an InternalError
+    naming the pass and the node/layer it was working on (read from the
+    failing frames), never blamed on the user's model."""
+    try:
+        return pass_fn(graph)
+    except Error:
+        raise
+    except Exception as exc:
+        raise InternalError("%s: maixnn's converter failed in its own pass %s at %s (%s: %s); this is a "
+                            "bug in maixnn, please report it with the model"
+                            % (where, pass_fn.__name__, _culprit(exc), type(exc).__name__, exc)) from exc
+
+
+def _culprit(exc: BaseException) -> str:
+    """The innermost ONNX node or ncnn layer among the failing frames' locals."""
+    found = "an unknown node"
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            if isinstance(value, Node):
+                found = value.describe()
+            elif isinstance(value, Layer):
+                found = "%s layer %r" % (value.type, value.name)
+        tb = tb.tb_next
+    return found
 
 
 def malformed(node: Optional[Node], exc: BaseException, where: str = "") -> ModelFormatError:
