@@ -29,6 +29,27 @@ for _path in (TESTS_DIR, PYTHON_DIR):  # PYTHON_DIR ends up first
     if _path in sys.path:
         sys.path.remove(_path)
     sys.path.insert(0, _path)
+
+
+def _drop_foreign_maixnn_finders():
+    """An editable install (pip install -e of another checkout) puts an import
+    hook on sys.meta_path that wins over sys.path: drop any hook that would
+    import maixnn from outside this checkout."""
+    for finder in list(sys.meta_path):
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None or isinstance(finder, type):
+            continue
+        try:
+            spec = find_spec("maixnn", None)
+        except Exception:
+            continue
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if origin and not os.path.abspath(origin).startswith(PYTHON_DIR + os.sep):
+            sys.meta_path.remove(finder)
+    sys.modules.pop("maixnn", None)
+
+
+_drop_foreign_maixnn_finders()
 # subprocesses started by tests (CLI runs) must see the same package
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PYTHON_DIR])
