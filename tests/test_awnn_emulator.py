@@ -229,3 +229,59 @@ def test_realistic_net_agrees_with_float(capsys):
     with capsys.disabled():
         print("\nreal-ish CNN, emulated awnn vs float output: cosine min %.5f mean %.5f" % (min(cos), np.mean(cos)))
     assert min(cos) >= 0.99
+
+
+# ---------------------------------------------------------------- maixnn.nn and maixnn run
+
+def _image_model(tmp_path):
+    """conv_chain-like model on an 8x9x8 input written as files + a .mud (type=awnn)."""
+    f = AwnnFile()
+    rs = np.random.RandomState(5)
+    f.layer("Input", "in", [], ["data"], "0=8 1=6 2=3", device=0, scales=[37.5])
+    from awnn_build import _conv_blocks
+    f.layer("Convolution", "c1", ["data"], ["c1"], "0=8 1=3 4=1 5=1 6=216 20=1 21=20001 22=20 24=2 25=1",
+            blocks=_conv_blocks(rs, 8, 3, 3, 3))
+    f.layer("Pooling", "g", ["c1"], ["g"], "0=1 4=1 20=1 21=30000 22=15")
+    f.layer("InnerProduct", "fc", ["g"], ["out"], "0=5 2=40 20=1 21=20000 22=16 25=1",
+            blocks=_conv_blocks(rs, 5, 8, 1, 1, bias=False))
+    base = str(tmp_path / "m")
+    f.save(base)
+    with open(base + ".mud", "w") as fh:
+        fh.write("[basic]\ntype = awnn\nparam = m.param\nbin = m.bin\n[inputs]\ndata = 6,8,3,127.5,127.5,127.5,"
+                 "0.0078125,0.0078125,0.0078125\n[outputs]\nout = 1,1,5\n")
+    return base
+
+
+def test_nn_load_runs_awnn_with_the_board_input_path(tmp_path):
+    from maixnn import nn
+    base = _image_model(tmp_path)
+    ref = ar.AwnnModel.load(base + ".param", base + ".bin")
+    img = np.random.RandomState(0).randint(0, 256, (6, 8, 3)).astype(np.uint8)
+    # the board: f = (u8 - mean[0]) * norm[0] (float32), q = clamp(roundf(f * S), -127, 127), HWC -> CHW
+    f = (img.astype(np.float32) - np.float32(127.5)) * np.float32(0.0078125)
+    q = ar.quantize(f, 37.5).transpose(2, 0, 1)
+    want = ar.dequantize(ref.run({"data": q}, _cpu_layer)["out"], ref.scale["out"]).reshape(1, 1, 5)
+    m = nn.load(base + ".mud")
+    np.testing.assert_array_equal(m.forward(img, quantize=True), want)
+    m2 = nn.load({"param": base + ".param", "bin": base + ".bin"},
+                 opt={"model_type": "awnn", "inputs": {"data": (6, 8, 3)}, "outputs": {"out": (1, 1, 5)},
+                      "mean": [127.5] * 3, "norm": [0.0078125] * 3})
+    np.testing.assert_array_equal(m2.forward(img.tobytes(), quantize=True), want)
+    # quantize=False: the image is already int8 codes (HWC)
+    codes = np.random.RandomState(1).randint(-128, 128, (6, 8, 3)).astype(np.int8)
+    want = ar.dequantize(ref.run({"data": codes.transpose(2, 0, 1)}, _cpu_layer)["out"], ref.scale["out"])
+    np.testing.assert_array_equal(m.forward(codes, quantize=False).reshape(-1), want)
+    np.testing.assert_array_equal(m.forward(codes.tobytes(), quantize=False).reshape(-1), want)
+
+
+def test_maixnn_run_accepts_awnn(tmp_path, capsys):
+    from maixnn import cli
+    base = _image_model(tmp_path)
+    x = np.random.RandomState(2).randn(3, 6, 8).astype(np.float32)
+    np.save(str(tmp_path / "x.npy"), x)
+    assert cli.main(["run", base + ".param", str(tmp_path / "x.npy"), "--save", str(tmp_path / "y.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "awnn model: 3 of 4 layers on the emulated NPU" in out
+    ref = ar.AwnnModel.load(base + ".param", base + ".bin")
+    want = ar.dequantize(ref.run({"data": x}, _cpu_layer)["out"], ref.scale["out"])
+    np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), want)
