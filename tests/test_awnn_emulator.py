@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 
 import awnn_reference as ar
-from awnn_build import AwnnFile, branch_models, conv_like
+from awnn_build import AwnnFile, awnn_vectors_dir, branch_models, conv_like
 
 import maixnn
 from maixnn.errors import OptionError
 
-VECTORS = "/work/shared/reference/awnn-vectors"
-CASES = sorted(c for c in os.listdir(VECTORS) if c.startswith("case")) if os.path.isdir(VECTORS) else []
-needs_vectors = pytest.mark.skipif(not CASES, reason="golden awnn vectors not available")
+VECTORS = awnn_vectors_dir()
+CASES = sorted(c for c in os.listdir(VECTORS) if c.startswith("case")) if VECTORS else []
+needs_vectors = pytest.mark.skipif(not CASES, reason="golden awnn files ../shared/reference/awnn-vectors not found "
+                                   "next to the repository (set MAIXNN_AWNN_VECTORS)")
 
 
 def _cpu_layer(layer, xs):
