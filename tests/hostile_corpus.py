@@ -627,7 +627,7 @@ def write_fuzz_seeds(directory: str) -> Dict[str, str]:
     from awnn_build import awnn_vectors_dir
     awnn = dict(awnn_base_models())
     vectors = awnn_vectors_dir()
-    for case in sorted(os.listdir(vectors)) if vectors else []:
+    for case in sorted(d for d in os.listdir(vectors) if d.startswith("case")) if vectors else []:
         with open(os.path.join(vectors, case, "awnn.param"), "rb") as f, \
                 open(os.path.join(vectors, case, "awnn.bin"), "rb") as g:
             p, b = f.read(), g.read()
