@@ -271,6 +271,15 @@ def _put_u32(data: bytes, offset: int, value: int) -> bytes:
     return bytes(b)
 
 
+def _bitflipped(data: bytes, r: np.random.Generator, flips: int) -> bytes:
+    """`data` with `flips` random single-bit flips."""
+    b = bytearray(data)
+    for _ in range(flips):
+        i = int(r.integers(len(b)))
+        b[i] ^= 1 << int(r.integers(8))
+    return bytes(b)
+
+
 def malformed_cases() -> List[Case]:
     """The malformed-file corpus, generated from the real small models."""
     fm = tiny_float_model()
@@ -458,22 +467,11 @@ def malformed_cases() -> List[Case]:
     # --- bit flips and byte garbage: the outcome may be a working model, never a crash
     r = np.random.default_rng(1234)
     for k in range(24):
-        p = bytearray(P)
-        for _ in range(1 + k % 3):
-            i = int(r.integers(len(p)))
-            p[i] ^= 1 << int(r.integers(8))
-        anything("bitflip_param_%02d" % k, bytes(p))
+        anything("bitflip_param_%02d" % k, _bitflipped(P, r, 1 + k % 3))
     for k in range(24):
-        b = bytearray(B)
-        for _ in range(1 + k % 4):
-            i = int(r.integers(len(b)))
-            b[i] ^= 1 << int(r.integers(8))
-        anything("bitflip_bin_%02d" % k, P, bytes(b))
+        anything("bitflip_bin_%02d" % k, P, _bitflipped(B, r, 1 + k % 4))
     for k in range(8):
-        b = bytearray(QB)
-        i = int(r.integers(len(b)))
-        b[i] ^= 1 << int(r.integers(8))
-        anything("bitflip_int8_bin_%02d" % k, QP, bytes(b))
+        anything("bitflip_int8_bin_%02d" % k, QP, _bitflipped(QB, r, 1))
     cases.extend(awnn_malformed_cases())
     return cases
 
@@ -549,17 +547,9 @@ def awnn_malformed_cases() -> List[Case]:
 
     r = np.random.default_rng(4321)
     for k in range(10):
-        p = bytearray(P)
-        for _ in range(1 + k % 3):
-            i = int(r.integers(len(p)))
-            p[i] ^= 1 << int(r.integers(8))
-        cases.append(Case("awnn_bitflip_param_%02d" % k, bytes(p), B, "any", LOAD_OR_RUN, ()))
+        cases.append(Case("awnn_bitflip_param_%02d" % k, _bitflipped(P, r, 1 + k % 3), B, "any", LOAD_OR_RUN, ()))
     for k in range(10):
-        b = bytearray(EB)
-        for _ in range(1 + k % 4):
-            i = int(r.integers(len(b)))
-            b[i] ^= 1 << int(r.integers(8))
-        cases.append(Case("awnn_bitflip_bin_%02d" % k, EP, bytes(b), "any", LOAD_OR_RUN, ()))
+        cases.append(Case("awnn_bitflip_bin_%02d" % k, EP, _bitflipped(EB, r, 1 + k % 4), "any", LOAD_OR_RUN, ()))
     return cases
 
 
