@@ -537,9 +537,16 @@ def test_mud_and_json_contents(small):
     assert doc["calibration"]["method"] == "kl" and doc["calibration"]["images"] == 12
     assert [d["name"] for d in doc["layers"]] == ["conv1", "conv2", "conv3", "dw4", "conv5", "fc"]
     table = ScaleTable.read(r.table)
+    # the input's range is exact from the preprocessing: max over channels of |(0 or 1) - mean| / std
+    input_range = max(max(abs(-m / s), abs((1 - m) / s)) for m, s in zip(MEAN, STD))
     for d in doc["layers"]:
         assert d["int8"] and d["bottom_scale"] == float(table.bottom[d["name"]][0])
-        assert d["calibration"]["threshold"] <= d["calibration"]["absmax"] + 1e-6
+        c = d["calibration"]
+        if d["name"] == "conv1":   # reads the input
+            assert c["threshold_source"] == "input: preprocessing range" and c["clipped"] == 0.0
+            assert c["threshold"] == pytest.approx(input_range, rel=1e-6) and c["threshold"] >= c["absmax"]
+        else:
+            assert c["threshold"] <= c["absmax"] + 1e-6 and c["clipped"] <= 0.01 + 1e-9
     assert doc["fused_requantize"] == [["conv1", "conv2"], ["conv2", "split1"]]
     back = read_quantization(r.base)
     assert back.preprocess == r.preprocess and list(back.scales) == r.int8_layers

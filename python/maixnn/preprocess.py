@@ -329,7 +329,19 @@ class Preprocess:
         if px.shape != (h, w, c):
             raise InputShapeError("input shape error: pixels are %s, the model takes (h, w, c) = %s"
                                   % (px.shape, (h, w, c)))
-        u = px.astype(np.float32).transpose(2, 0, 1)
+        return self._apply(px.astype(np.float32).transpose(2, 0, 1))
+
+    def input_absmax(self) -> float:
+        """The largest |x| any uint8 image can give after this normalisation,
+        exactly (the int8 input scale needs no statistics: u8 0 and 255 are
+        the extremes of every channel)."""
+        c = self.size[0]
+        u = np.tile(np.array([0.0, 255.0], np.float32), (c, 1, 1))  # (c, 1, 2)
+        return float(np.abs(self._apply(u)).max())
+
+    def _apply(self, u: np.ndarray) -> np.ndarray:
+        """float32 (c, ...) pixel values -> the network input, in float32 as declared."""
+        c = self.size[0]
         if self.notation == "awnn":
             mean = np.asarray(self.awnn_mean, np.float32).reshape(c, 1, 1)
             norm = np.asarray(self.awnn_norm, np.float32).reshape(c, 1, 1)
@@ -528,6 +540,9 @@ class Dataset:
         self.preprocess = preprocess
         self.items: List[Tuple[str, Any]] = []
         self._npy_cache: Dict[str, np.ndarray] = {}
+        # True once any sample is an already-normalised float tensor: then the
+        # input's range is not the preprocessing's (see Preprocess.input_absmax)
+        self.has_tensors = False
         self.description = _describe(source)
         self._collect(source, depth=0)
         if limit is not None:
@@ -664,6 +679,7 @@ class Dataset:
                 raise InputShapeError("%s: uint8 arrays must be (h, w, c) or (n, h, w, c), got %s"
                                       % (path, arr.shape))
             return
+        self.has_tensors = True
         if arr.ndim == 3:
             self.items.append(("npy", (path, None)))
         elif arr.ndim == 4:
@@ -682,6 +698,7 @@ class Dataset:
             else:
                 self.items.append(("image", arr))
             return
+        self.has_tensors = True
         if arr.ndim == 3:
             self.items.append(("tensor", arr))
         elif arr.ndim == 4:

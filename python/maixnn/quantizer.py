@@ -339,11 +339,16 @@ class LayerCalibration:
         self.threshold: Optional[float] = None
         self.bottom_scale = cal.FALLBACK_ACTIVATION_SCALE
         self.fallback = False
+        self.threshold_source = ""                    # see calibration.choose_threshold
+        self.clipped: Optional[float] = None          # share of calibration values above the threshold
+        self.method_threshold: Optional[float] = None  # before the input rule / clipping guard
 
     def to_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "type": self.type, "bottom_blob": self.bottom_blob,
                 "absmax": self.absmax, "threshold": self.threshold, "bottom_scale": self.bottom_scale,
                 "activation_fallback": self.fallback, "zero_weight_rows": self.zero_weight_rows,
+                "threshold_source": self.threshold_source, "clipped": self.clipped,
+                "method_threshold": self.method_threshold,
                 "weight_scales": [float(s) for s in self.weight_scales]}
 
 
@@ -482,6 +487,10 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
         raise OptionError("preprocessing size %s differs from the model input %s" % (preprocess.size, size))
     dataset = Dataset(images, preprocess, limit=max_images)
     result = Calibration(method, preprocess, len(dataset), dataset.description, engine)
+    if len(dataset) < cal.MIN_SAMPLES.get(method, 1):
+        cal.warn("calibrating with %d samples: method %s needs at least %d for stable statistics; add images "
+                 "(a few hundred is typical) or use --method minmax" % (len(dataset), method,
+                                                                       cal.MIN_SAMPLES[method]), result.warnings)
     result.options = {"percentile": percentile} if method == "percentile" else \
         ({"eq_images": min(eq_images, len(dataset)), "eq_steps": eq_steps} if method == "eq" else {})
     qlayers = quantizable_layers(model)
@@ -508,9 +517,9 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
         for b in blobs:
             stats[b].add_absmax(out[b])
 
-    # pass 2: histograms
+    # pass 2: histograms (the percentile one also measures what each threshold clips)
     need_kl = method in ("kl", "eq")
-    need_pct = method == "percentile"
+    need_pct = method != "minmax"
     live = [b for b in blobs if stats[b].absmax > 0]
     if (need_kl or need_pct) and live:
         for i in cal.progress_range(len(dataset), "calibrate: histograms", progress):
@@ -518,10 +527,20 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
             for b in live:
                 stats[b].add_histograms(out[b], need_kl, need_pct)
 
+    # the network input's range is known: from the preprocessing for images, max |x| for tensors
+    input_range = None if dataset.has_tensors else preprocess.input_absmax()
     for lc in result.layers.values():
         s = stats[lc.bottom_blob]
         lc.absmax = s.absmax
-        threshold = cal.threshold_for(s, method, percentile)
+        choice = cal.choose_threshold(s, method, percentile, input_range,
+                                      is_input=_input_rooted(model, lc.bottom_blob))
+        threshold = choice.threshold
+        lc.threshold_source, lc.clipped, lc.method_threshold = choice.source, choice.clipped, choice.method_threshold
+        if choice.source == "guard":
+            cal.warn("layer %s: the %s threshold %.6g would clip %.2f%% of its input %s; raised to %.6g "
+                     "(clips %.2f%%)" % (lc.name, method, choice.method_threshold,
+                                          100.0 * cal.clipped_share(s, choice.method_threshold), lc.bottom_blob,
+                                          threshold, 100.0 * (choice.clipped or 0.0)), result.warnings)
         with np.errstate(divide="ignore", over="ignore"):
             scale = cal.scale_from_threshold(threshold) if threshold is not None and threshold > 0 else None
         if scale is None or not np.isfinite(scale):
@@ -540,6 +559,21 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
     if method == "eq":
         _eq_search(model, result, dataset, runner, min(eq_images, len(dataset)), eq_steps, progress)
     return result
+
+
+def _input_rooted(model: NcnnModel, blob: str) -> bool:
+    """Whether a blob is the network input, possibly through Split or Padding
+    layers (a folded model's border): its range is the preprocessing's."""
+    for _ in range(len(model.layers) + 1):
+        producer = model.producer(blob)
+        if producer is None:
+            return False
+        if producer.type == "Input":
+            return True
+        if producer.type not in ("Split", "Padding") or not producer.bottoms:
+            return False
+        blob = producer.bottoms[0]
+    return False
 
 
 def _split_root(model: NcnnModel, blob: str) -> str:
@@ -760,7 +794,9 @@ def _layer_records(model: NcnnModel, int8_model: NcnnModel, report: BuildReport,
             lc = calibrated.layers[l.name]
             d["calibration"] = {"absmax": lc.absmax, "threshold": lc.threshold,
                                 "bottom_scale": lc.bottom_scale, "activation_fallback": lc.fallback,
-                                "zero_weight_rows": lc.zero_weight_rows}
+                                "zero_weight_rows": lc.zero_weight_rows,
+                                "threshold_source": lc.threshold_source, "clipped": lc.clipped,
+                                "method_threshold": lc.method_threshold}
             if not d["int8"]:
                 d["calibration"]["weight_scales"] = [float(s) for s in lc.weight_scales]
         layers.append(d)
@@ -1025,11 +1061,15 @@ def _run_cli(args) -> int:
 
 
 def _cli_table(r: QuantizeResult) -> str:
-    rows = ["%-28s %-22s %-6s %12s %12s" % ("layer", "type", "int8", "act scale", "max |x|")]
+    rows = ["%-28s %-22s %-6s %12s %12s %8s  %s" % ("layer", "type", "int8", "act scale", "max |x|", "clipped",
+                                                     "threshold from")]
     for d in r.layers:
-        absmax = d.get("calibration", {}).get("absmax")
-        rows.append("%-28s %-22s %-6s %12s %12s" % (
+        c = d.get("calibration", {})
+        absmax, clipped = c.get("absmax"), c.get("clipped")
+        rows.append("%-28s %-22s %-6s %12s %12s %8s  %s" % (
             d["name"][:28], d["type"], ("%d" % d["int8_scale_term"]) if d["int8"] else "float",
             ("%.6g" % d["bottom_scale"]) if d["int8"] else "-",
-            ("%.6g" % absmax) if absmax is not None else "-"))
+            ("%.6g" % absmax) if absmax is not None else "-",
+            ("%.2f%%" % (100.0 * clipped)) if clipped is not None else "-",
+            c.get("threshold_source") or "-"))
     return "\n".join(rows)
