@@ -29,6 +29,15 @@ for _path in (TESTS_DIR, PYTHON_DIR):  # PYTHON_DIR ends up first
     if _path in sys.path:
         sys.path.remove(_path)
     sys.path.insert(0, _path)
+# An editable install of some checkout (scikit-build-core's redirecting import
+# finder, from `pip install -e`) would shadow this checkout whatever sys.path
+# says: drop it here, and switch it off in subprocesses (its own skip variable).
+for _finder in list(sys.meta_path):
+    if type(_finder).__module__.startswith("_editable_skbc_"):
+        sys.meta_path.remove(_finder)
+        if getattr(_finder, "path", None):
+            os.environ["SKBUILD_EDITABLE_SKIP"] = os.pathsep.join(
+                p for p in (os.environ.get("SKBUILD_EDITABLE_SKIP"), _finder.path) if p)
 # subprocesses started by tests (CLI runs) must see the same package
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PYTHON_DIR])
