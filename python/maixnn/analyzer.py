@@ -252,6 +252,11 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     _require_matplotlib()  # before the work, not after it
     if os.path.abspath(float_base) == os.path.abspath(int8_base):
         raise OptionError("the float and the int8 model are the same files (%s)" % float_base)
+    from .awnn_analysis import analyze_awnn, is_awnn_param
+    if is_awnn_param(int8_base + ".param"):
+        return analyze_awnn(float_base, int8_base, images, labels=labels, out_dir=out_dir, preprocess=preprocess,
+                            mean=mean, std=std, norm=norm, input_size=input_size, resize=resize, bgr=bgr,
+                            max_images=max_images, progress=progress, verbose=verbose, single=single)
     float_model = _load(float_base, "float")
     int8_model = _load(int8_base, "int8")
     quantized = [l for l in int8_model.layers if _is_quantized(l)]
@@ -817,7 +822,8 @@ A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("float_base", help="float model, path without .param/.bin (e.g. out/m)")
-    p.add_argument("int8_base", help="int8 model made from it by maixnn quantize (e.g. out/m_int8)")
+    p.add_argument("int8_base", help="int8 model made from it by maixnn quantize (e.g. out/m_int8), ncnn int8 "
+                                     "or awnn (--target awnn)")
     p.add_argument("--images", required=True,
                    help="images to compare on: a folder, a .txt list of paths, or .npy arrays")
     p.add_argument("--labels", help="class index per image: text file (one per line, last token) or .npy")

@@ -1,0 +1,318 @@
+"""`maixnn analyze FLOAT AWNN`: an awnn (V831 NPU) model against its float model, per layer.
+
+The same report as for ncnn int8 (maixnn.analyzer: terminal table,
+analysis.json/.txt/.html with the per-layer cosine plot), for a model written
+by `maixnn quantize --target awnn` (or maixnn.to_awnn):
+
+* the float reference is the graph the awnn writer starts from
+  (maixnn.awnn.npu_float_graph of the float model, folded first when the
+  quantizer folded a per-channel normalisation), so that the two models'
+  blobs line up name for name (a Split top that the writer requantized keeps
+  its name on the Quantize layer's output);
+* the awnn model runs on maixnn's engine (the V831 NPU emulation);
+* entire mode: the awnn model end to end, every blob both models have; an int8
+  blob is read as the board's CPU would read it, q * (1 / (S + 1e-5)) with S
+  its producer's scale (-23329);
+* single mode: each NPU layer with one input alone, written by the awnn writer
+  as a one-layer model (Input -> layer, same table scales), fed the float
+  model's input to that layer: its own quantization error.  Layers with
+  several inputs (Eltwise, Concat) and Splits have no single-mode figure.
+
+Rows are the layers that run on the NPU (device 1); the blob table lists every
+compared blob, CPU layers included.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .errors import ModelFormatError, OptionError
+from .ncnn_model import Layer, NcnnModel
+
+DEVICE_PARAM = 28   # -23328=1,<device>
+SCALE_PARAM = 29    # -23329=<ntop>,<S(top)>...
+
+
+def is_awnn_param(path: str) -> bool:
+    """True when path is an awnn .param (its layers carry -23328/-23329)."""
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            text = f.read(1 << 20)
+    except OSError:
+        return False
+    return "-23328=" in text and "-23329=" in text
+
+
+def layer_device(layer: Layer) -> int:
+    v = layer.params.get(DEVICE_PARAM)
+    if isinstance(v, list) and v:
+        return int(v[0])
+    return 0
+
+
+def top_scales(model: NcnnModel) -> Dict[str, float]:
+    """blob -> its producer's -23329 scale."""
+    out = {}
+    for l in model.layers:
+        v = l.params.get(SCALE_PARAM)
+        if isinstance(v, list):
+            for t, s in zip(l.tops, v):
+                out[t] = float(s)
+    return out
+
+
+def dequantize(q: np.ndarray, scale: float) -> np.ndarray:
+    """int8 codes as the board's CPU reads them (awnn-format.md 13.3.6):
+    (float)q * (float)(1 / ((double)S + 1e-5))."""
+    inv = np.float32(1.0 / (float(scale) + 1e-5))
+    return q.astype(np.float32) * inv
+
+
+def _as_float(value: np.ndarray, blob: str, scales: Dict[str, float]) -> np.ndarray:
+    if value.dtype == np.int8:
+        if blob not in scales:
+            raise ModelFormatError("blob %s is int8 in the awnn model but has no scale (-23329)" % blob)
+        return dequantize(value, scales[blob])
+    return value.astype(np.float32)
+
+
+def _reference_graph(float_model: NcnnModel, fold: Optional[Dict]) -> NcnnModel:
+    from .awnn import npu_float_graph
+    model = float_model
+    if fold:
+        from .fold import fold_input_normalization
+        model, _ = fold_input_normalization(float_model, fold["per_channel_mean"], norm=fold["per_channel_norm"],
+                                            single_mean=fold["single_mean"], single_norm=fold["single_norm"])
+    return npu_float_graph(model)
+
+
+class _SingleLayers:
+    """One-layer awnn models (Input -> layer), written by maixnn.to_awnn from
+    the float layer and the awnn model's own scales, built on first use."""
+
+    def __init__(self, reference: NcnnModel, awnn_model: NcnnModel, table_path: Optional[str]):
+        self.reference = reference
+        self.by_name = {l.name: l for l in reference.layers}
+        self.scales = top_scales(awnn_model)
+        self.weights: Dict[str, np.ndarray] = {}
+        if table_path and os.path.isfile(table_path):
+            from .awnn import read_table
+            self.weights = {k: np.asarray(v, np.float32) for k, v in read_table(table_path)[0].items()}
+        self.nets: Dict[str, object] = {}
+        self.failed: Dict[str, str] = {}
+        self.tmp = tempfile.TemporaryDirectory(prefix="maixnn-awnn-single-")
+
+    def supports(self, layer: Layer) -> bool:
+        return (layer.name in self.by_name and len(layer.bottoms) == 1 and len(layer.tops) == 1
+                and layer.type not in ("Split", "Input", "Quantize") and layer.bottoms[0] in self.scales
+                and layer.tops[0] in self.scales)
+
+    def run(self, layer: Layer, x: np.ndarray) -> Optional[np.ndarray]:
+        if layer.name in self.failed:
+            return None
+        net = self.nets.get(layer.name)
+        if net is None:
+            try:
+                net = self.nets[layer.name] = self._build(layer, x.shape)
+            except Exception as e:  # the layer alone may not be writable (e.g. its weights need the table)
+                self.failed[layer.name] = str(e)
+                return None
+        out = net.forward(x, outputs=["single_out"])["single_out"]
+        return _as_float(out, "single_out", {"single_out": self.scales[layer.tops[0]]})
+
+    def _build(self, layer: Layer, shape):
+        import copy
+
+        from .awnn import to_awnn, write_table
+        from .runtime import Net
+        if len(shape) == 3:
+            c, h, w = shape
+            dims = {0: w, 1: h, 2: c}
+        elif len(shape) == 2:
+            dims = {0: shape[1], 1: shape[0]}
+        else:
+            dims = {0: int(shape[0])}
+        src = copy.deepcopy(self.by_name[layer.name])
+        src.bottoms, src.tops = ["single_in"], ["single_out"]
+        model = NcnnModel([Layer("Input", "single_input", [], ["single_in"], dims), src])
+        folder = os.path.join(self.tmp.name, "%d" % len(self.nets))
+        os.makedirs(folder)
+        base = os.path.join(folder, "float")
+        model.save(base + ".param", base + ".bin")
+        weights = {layer.name: self.weights[layer.name]} if layer.name in self.weights else {}
+        blobs = {"single_in": self.scales[layer.bottoms[0]], "single_out": self.scales[layer.tops[0]]}
+        write_table(os.path.join(folder, "t.table"), weights, blobs)
+        to_awnn(base, os.path.join(folder, "t.table"), os.path.join(folder, "awnn"))
+        return Net(os.path.join(folder, "awnn.param"), os.path.join(folder, "awnn.bin"))
+
+    def close(self) -> None:
+        for net in self.nets.values():
+            net.close()
+        self.tmp.cleanup()
+
+
+def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: Optional[str] = None,
+                 preprocess=None, mean=None, std=None, norm=None, input_size=None, resize=None,
+                 bgr: Optional[bool] = None, max_images: Optional[int] = None, progress: bool = True,
+                 verbose: bool = True, single: bool = True):
+    """maixnn.analyze() for an awnn model (module docstring)."""
+    from . import analyzer as an
+    from .calibration import progress_range
+    from .preprocess import Dataset
+    from .runtime import Net
+
+    param, binp = awnn_base + ".param", awnn_base + ".bin"
+    for p in (param, binp):
+        if not os.path.isfile(p):
+            raise OptionError("awnn model: %s does not exist (give the path without .param/.bin)" % p)
+    with open(param, "r", encoding="utf-8", errors="replace") as f:
+        awnn_model = NcnnModel.from_param_text(f.read(), param)
+    float_model = an._load(float_base, "float")
+    if any(DEVICE_PARAM in l.params for l in float_model.layers):
+        raise OptionError("%s.param is an awnn model: give the float model first" % float_base)
+    sidecar = an._read_sidecar(awnn_base)
+    fold = an._fold_entry(sidecar)
+    dataset_gives_f = False
+    if preprocess is None:
+        preprocess, dataset_gives_f = an._choose_preprocess(awnn_base, awnn_model, sidecar, fold, mean, std, norm,
+                                                            input_size, resize, bgr)
+    dataset = Dataset(images, preprocess, limit=max_images)
+    count = len(dataset)
+    label_arr = an._labels(labels, count)
+
+    reference = _reference_graph(float_model, fold)
+    float_net = Net.from_memory(reference.param_text(), reference.bin_bytes())
+    awnn_net = Net(param, binp)
+    original_net = Net(float_base + ".param", float_base + ".bin") if fold else None
+    if len(awnn_net.input_names) != 1:
+        raise OptionError("the analyzer handles one-input models; %s has %s" % (awnn_base, awnn_net.input_names))
+    output_blob = awnn_net.output_names[0]
+    float_blobs = set(float_net.blob_names)
+    scales = top_scales(awnn_model)
+    compared = []
+    seen = set()
+    for l in awnn_model.layers:
+        if l.type == "Input":
+            continue
+        for t in l.tops:
+            if t in float_blobs and t not in seen:
+                compared.append((t, l))
+                seen.add(t)
+    if output_blob not in seen:
+        raise ModelFormatError("output %s of the awnn model is not a blob of the float model: the two models do "
+                               "not have the same graph" % output_blob)
+    npu_layers = [l for l in awnn_model.layers if layer_device(l) == 1 and l.type != "Input"
+                  and l.tops and l.tops[0] in seen]
+    singles = _SingleLayers(reference, awnn_model, sidecar_table(awnn_base, sidecar)) if single else None
+    needed = [b for b, _ in compared]
+    if singles is not None:
+        for l in npu_layers:
+            if singles.supports(l) and l.bottoms[0] in float_blobs and l.bottoms[0] not in needed:
+                needed.append(l.bottoms[0])
+
+    A, B = an._input_mapping(fold, preprocess.channels)
+    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
+    entire = {b: an.ErrorStats() for b, _ in compared}
+    single_stats = {l.name: an.ErrorStats() for l in npu_layers}
+    fold_stats = an.ErrorStats() if fold else None
+    float_top1, awnn_top1 = [], []
+    try:
+        for i in progress_range(count, "analyzing (awnn)", progress, leave=True):
+            x = dataset[i]
+            if not fold:
+                x_in = x
+            elif dataset_gives_f:
+                x_in, x = x, ((x - B3) / A3).astype(np.float32)
+            else:
+                x_in = (x * A3 + B3).astype(np.float32)
+            ref = float_net.forward(x_in, outputs=needed)
+            got = awnn_net.forward(x_in, outputs=[b for b, _ in compared])
+            for b, _ in compared:
+                entire[b].add(ref[b], _as_float(got[b], b, scales))
+            if singles is not None:
+                for l in npu_layers:
+                    if singles.supports(l) and l.bottoms[0] in ref:
+                        y = singles.run(l, ref[l.bottoms[0]])
+                        if y is not None:
+                            single_stats[l.name].add(ref[l.tops[0]], y)
+            if original_net is not None:
+                fold_stats.add(original_net.forward(x), ref[output_blob])
+            float_top1.append(int(np.argmax(ref[output_blob].reshape(-1))))
+            awnn_top1.append(int(np.argmax(_as_float(got[output_blob], output_blob, scales).reshape(-1))))
+        rows = []
+        for index, l in enumerate(npu_layers):
+            st = single_stats[l.name]
+            rows.append({
+                "index": index, "layer": l.name, "type": l.type, "device": "NPU",
+                "bottom": l.bottoms[0] if l.bottoms else "", "top": l.tops[0],
+                "bottom_scale": scales.get(l.bottoms[0]) if l.bottoms else None,
+                "top_scale": scales.get(l.tops[0]),
+                "entire": entire[l.tops[0]].to_dict(),
+                "single": st.to_dict() if st.count else None,
+                "single_note": (singles.failed.get(l.name) if singles is not None and l.name in singles.failed
+                                else (None if st.count else "no single-layer figure (several inputs, or a copy)")),
+            })
+        if singles is not None:
+            singles.close()
+    finally:
+        for net in [float_net, awnn_net] + ([original_net] if original_net else []):
+            net.close()
+
+    blobs = [{"blob": b, "layer": l.name, "type": l.type, "quantized": layer_device(l) == 1,
+              "device": "NPU" if layer_device(l) == 1 else "CPU", "entire": entire[b].to_dict()}
+             for b, l in compared]
+    float_top1, awnn_top1 = np.asarray(float_top1), np.asarray(awnn_top1)
+    out_stats = entire[output_blob]
+    summary = {"blob": output_blob, "cosine": out_stats.cosine, "rel_error": out_stats.rel_error,
+               "min_image_cosine": out_stats.min_image_cosine,
+               "top1_agreement": float(np.mean(float_top1 == awnn_top1)) if count else 0.0,
+               "top1_disagreements": int(np.sum(float_top1 != awnn_top1))}
+    if label_arr is not None:
+        summary["float_accuracy"] = float(np.mean(float_top1 == label_arr))
+        summary["int8_accuracy"] = float(np.mean(awnn_top1 == label_arr))
+        summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
+    worst, _, reason, _ = an._suggest(rows)
+    import datetime
+    report = an.AnalysisReport(
+        created=datetime.datetime.now().isoformat(timespec="seconds"),
+        target="awnn",
+        float_model=float_base,
+        int8_model=awnn_base,
+        images=count,
+        preprocess=preprocess.to_dict(),
+        method=(sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict)
+        else None,
+        fold=fold,
+        fold_check=({"note": "float model folded the same way vs the original float model, final output",
+                     **fold_stats.to_dict()} if fold_stats is not None else None),
+        output=summary,
+        layers=rows,
+        blobs=blobs,
+        worst_layers=worst,
+        # the awnn target has no --float-layers: where a layer runs is the writer's placement
+        suggested_float_layers=[],
+        suggestion_reason=reason,
+        suggestion_strength="none",
+        suggested_command=None,
+    )
+    if out_dir is None:
+        out_dir = awnn_base + "_analysis"
+    report["files"] = an.write_report(report, out_dir)
+    if verbose:
+        print(an.format_table(report))
+        print("report: %s" % report["files"]["html"])
+    return report
+
+
+def sidecar_table(awnn_base: str, sidecar: Dict) -> Optional[str]:
+    """The .table next to the awnn model (its weight scales feed single mode)."""
+    files = sidecar.get("files") if isinstance(sidecar.get("files"), dict) else {}
+    name = files.get("table")
+    folder = os.path.dirname(os.path.abspath(awnn_base + ".json"))
+    for p in ([os.path.join(folder, name)] if name else []) + [awnn_base + ".table"]:
+        if os.path.isfile(p):
+            return p
+    return None
