@@ -127,7 +127,7 @@ def _graph():
         L("Split", "split_a", ["a"], ["a1", "a2"]),
         L("Convolution", "conv_b", ["a1"], ["b0"], {0: 4, 1: 1, 6: 16}),
         L("Split", "split_b", ["b0"], ["b", "bb"]),
-        L("Concat", "concat1", ["a1x", "b"], ["ab"], {0: 0}),
+        L("Concat", "concat1", ["a1", "b"], ["ab"], {0: 0}),
         L("Convolution", "conv_c", ["bb"], ["c"], {0: 4, 1: 1, 6: 16}),
         L("Concat", "concat2", ["ab", "c"], ["abc"], {0: 0}),
         L("ReLU", "relu_a", ["a2"], ["ra"]),
@@ -135,9 +135,6 @@ def _graph():
         L("ReLU", "relu_d", ["d"], ["rd"]),
         L("Concat", "side", ["rd", "ra"], ["side"], {0: 1}),
     ]
-    # a1 reaches concat1 through a Quantize-free copy: make a1x an alias by a ReLU6-less
-    # identity that the NPU would run - here simply rename: concat1 reads a1 itself
-    layers[5].bottoms = ["a1", "b"]
     return NcnnModel(layers)
 
 
