@@ -133,6 +133,8 @@ struct mxn_layer {
     int *bottoms, *tops;     /* blob indices */
     void *priv;              /* layer-owned state */
     long weight_count;       /* values read by load_model (for info) */
+    int awnn_device;         /* awnn models (awnn.h): 1 NPU, 0 CPU; -1 not an awnn layer */
+    float *top_scales;       /* awnn: S of each top from -23329 (owned), else NULL */
 };
 
 const mxn_layer_ops *mxn_find_layer_ops(const char *type);

@@ -19,6 +19,8 @@ struct mxn_net {
     int *output_blobs;        /* blobs no layer consumes, in blob order */
     int param_loaded;
     int bin_loaded;           /* weights loaded: sessions may run */
+    int awnn;                 /* an awnn (V831 NPU) model: see awnn.h */
+    float *blob_scales;       /* awnn: each blob's scale (its producer's -23329), else NULL */
 };
 
 #endif

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mxn_net.h"
+#include "awnn.h"
 
 #define MXN_PARAM_MAGIC 7767517
 #define MXN_MAX_NAME 255
@@ -35,6 +35,7 @@ static void net_clear(mxn_net *net)
         free(l->name);
         free(l->bottoms);
         free(l->tops);
+        free(l->top_scales);
     }
     free(net->layers);
     for (i = 0; i < net->blob_count && net->blob_names; i++) free(net->blob_names[i]);
@@ -44,6 +45,7 @@ static void net_clear(mxn_net *net)
     free(net->input_blobs);
     free(net->input_shapes);
     free(net->output_blobs);
+    free(net->blob_scales);
     memset(net, 0, sizeof(*net));
 }
 
@@ -200,7 +202,8 @@ static int parse_layer_line(mxn_net *net, int li, token_list *t, int lineno, int
                              where, nb, nt, t->count - 4);
 
     l->ops = mxn_find_layer_ops(l->type);
-    if (!l->ops)
+    l->awnn_device = -1;
+    if (!l->ops && !mxn_awnn_find_ops(l->type)) /* NPU-only types: awnn.c decides */
         return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT, "%s: layer type '%s' is not supported", where, l->type);
 
     l->bottom_count = nb;
@@ -260,6 +263,8 @@ static int parse_layer_line(mxn_net *net, int li, token_list *t, int lineno, int
             }
         }
     }
+    if (rc == MXN_OK && (rc = mxn_awnn_layer_setup(l, &pd, err)))
+        mxn_error_prefix(err, "%s: ", where);
     if (rc == MXN_OK && l->ops->load_param) {
         rc = l->ops->load_param(l, &pd, err);
         if (rc) mxn_error_prefix(err, "%s: ", where);
@@ -365,6 +370,7 @@ int mxn_net_load_param_mem(mxn_net *net, const char *text, size_t len)
         goto done;
     }
 
+    if ((rc = mxn_awnn_net_finish(net))) goto done;
     for (i = 0; i < blob_count; i++)
         if (net->blob_consumers[i] == 0) net->output_count++;
     net->output_blobs = (int *)malloc((size_t)(net->output_count ? net->output_count : 1) * sizeof(int));

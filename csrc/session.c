@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "mxn_net.h"
+#include "awnn.h"
 
 enum { BLOB_EMPTY = 0, BLOB_GIVEN = 1, BLOB_COMPUTED = 2 };
 
@@ -31,6 +31,7 @@ struct mxn_session {
     unsigned char *layer_needed;
     int *pending_uses;          /* needed consumers not yet run, per blob */
     mxn_mat *io;                /* scratch: bottoms then tops of the widest layer */
+    mxn_mat *converted;         /* awnn: bottoms converted between CPU and NPU (awnn.h) */
 };
 
 mxn_session *mxn_session_create(const mxn_net *net)
@@ -55,7 +56,9 @@ mxn_session *mxn_session_create(const mxn_net *net)
     s->pending_uses = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
     s->layer_needed = (unsigned char *)calloc((size_t)(nl ? nl : 1), 1);
     s->io = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
-    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io) {
+    s->converted = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
+    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io ||
+        !s->converted) {
         mxn_session_destroy(s);
         return NULL;
     }
@@ -75,6 +78,7 @@ void mxn_session_destroy(mxn_session *s)
     free(s->pending_uses);
     free(s->layer_needed);
     free(s->io);
+    free(s->converted);
     free(s);
 }
 
@@ -178,7 +182,10 @@ static int run_layer(mxn_session *s, int li)
         bottoms[k] = s->blobs[b];
     }
     memset(tops, 0, (size_t)l->top_count * sizeof(mxn_mat));
-    rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
+    memset(s->converted, 0, (size_t)l->bottom_count * sizeof(mxn_mat));
+    rc = net->awnn ? mxn_awnn_prepare_bottoms(net, l, bottoms, s->converted, &s->err) : MXN_OK;
+    if (rc == MXN_OK) rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
+    for (k = 0; k < l->bottom_count; k++) mxn_mat_free(&s->converted[k]);
     if (rc == MXN_OK) {
         for (k = 0; k < l->top_count; k++)
             if (!tops[k].data || tops[k].dims < 1 || tops[k].dims > 3 || tops[k].w < 1 || tops[k].h < 1 ||
