@@ -221,6 +221,15 @@ def assign_blob_scales(model: NcnnModel, blobs: Sequence[str], own: Dict[str, fl
     return out
 
 
+def npu_layer_names(npu: NcnnModel) -> List[str]:
+    """The layers of the writer's graph that the writer puts on the NPU (its
+    placement rules, maixnn.awnn.placement)."""
+    from .awnn.optimize import infer_shapes
+    from .awnn.placement import place
+    shapes = infer_shapes(npu)
+    return [l.name for l in npu.layers if place(npu, shapes, l).npu]
+
+
 def _split_root(model: NcnnModel, blob: str) -> str:
     from .quantizer import _split_root as root
     return root(model, blob)
@@ -320,7 +329,7 @@ def calibrate_awnn(model: NcnnModel, images, preprocess, method: str = "kl", per
             for b in (lc.bottom_blob, _split_root(npu, lc.bottom_blob)):
                 if b in own:
                     overrides[b] = float(lc.bottom_scale)
-    result.decisions = assign_blob_scales(npu, blobs, own, overrides)
+    result.decisions = assign_blob_scales(npu, blobs, own, overrides, npu_layers=npu_layer_names(npu))
     result.blob_records = records
     result.blob_scales = OrderedDict((b, d.scale) for b, d in result.decisions.items())
     for name in weight_layers:
