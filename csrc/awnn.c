@@ -47,8 +47,8 @@ int mxn_awnn_layer_setup(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
     if (!has_dev && !has_scale) {
         if (!l->ops)
             return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
-                                 "layer type '%s' is not supported (it exists only on the V831 NPU, in awnn "
-                                 "models, and this line has no -23328 device flag)",
+                                 "layer type '%s' is not supported (as an NPU layer of an awnn model it would "
+                                 "need -23328=1,1 and -23329 on its line)",
                                  l->type);
         return MXN_OK;
     }
@@ -230,4 +230,26 @@ int mxn_awnn_out_cvt_params(const mxn_paramdict *pd, int def20, int def21, int *
     *enabled = mxn_pd_int(pd, 20, def20) != 0;
     if ((rc = mxn_awnn_int16_param(pd, 21, def21, "output multiplier", m, err))) return rc;
     return mxn_awnn_shift_param(pd, 22, 0, "output shift", e, err);
+}
+
+/* ---- public queries (maixnn.h) ---- */
+
+int mxn_net_is_awnn(const mxn_net *net) { return net && net->param_loaded && net->awnn; }
+
+int mxn_net_layer_device(const mxn_net *net, int layer)
+{
+    if (!mxn_net_is_awnn(net) || layer < 0 || layer >= net->layer_count) return -1;
+    return net->layers[layer].awnn_device;
+}
+
+float mxn_net_blob_scale(const mxn_net *net, int blob)
+{
+    if (!mxn_net_is_awnn(net) || blob < 0 || blob >= net->blob_count) return 0.f;
+    return net->blob_scales[blob];
+}
+
+void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out)
+{
+    if (!q || !out) return;
+    mxn_npu_dequantize((const int8_t *)q, n, scale, out);
 }

@@ -29,15 +29,32 @@ for _path in (TESTS_DIR, PYTHON_DIR):  # PYTHON_DIR ends up first
     if _path in sys.path:
         sys.path.remove(_path)
     sys.path.insert(0, _path)
-# An editable install of some checkout (scikit-build-core's redirecting import
-# finder, from `pip install -e`) would shadow this checkout whatever sys.path
-# says: drop it here, and switch it off in subprocesses (its own skip variable).
-for _finder in list(sys.meta_path):
-    if type(_finder).__module__.startswith("_editable_skbc_"):
-        sys.meta_path.remove(_finder)
-        if getattr(_finder, "path", None):
-            os.environ["SKBUILD_EDITABLE_SKIP"] = os.pathsep.join(
-                p for p in (os.environ.get("SKBUILD_EDITABLE_SKIP"), _finder.path) if p)
+
+
+def _drop_foreign_maixnn_finders():
+    """An editable install (pip install -e of another checkout) puts an import
+    hook on sys.meta_path that wins over sys.path: drop any hook that would
+    import maixnn from outside this checkout."""
+    for finder in list(sys.meta_path):
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None or isinstance(finder, type):
+            continue
+        try:
+            spec = find_spec("maixnn", None)
+        except Exception:
+            continue
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if origin and not os.path.abspath(origin).startswith(PYTHON_DIR + os.sep):
+            sys.meta_path.remove(finder)
+            # subprocesses (CLI runs) re-install the hook at startup: scikit-build-core's
+            # editable hook has its own switch, a path list in SKBUILD_EDITABLE_SKIP
+            if getattr(finder, "path", None):
+                os.environ["SKBUILD_EDITABLE_SKIP"] = os.pathsep.join(
+                    p for p in (os.environ.get("SKBUILD_EDITABLE_SKIP"), finder.path) if p)
+    sys.modules.pop("maixnn", None)
+
+
+_drop_foreign_maixnn_finders()
 # subprocesses started by tests (CLI runs) must see the same package
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PYTHON_DIR])

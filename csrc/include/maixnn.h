@@ -76,6 +76,16 @@ MXN_API int mxn_net_output_blob(const mxn_net *net, int i);
 /* declared shape of an Input layer's top (0 where the .param leaves it open) */
 MXN_API int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
 
+/* ---- awnn models (the V831 NPU's own int8 format; csrc/awnn.h) ----
+ * Layers with -23328=1,1 run the NPU emulation (csrc/npu_v831.c) on int8
+ * blobs; their blobs hold int8 codes (value ~ code / scale). */
+MXN_API int mxn_net_is_awnn(const mxn_net *net);                     /* 1 awnn, 0 otherwise */
+MXN_API int mxn_net_layer_device(const mxn_net *net, int layer);     /* 1 NPU, 0 CPU, -1 not awnn */
+/* the blob's scale from its producer's -23329; 0 when not an awnn model or a bad index */
+MXN_API float mxn_net_blob_scale(const mxn_net *net, int blob);
+/* the board's NPU->CPU conversion: out = (float)q * (float)(1 / ((double)scale + 1e-5)) */
+MXN_API void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out);
+
 /* ---- execution ---- */
 MXN_API mxn_session *mxn_session_create(const mxn_net *net);        /* NULL on out of memory */
 MXN_API void mxn_session_destroy(mxn_session *s);                   /* NULL is fine */

@@ -20,6 +20,7 @@ _LAZY = {
     "convert": ("converter", "convert"),
     "quantize": ("quantizer", "quantize"),
     "analyze": ("analyzer", "analyze"),
+    "to_awnn": ("awnn.writer", "to_awnn"),
     "Net": ("runtime", "Net"),
     "nn": ("nn", None),
 }

@@ -24,6 +24,7 @@ COMMANDS = (
     ("export", "maixnn.exporter", "PyTorch module (file.py:factory) -> ONNX"),
     ("convert", "maixnn.converter", "ONNX -> ncnn .param/.bin (maixnn's own converter)"),
     ("quantize", "maixnn.quantizer", "float ncnn model -> ncnn int8 (.table, .param/.bin, .mud, .json)"),
+    ("to-awnn", "maixnn.awnn.writer", "float ncnn + converter-format table -> V831 awnn int8 .param/.bin/.mud"),
     ("analyze", "maixnn.analyzer", "float vs int8 per layer (entire/single), top-1, accuracy: table, JSON, HTML"),
     ("run", "maixnn.runner", "run an image or .npy through an ncnn model on maixnn's engine (top-k)"),
     ("info", "maixnn.summary", "layers, output shapes, parameters and memory of an ncnn model"),

@@ -24,7 +24,28 @@ convolution output as (C, H, W).  Inputs use the same mapping; a leading batch
 axis of 1 on a 4-D input is dropped.
 
 dtypes: float32 blobs come back as float32, int8 blobs (quantized models) as
-int8.  A float input is passed to the engine as float32 (other float dtypes
+int8.
+
+awnn models (the V831 NPU's own int8 format, made by ``maixnn to-awnn`` or
+Sipeed's converter/MaixHub) load like any other; the engine runs the layers
+marked for the NPU (``-23328=1,1``) with the NPU's integer arithmetic and the
+others in float (see README "awnn models on the PC").  Their NPU blobs hold
+int8 codes, one scale per blob (value ~ code / scale, the scale from the
+producing layer's ``-23329``):
+
+    net.is_awnn                        # True
+    net.layer_device("conv1")          # "npu" or "cpu"
+    net.blob_scale("conv1_out")        # the blob's scale S
+    y = net.forward(x)                 # graph outputs: float32, dequantized as the board does
+    d = net.forward(x, outputs=["conv1_out", "prob"])   # named blobs as stored:
+                                       # int8 codes (NPU blobs) or float32 (CPU blobs)
+    d = net.forward(x, outputs=[...], dequantize=True)  # every int8 blob as float32
+    f = net.dequantize("conv1_out", d["conv1_out"])     # codes -> float32 (board's rule)
+
+The board's dequantization is f = (float)q * (float)(1 / ((double)S + 1e-5))
+(computed by the engine).  The input: a float array is quantized by the
+engine with the Input's scale, clamp(roundf(f * S), -127, 127), exactly as
+the board's input path; an int8 array is taken as already quantized codes.  A float input is passed to the engine as float32 (other float dtypes
 are converted); an int8 array is passed as int8 (MXN_I8), for inputs that are
 already quantized.  Every returned array is a copy owned by numpy.
 
@@ -97,6 +118,11 @@ int mxn_net_input_blob(const mxn_net *net, int i);
 int mxn_net_output_count(const mxn_net *net);
 int mxn_net_output_blob(const mxn_net *net, int i);
 int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
+
+int mxn_net_is_awnn(const mxn_net *net);
+int mxn_net_layer_device(const mxn_net *net, int layer);
+float mxn_net_blob_scale(const mxn_net *net, int blob);
+void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out);
 
 mxn_session *mxn_session_create(const mxn_net *net);
 void mxn_session_destroy(mxn_session *s);
@@ -209,6 +235,8 @@ def _bytes_argument(value, what: str) -> bytes:
         raise OptionError("Net.from_memory: %s must be bytes-like%s, got %s"
                           % (what, " or str" if what == "param_text" else "", type(value).__name__)) from None
 
+
+_DEVICE_NAMES = {1: "npu", 0: "cpu"}
 
 LayerInfo = collections.namedtuple("LayerInfo", "index type name bottoms tops weight_count")
 LayerInfo.__doc__ = "One layer of a loaded model: bottoms/tops are blob names, weight_count values read from the .bin."
@@ -374,17 +402,70 @@ class Net:
                 shapes[name] = (c[0], h[0], w[0])
         # declared (C, H, W) of each input; 0 where the .param leaves an extent open
         self.input_shapes: Dict[str, Tuple[int, int, int]] = shapes
+        # awnn models: device per layer, scale per blob
+        self.is_awnn: bool = bool(lib.mxn_net_is_awnn(p))
+        self._devices: Dict[str, str] = {}
+        self._scales: Dict[str, float] = {}
+        if self.is_awnn:
+            for layer in layers:
+                self._devices[layer.name] = _DEVICE_NAMES.get(int(lib.mxn_net_layer_device(p, layer.index)), "cpu")
+            for i, name in enumerate(self.blob_names):
+                self._scales[name] = float(lib.mxn_net_blob_scale(p, i))
+
+    def layer_device(self, layer: str) -> str:
+        """awnn models: "npu" or "cpu", where the board runs the layer (by layer name)."""
+        self._require_awnn("layer_device")
+        if layer not in self._devices:
+            raise OptionError("layer '%s' is not in the model" % (layer,))
+        return self._devices[layer]
+
+    def blob_scale(self, name: str) -> float:
+        """awnn models: the blob's scale S (int8 code ~ value * S), from its producer's -23329.
+        The `_cvt` tops of a Split hold the Split input's codes (the following Quantize layer
+        rescales them), although -23329 lists the final scale."""
+        self._require_awnn("blob_scale")
+        if name not in self._scales:
+            raise OptionError("blob '%s' is not in the model" % (name,))
+        return self._scales[name]
+
+    def dequantize(self, name: str, codes) -> np.ndarray:
+        """awnn models: int8 codes of blob `name` -> float32 with the board's NPU->CPU rule
+        (computed by the engine); a float array is returned unchanged."""
+        arr = np.asarray(codes)
+        if arr.dtype != np.int8:
+            return arr
+        scale = self.blob_scale(name)
+        ffi, lib = _library()
+        src = np.ascontiguousarray(arr)
+        out = np.empty(src.shape, np.float32)
+        lib.mxn_awnn_dequantize(ffi.cast("const signed char *", src.__array_interface__["data"][0]), src.size,
+                                scale, ffi.cast("float *", out.__array_interface__["data"][0]))
+        return out
+
+    def _require_awnn(self, what: str) -> None:
+        if not self.is_awnn:
+            raise OptionError("Net.%s: %s is not an awnn model (only awnn models have per-blob scales and "
+                              "NPU/CPU placement)" % (what, self.param_path or "<memory>"))
 
     # ------------------------------------------------------------ running
 
-    def forward(self, x, outputs: Union[None, str, Sequence[str]] = None):
+    def forward(self, x, outputs: Union[None, str, Sequence[str]] = None, dequantize: Optional[bool] = None):
         """Run the model.
 
         x: one array (a net with one input) or a dict {input name: array}.
         outputs: None -> the graph output as an array (a dict of all graph
         outputs when there are several); a list of blob names (any blob,
         intermediate ones too) -> dict name -> array; one name -> dict too.
+        dequantize (awnn models): None -> graph outputs asked with
+        outputs=None come back as float32 (dequantized as the board does),
+        named blobs as stored (int8 codes for NPU blobs); True -> every int8
+        blob as float32; False -> int8 codes always.
         """
+        if dequantize is not None and not isinstance(dequantize, (bool, np.bool_)):
+            raise OptionError("forward: dequantize must be None, True or False, got %r" % (dequantize,))
+        if dequantize and not self.is_awnn:
+            raise OptionError("forward(dequantize=True): %s is not an awnn model; its int8 blobs have no "
+                              "per-blob scale" % (self.param_path or "<memory>"))
         inputs = self._named_inputs(x)
         if outputs is None:
             wanted_names = list(self.output_names)
@@ -412,6 +493,8 @@ class Net:
                 free_now = self._closing and self._running == 0
             if free_now:
                 self._finalizer()
+        if self.is_awnn and (dequantize or (dequantize is None and outputs is None)):
+            results = {name: self.dequantize(name, arr) for name, arr in results.items()}
         if outputs is None and len(self.output_names) == 1:
             return results[self.output_names[0]]
         return results

@@ -202,8 +202,22 @@ def parse_shape(text: str) -> Tuple[int, ...]:
     return shape
 
 
+def _is_awnn_param(param: str) -> bool:
+    """True for an awnn .param (device flags -23328 on its layers)."""
+    try:
+        with open(param, "r", encoding="ascii", errors="replace") as f:
+            return "-23328=" in f.read()
+    except OSError:
+        return False
+
+
 def run_cli(args) -> int:
     param, bin_path = model_paths(args.model, args.bin)
+    if _is_awnn_param(param):
+        # the V831's own int8 format: the NPU/CPU placement report
+        from .awnn.placement import placement_report
+        print(placement_report(param).text())
+        return 0
     shapes = None
     if args.input_shape:
         net = Net(param, bin_path)
