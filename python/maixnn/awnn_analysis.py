@@ -11,8 +11,8 @@ by `maixnn quantize --target awnn` (or maixnn.to_awnn):
   its name on the Quantize layer's output);
 * the awnn model runs on maixnn's engine (the V831 NPU emulation);
 * entire mode: the awnn model end to end, every blob both models have; an int8
-  blob is read as the board's CPU would read it, q * (1 / (S + 1e-5)) with S
-  its producer's scale (-23329);
+  blob is read as the board's CPU would read it (Net.forward(dequantize=True),
+  the engine's NPU->CPU rule with the blob's scale);
 * single mode: each NPU layer with one input alone, written by the awnn writer
   as a one-layer model (Input -> layer, same table scales), fed the float
   model's input to that layer: its own quantization error.  Layers with
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -33,50 +33,16 @@ from .errors import ModelFormatError, OptionError
 from .ncnn_model import Layer, NcnnModel
 
 DEVICE_PARAM = 28   # -23328=1,<device>
-SCALE_PARAM = 29    # -23329=<ntop>,<S(top)>...
 
 
 def is_awnn_param(path: str) -> bool:
-    """True when path is an awnn .param (its layers carry -23328/-23329)."""
+    """True when path is an awnn .param (maixnn.awnn.placement.is_awnn_model)."""
+    from .awnn.placement import is_awnn_model
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as f:
-            text = f.read(1 << 20)
-    except OSError:
+            return is_awnn_model(NcnnModel.from_param_text(f.read(), path))
+    except (OSError, ModelFormatError):
         return False
-    return "-23328=" in text and "-23329=" in text
-
-
-def layer_device(layer: Layer) -> int:
-    v = layer.params.get(DEVICE_PARAM)
-    if isinstance(v, list) and v:
-        return int(v[0])
-    return 0
-
-
-def top_scales(model: NcnnModel) -> Dict[str, float]:
-    """blob -> its producer's -23329 scale."""
-    out = {}
-    for l in model.layers:
-        v = l.params.get(SCALE_PARAM)
-        if isinstance(v, list):
-            for t, s in zip(l.tops, v):
-                out[t] = float(s)
-    return out
-
-
-def dequantize(q: np.ndarray, scale: float) -> np.ndarray:
-    """int8 codes as the board's CPU reads them (awnn-format.md 13.3.6):
-    (float)q * (float)(1 / ((double)S + 1e-5))."""
-    inv = np.float32(1.0 / (float(scale) + 1e-5))
-    return q.astype(np.float32) * inv
-
-
-def _as_float(value: np.ndarray, blob: str, scales: Dict[str, float]) -> np.ndarray:
-    if value.dtype == np.int8:
-        if blob not in scales:
-            raise ModelFormatError("blob %s is int8 in the awnn model but has no scale (-23329)" % blob)
-        return dequantize(value, scales[blob])
-    return value.astype(np.float32)
 
 
 def _reference_graph(float_model: NcnnModel, fold: Optional[Dict]) -> NcnnModel:
@@ -93,10 +59,10 @@ class _SingleLayers:
     """One-layer awnn models (Input -> layer), written by maixnn.to_awnn from
     the float layer and the awnn model's own scales, built on first use."""
 
-    def __init__(self, reference: NcnnModel, awnn_model: NcnnModel, table_path: Optional[str]):
+    def __init__(self, reference: NcnnModel, awnn_net, table_path: Optional[str]):
         self.reference = reference
         self.by_name = {l.name: l for l in reference.layers}
-        self.scales = top_scales(awnn_model)
+        self.scales = {b: awnn_net.blob_scale(b) for b in awnn_net.blob_names}
         self.weights: Dict[str, np.ndarray] = {}
         if table_path and os.path.isfile(table_path):
             from .awnn import read_table
@@ -120,8 +86,7 @@ class _SingleLayers:
             except Exception as e:  # the layer alone may not be writable (e.g. its weights need the table)
                 self.failed[layer.name] = str(e)
                 return None
-        out = net.forward(x, outputs=["single_out"])["single_out"]
-        return _as_float(out, "single_out", {"single_out": self.scales[layer.tops[0]]})
+        return net.forward(x, outputs=["single_out"], dequantize=True)["single_out"]
 
     def _build(self, layer: Layer, shape):
         import copy
@@ -169,9 +134,9 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
         if not os.path.isfile(p):
             raise OptionError("awnn model: %s does not exist (give the path without .param/.bin)" % p)
     with open(param, "r", encoding="utf-8", errors="replace") as f:
-        awnn_model = NcnnModel.from_param_text(f.read(), param)
+        awnn_model = NcnnModel.from_param_text(f.read(), param)   # the graph (weights: the engine's)
     float_model = an._load(float_base, "float")
-    if any(DEVICE_PARAM in l.params for l in float_model.layers):
+    if any(DEVICE_PARAM in l.params for l in float_model.layers):  # -23328: an awnn layer
         raise OptionError("%s.param is an awnn model: give the float model first" % float_base)
     sidecar = an._read_sidecar(awnn_base)
     fold = an._fold_entry(sidecar)
@@ -191,7 +156,6 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
         raise OptionError("the analyzer handles one-input models; %s has %s" % (awnn_base, awnn_net.input_names))
     output_blob = awnn_net.output_names[0]
     float_blobs = set(float_net.blob_names)
-    scales = top_scales(awnn_model)
     compared = []
     seen = set()
     for l in awnn_model.layers:
@@ -204,9 +168,9 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
     if output_blob not in seen:
         raise ModelFormatError("output %s of the awnn model is not a blob of the float model: the two models do "
                                "not have the same graph" % output_blob)
-    npu_layers = [l for l in awnn_model.layers if layer_device(l) == 1 and l.type != "Input"
+    npu_layers = [l for l in awnn_model.layers if awnn_net.layer_device(l.name) == "npu" and l.type != "Input"
                   and l.tops and l.tops[0] in seen]
-    singles = _SingleLayers(reference, awnn_model, sidecar_table(awnn_base, sidecar)) if single else None
+    singles = _SingleLayers(reference, awnn_net, sidecar_table(awnn_base, sidecar)) if single else None
     needed = [b for b, _ in compared]
     if singles is not None:
         for l in npu_layers:
@@ -229,9 +193,10 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
             else:
                 x_in = (x * A3 + B3).astype(np.float32)
             ref = float_net.forward(x_in, outputs=needed)
-            got = awnn_net.forward(x_in, outputs=[b for b, _ in compared])
+            # int8 blobs read as the board's CPU reads them (the engine's NPU->CPU rule)
+            got = awnn_net.forward(x_in, outputs=[b for b, _ in compared], dequantize=True)
             for b, _ in compared:
-                entire[b].add(ref[b], _as_float(got[b], b, scales))
+                entire[b].add(ref[b], got[b])
             if singles is not None:
                 for l in npu_layers:
                     if singles.supports(l) and l.bottoms[0] in ref:
@@ -241,29 +206,29 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
             if original_net is not None:
                 fold_stats.add(original_net.forward(x), ref[output_blob])
             float_top1.append(int(np.argmax(ref[output_blob].reshape(-1))))
-            awnn_top1.append(int(np.argmax(_as_float(got[output_blob], output_blob, scales).reshape(-1))))
+            awnn_top1.append(int(np.argmax(got[output_blob].reshape(-1))))
         rows = []
         for index, l in enumerate(npu_layers):
             st = single_stats[l.name]
             rows.append({
                 "index": index, "layer": l.name, "type": l.type, "device": "NPU",
                 "bottom": l.bottoms[0] if l.bottoms else "", "top": l.tops[0],
-                "bottom_scale": scales.get(l.bottoms[0]) if l.bottoms else None,
-                "top_scale": scales.get(l.tops[0]),
+                "bottom_scale": awnn_net.blob_scale(l.bottoms[0]) if l.bottoms else None,
+                "top_scale": awnn_net.blob_scale(l.tops[0]),
                 "entire": entire[l.tops[0]].to_dict(),
                 "single": st.to_dict() if st.count else None,
                 "single_note": (singles.failed.get(l.name) if singles is not None and l.name in singles.failed
                                 else (None if st.count else "no single-layer figure (several inputs, or a copy)")),
             })
+        blobs = [{"blob": b, "layer": l.name, "type": l.type, "quantized": awnn_net.layer_device(l.name) == "npu",
+                  "device": awnn_net.layer_device(l.name).upper(), "entire": entire[b].to_dict()}
+                 for b, l in compared]
+    finally:
         if singles is not None:
             singles.close()
-    finally:
         for net in [float_net, awnn_net] + ([original_net] if original_net else []):
             net.close()
 
-    blobs = [{"blob": b, "layer": l.name, "type": l.type, "quantized": layer_device(l) == 1,
-              "device": "NPU" if layer_device(l) == 1 else "CPU", "entire": entire[b].to_dict()}
-             for b, l in compared]
     float_top1, awnn_top1 = np.asarray(float_top1), np.asarray(awnn_top1)
     out_stats = entire[output_blob]
     summary = {"blob": output_blob, "cosine": out_stats.cosine, "rel_error": out_stats.rel_error,

@@ -402,18 +402,17 @@ def _placement_text(report) -> str:
         if callable(v):
             v = v()
         if isinstance(v, str) and v:
-            return v
+            # the writer wrote into a temporary folder: its "wrote ..." lines name files that are gone
+            return "\n".join(ln for ln in v.splitlines() if not ln.startswith("wrote "))
     return str(report)
 
 
 def _placement_record(report):
-    if report is None:
+    """The writer's per-layer rows (layer, type, device, reason, MACs, flags, fixes) for the .json."""
+    rows = getattr(report, "layers", None)
+    if not rows:
         return None
-    for attr in ("to_dict", "as_dict"):
-        f = getattr(report, attr, None)
-        if callable(f):
-            return f()
-    return None
+    return [dict(r._asdict()) if hasattr(r, "_asdict") else r for r in rows]
 
 
 def quantize_awnn(model: NcnnModel, preprocess, out_base: str, images, method: str, percentile: float,
