@@ -34,6 +34,13 @@ Differences from the board, on purpose and documented:
   layer's input scale, q fed to the engine as int8; outputs dequantized to
   float.  On a float model ``quantize`` is ignored (float32 throughout), and
   ``quantize=False`` feeds the per-channel float input to any model.
+* awnn models (the V831's own int8 format, ``[basic] type=awnn`` in a .mud)
+  run on the NPU emulation of maixnn's engine (README "awnn models on the
+  PC").  ``quantize=True``: the board's input path, f = (u8 - mean[0]) *
+  norm[0], q = clamp(roundf(f * S_input), -127, 127) with the Input's scale
+  (its -23329); ``quantize=False``: the image is already quantized - its
+  bytes are int8 codes, HWC (an int8 or uint8 array, or bytes).  Outputs come
+  back dequantized as the board does: (float)q * (float)(1/((double)S+1e-5)).
 * ``first_layer_conv_no_pad`` is accepted and ignored: the ncnn model states
   its padding itself.
 * Output and input sizes are checked against the model at load time (one run
@@ -172,10 +179,13 @@ class Model:
 
         Float models: (u8 - mean[c]) * norm[c] in float32, as (c, h, w).
         int8 models with quantize=True: the int8 buffer the NPU computes on
-        (maixnn.npu: channel 0's mean/norm, q = clamp(roundf(f * input_scale)))."""
+        (maixnn.npu: channel 0's mean/norm, q = clamp(roundf(f * input_scale))).
+        awnn models with quantize=False: the image bytes are the int8 codes."""
+        if self.net.is_awnn and not quantize:
+            return np.ascontiguousarray(image_hwc.view(np.int8).transpose(2, 0, 1))
         npu = self._npu() if quantize else None
         if npu is not None:
-            return npu.prepare(image_hwc, self.mean[name], self.norm[name])
+            return npu.prepare(image_hwc, self.mean[name], self.norm[name], name)
         mean = self.mean[name]
         norm = self.norm[name]
         f = (image_hwc.astype(np.float32) - mean) * norm
@@ -207,9 +217,9 @@ class Model:
             images = {next(iter(self.inputs)): inputs}
         prepared = {}
         for name, image in images.items():
-            u8 = self._image_bytes(name, image)
+            u8 = self._image_bytes(name, image, allow_int8=self.net.is_awnn and not quantize)
             prepared[name] = self.prepare_input(name, u8, bool(quantize))
-        npu = self._npu() if quantize else None
+        npu = self._npu() if (quantize or self.net.is_awnn) else None
         start = time.perf_counter()
         blobs = (npu.net if npu is not None else self.net).forward(prepared, outputs=list(self.outputs))
         elapsed = time.perf_counter() - start
@@ -233,13 +243,13 @@ class Model:
             self._npu_runtime = NpuRuntime.for_net(self.net) or False
         return self._npu_runtime or None
 
-    def _image_bytes(self, name: str, image) -> np.ndarray:
+    def _image_bytes(self, name: str, image, allow_int8: bool = False) -> np.ndarray:
         h, w, c = self.inputs[name]
         if isinstance(image, (list, tuple)):
             raise InputShapeError("input shape error: a %s is not supported; pass bytes, a PIL image "
                                   "or a uint8 HWC array (one image per input)" % type(image).__name__)
         if isinstance(image, np.ndarray):
-            if image.dtype != np.uint8:
+            if image.dtype != np.uint8 and not (allow_int8 and image.dtype == np.int8):
                 raise InputShapeError("input shape error: need uint8 HWC data, got a %s array"
                                       % image.dtype)
             if image.shape != (h, w, c) and image.size == h * w * c and image.ndim > 1:

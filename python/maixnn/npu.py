@@ -245,10 +245,13 @@ class NpuRuntime:
         self._output_scales: Dict[str, Optional[float]] = {}  # per output blob, found once
 
     @classmethod
-    def for_net(cls, net) -> Optional["NpuRuntime"]:
+    def for_net(cls, net):
         """None when `net` is a float model (or was loaded from memory, so
         its files cannot be inspected); raises UnsupportedOperatorError when
-        it is int8 but its input cannot take the NPU's int8 buffer."""
+        it is int8 but its input cannot take the NPU's int8 buffer.  An awnn
+        model gets an AwnnRuntime."""
+        if getattr(net, "is_awnn", False):
+            return AwnnRuntime(net)
         param, binp = getattr(net, "param_path", None), getattr(net, "bin_path", None)
         if not param or not binp:
             return None
@@ -266,7 +269,7 @@ class NpuRuntime:
             run_net = Net.from_memory(npu_input.model.param_text(), npu_input.model.bin_bytes())
         return cls(npu_input, run_net, model)
 
-    def prepare(self, image_hwc: np.ndarray, mean, norm) -> np.ndarray:
+    def prepare(self, image_hwc: np.ndarray, mean, norm, name: Optional[str] = None) -> np.ndarray:
         m, n = single_mean_norm(mean, norm)
         return self.input.quantize(image_hwc, m, n)
 
@@ -280,3 +283,26 @@ class NpuRuntime:
         if not scale:
             raise UnsupportedOperatorError("output %s is int8 and no top_scale describes it" % name)
         return (blob.astype(np.float32) / np.float32(scale)).astype(np.float32)
+
+
+class AwnnRuntime:
+    """The same for an awnn model (the V831's own format, run by the engine's
+    NPU emulation): the input scale of each input is its Input layer's
+    -23329, outputs are dequantized by the engine with the board's rule."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def prepare(self, image_hwc: np.ndarray, mean, norm, name: Optional[str] = None) -> np.ndarray:
+        """uint8 HWC image -> the int8 CHW buffer: f = (u8 - mean[0]) * norm[0],
+        q = clamp(roundf(f * S_input), -127, 127)."""
+        m, n = single_mean_norm(mean, norm)
+        name = name if name is not None else self.net.input_names[0]
+        return quantize_input(normalize_like_board(image_hwc, m, n), self.net.blob_scale(name))
+
+    def dequantize(self, name: str, blob: np.ndarray) -> np.ndarray:
+        return self.net.dequantize(name, blob)
+
+    def describe(self) -> str:
+        return "NPU input (awnn): f = (u8 - mean[0]) * norm[0]; q = clamp(roundf(f * %s), -127, 127)" % (
+            ", ".join("%.6g" % self.net.blob_scale(n) for n in self.net.input_names))

@@ -148,7 +148,14 @@ def run_cli(args) -> int:
                                       _channel_values(args.std, "std"), _channel_values(args.norm, "norm"))
         x = preprocess.normalize(u8)
     wanted = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else list(net.output_names)
-    results = net.forward({input_name: x}, outputs=wanted)
+    if net.is_awnn:
+        # the NPU emulation: a float input is quantized with the Input's scale like the board's
+        # input path, int8 blobs come back dequantized with the board's rule
+        print("awnn model: %d of %d layers on the emulated NPU (int8), outputs dequantized as the board does"
+              % (sum(net.layer_device(l.name) == "npu" for l in net.layers), len(net.layers)))
+        results = net.forward({input_name: x}, outputs=wanted, dequantize=True)
+    else:
+        results = net.forward({input_name: x}, outputs=wanted)
 
     labels = read_labels(args.labels) if args.labels else None
     for i, (name, y) in enumerate(results.items()):

@@ -66,10 +66,11 @@ def fmt_f(v) -> str:
 def fmt_f_exact(v) -> str:
     """"%f" when that text reads back as the same float32 (what the converter
     prints), else the shortest text that does: the value must survive for a
-    CPU layer's parameter, where "%f" could lose it (e.g. 1e-7 -> 0.000000)."""
+    CPU layer's parameter, where "%f" could lose it (e.g. 1e-7 -> 0.000000),
+    and fit the 15 characters ncnn reads per value."""
     f = F32(v)
     text = fmt_f(f)
-    if np.isfinite(f) and parse_f32(text) == f:
+    if np.isfinite(f) and parse_f32(text) == f and len(text) <= 15:
         return text
     from ..ncnn_model import format_float
     return format_float(float(f))

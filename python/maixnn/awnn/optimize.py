@@ -29,7 +29,6 @@ BinaryOp; such graphs are written unfused (correct, only less fused).
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -37,6 +36,9 @@ import numpy as np
 from ..errors import ModelFormatError, UnsupportedOperatorError
 from ..ncnn_model import Layer, NcnnModel, Weight, conv_geometry
 from .numerics import F32, e_round_trip
+from .params import pfloat as _f
+from .params import pint as _i
+from .params import pool_window
 
 Shape = Tuple[int, int, int, int]   # (dims, w, h, c) as the converter's shape hints
 
@@ -56,22 +58,6 @@ def _copy_model(model: NcnnModel) -> NcnnModel:
                    [Weight(w.name, w.data.copy(), w.kind) for w in l.weights])
         layers.append(nl)
     return NcnnModel(layers)
-
-
-def _i(l: Layer, pid: int, default: int = 0) -> int:
-    v = l.params.get(pid, default)
-    if isinstance(v, list):
-        raise ModelFormatError("layer %s (%s): parameter %d is an array, an integer was expected"
-                               % (l.name, l.type, pid))
-    return int(v)
-
-
-def _f(l: Layer, pid: int, default: float = 0.0) -> np.float32:
-    v = l.params.get(pid, default)
-    if isinstance(v, list):
-        raise ModelFormatError("layer %s (%s): parameter %d is an array, a number was expected"
-                               % (l.name, l.type, pid))
-    return F32(v)
 
 
 def _arr(l: Layer, name: str) -> Optional[np.ndarray]:
@@ -158,7 +144,7 @@ def _next_consumer(layers: List[Layer], i: int, types, blob: str) -> Optional[in
     return None
 
 
-def _bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
+def bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
     """a, b of a BatchNorm in binary32 (section 1): b = slope/sqrtf(var+eps),
     a = bias - (mean*slope)/sqrtf(var+eps)."""
     c = _i(bn, 0)
@@ -176,7 +162,7 @@ def _bn_ab(bn: Layer) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def _fold_bn(layer: Layer, bn: Layer, channels: int, weight_pid: int, bias_pid: int) -> None:
-    a, b = _bn_ab(bn)
+    a, b = bn_ab(bn)
     if a.size != channels:
         raise ModelFormatError("layer %s: BatchNorm %s has %d channels, the layer has %d outputs"
                                % (layer.name, bn.name, a.size, channels))
@@ -279,15 +265,8 @@ def _eliminate_into_producer(layers: List[Layer], pred) -> None:
 def _is_pooling1x1(l: Layer) -> bool:
     if l.type != "Pooling" or _i(l, 4) != 0:
         return False
-    kw = _i(l, 1)
-    kh = _i(l, 11, kw)
-    sw = _i(l, 2, 1)
-    sh = _i(l, 12, sw)
-    pl = _i(l, 3)
-    pr = _i(l, 14, pl)
-    pt = _i(l, 13, pl)
-    pb = _i(l, 15, pt)
-    return kw == 1 and kh == 1 and sw == 1 and sh == 1 and pl == pr == pt == pb == 0
+    g = pool_window(l)
+    return g.kw == g.kh == g.sw == g.sh == 1 and g.pl == g.pr == g.pt == g.pb == 0
 
 
 def _eliminate_after(layers: List[Layer], first_pred, second_pred) -> None:
@@ -361,14 +340,7 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
     if t == "Pooling":
         if _i(l, 4):
             return [(1, c, 1, 1)]
-        kw = _i(l, 1)
-        kh = _i(l, 11, kw)
-        sw = _i(l, 2, 1)
-        sh = _i(l, 12, sw)
-        pl = _i(l, 3)
-        pr = _i(l, 14, pl)
-        pt = _i(l, 13, pl)
-        pb = _i(l, 15, pt)
+        kw, kh, _, _, sw, sh, pl, pr, pt, pb = pool_window(l)
         mode = _i(l, 5)
         if mode == 0:
             wt = (w + pl + pr - kw) % sw

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-import numpy as np
 
 from ..ncnn_model import Layer, NcnnModel, conv_geometry
+from .params import pint as _i
+from .params import pool_window
 
 Shape = Tuple[int, int, int, int]
 
@@ -45,21 +46,9 @@ def _p(l: Layer, pid: int, default=0):
     return v
 
 
-def _i(l: Layer, pid: int, default: int = 0) -> int:
-    v = l.params.get(pid, default)
-    return int(v[0] if isinstance(v, list) and v else (default if isinstance(v, list) else v))
-
-
 def pool_geometry(l: Layer):
-    kw = _i(l, 1)
-    kh = _i(l, 11, kw)
-    sw = _i(l, 2, 1)
-    sh = _i(l, 12, sw)
-    pl = _i(l, 3)
-    pr = _i(l, 14, pl)
-    pt = _i(l, 13, pl)
-    pb = _i(l, 15, pt)
-    return kw, kh, sw, sh, pl, pr, pt, pb
+    g = pool_window(l)
+    return g.kw, g.kh, g.sw, g.sh, g.pl, g.pr, g.pt, g.pb
 
 
 def converter_device(l: Layer) -> int:
@@ -357,7 +346,7 @@ def report_awnn_model(model: NcnnModel, source: str = "<awnn model>") -> Placeme
     rows = []
     for l in model.layers:
         dev = l.params.get(28)
-        npu = bool(dev[1]) if isinstance(dev, list) and len(dev) >= 2 else bool(converter_device(l))
+        npu = bool(dev[0]) if isinstance(dev, list) and dev else bool(converter_device(l))
         mine = place(model, shapes, l, converter_pooling=True) if l.type != "Input" else None
         if l.type == "Input":
             reason = "input: quantized by the runtime"

@@ -14,7 +14,6 @@ back as the same float32, so nothing is lost in a write/read cycle.
 """
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from typing import Dict, Iterable, Tuple
 

@@ -26,9 +26,11 @@ import numpy as np
 from ..errors import ModelFormatError, OptionError, UnsupportedOperatorError, path_argument
 from ..ncnn_model import Layer, NcnnModel, atomic_write_many
 from .layout import ipu_layout
-from .numerics import F32, cvtt, fmt_f, fmt_f_exact, log2f, q8, q16, req, roundf
-from .optimize import Optimized, Shape, _bn_ab, optimize
-from .placement import (Estimate, Placement, Row, converter_device, estimate, format_rows, layer_macs,
+from .numerics import F32, cvtt, e_round_trip, fmt_f, fmt_f_exact, log2f, q8, q16, req, roundf
+from .optimize import Optimized, Shape, bn_ab, optimize
+from .params import conv_window, pfloat, pint, pool_window
+from .params import pint as _i
+from .placement import (Estimate, Placement, Row, estimate, format_rows, layer_macs,
                         place)
 from .table import AwnnTable, load_table, parse_table
 
@@ -65,8 +67,14 @@ class AwnnLayer:
         if default is None or int(value) != default:
             self.params.append((pid, "%d" % int(value)))
 
+    def ints(self, l: Layer, spec) -> None:
+        """Copy int params of `l`: spec is [(pid, default)], printed in that order."""
+        for pid, default in spec:
+            self.int(pid, pint(l, pid, default), default)
+
     def flt(self, pid: int, value, default: Optional[float] = 0.0, exact: bool = True) -> None:
-        if default is None or F32(value) != F32(default):
+        # the value went through the converter's %e round trip: so does the default
+        if default is None or F32(value) != e_round_trip(default):
             self.params.append((pid, fmt_f_exact(value) if exact else fmt_f(value)))
 
     def arr(self, pid: int, values) -> None:
@@ -132,14 +140,8 @@ class Context:
         return m, e
 
 
-def _i(l: Layer, pid: int, default: int = 0) -> int:
-    v = l.params.get(pid, default)
-    return int(v) if not isinstance(v, list) else default
-
-
 def _f(l: Layer, pid: int, default: float = 0.0) -> float:
-    v = l.params.get(pid, default)
-    return float(v) if not isinstance(v, list) else default
+    return float(pfloat(l, pid, default))
 
 
 def _w(l: Layer, name: str) -> np.ndarray:
@@ -159,35 +161,22 @@ def _new(l: Layer, ctx: Context, pl: Placement, type_: Optional[str] = None) -> 
 
 # ------------------------------------------------------------------ handlers
 
-def _conv_geometry_params(a: AwnnLayer, l: Layer) -> Tuple[int, int, int, int, int, int]:
-    kw = _i(l, 1)
-    kh = _i(l, 11, kw)
-    dw = _i(l, 2, 1)
-    dh = _i(l, 12, dw)
-    sw = _i(l, 3, 1)
-    sh = _i(l, 13, sw)
-    pl = _i(l, 4)
-    pt = _i(l, 14, pl)
-    pr = _i(l, 15, pl)
-    pb = _i(l, 16, pt)
-    a.int(0, _i(l, 0))
-    a.int(1, kw)
-    if kh != kw:
-        a.int(11, kh, None)
-    a.int(2, dw, 1)
-    if dh != dw:
-        a.int(12, dh, None)
-    a.int(3, sw, 1)
-    if sh != sw:
-        a.int(13, sh, None)
-    a.int(4, pl)
-    if pt != pl:
-        a.int(14, pt, None)
-    if pr != pl:
-        a.int(15, pr, None)
-    if pb != pt:
-        a.int(16, pb, None)
-    return kw, kh, pl, pr, pt, pb
+def _print_window(a: AwnnLayer, l: Layer, g, ids) -> None:
+    """Kernel/dilation/stride/pad params in the converter's order: each is
+    printed when it differs from its default or from the value it defaults to
+    (kernel_h from kernel_w, ...).  ids: (kw, kh, dw, dh, sw, sh, pl, pt, pr, pb)
+    param ids, None for absent ones."""
+    kw, kh, dw, dh, sw, sh, pl, pt, pr, pb = ids
+    a.int(0, pint(l, 0))   # num_output or pooling type
+    for pid, value, ref in ((kw, g.kw, 0), (kh, g.kh, g.kw), (dw, g.dw, 1), (dh, g.dh, g.dw), (sw, g.sw, 1),
+                            (sh, g.sh, g.sw), (pl, g.pl, 0), (pt, g.pt, g.pl), (pr, g.pr, g.pl),
+                            (pb, g.pb, g.pt)):
+        if pid is not None:
+            a.int(pid, value, ref)
+
+
+CONV_IDS = (1, 11, 2, 12, 3, 13, 4, 14, 15, 16)
+POOL_IDS = (1, 11, None, None, 2, 12, 3, 13, 14, 15)
 
 
 def _npu_weights_tail(a: AwnnLayer, l: Layer, ctx: Context, n: int, kh: int, kw: int, ic: int,
@@ -241,7 +230,9 @@ def _first_input_layer(ctx: Context, l: Layer) -> bool:
 
 def h_convolution(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    kw, kh, pleft, pright, ptop, pbottom = _conv_geometry_params(a, l)
+    g = conv_window(l)
+    _print_window(a, l, g, CONV_IDS)
+    kw, kh = g.kw, g.kh
     n = _i(l, 0)
     bias_term = _i(l, 5)
     wsize = _i(l, 6)
@@ -252,7 +243,7 @@ def h_convolution(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
         if wsize != n * kw * kh * c:
             raise AwnnError("layer %s (Convolution): weight_data_size 6=%d is not num_output*kernel_w*kernel_h*"
                             "channels = %d*%d*%d*%d" % (l.name, wsize, n, kw, kh, c))
-        first = (pleft + pright + ptop + pbottom == 0 and _first_input_layer(ctx, l) and (w * c) % 8 == 0)
+        first = g.pad_sum == 0 and _first_input_layer(ctx, l) and (w * c) % 8 == 0
         _npu_weights_tail(a, l, ctx, n, kh, kw, c, first, bias_term)
     else:
         a.flt(18, _f(l, 18, 0.0))
@@ -264,12 +255,8 @@ def h_convolution(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_convolutiondepthwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    _conv_geometry_params(a, l)
-    a.int(5, _i(l, 5))
-    a.int(6, _i(l, 6))
-    a.int(7, _i(l, 7, 1), 1)
-    a.int(8, _i(l, 8))
-    a.int(9, _i(l, 9))
+    _print_window(a, l, conv_window(l), CONV_IDS)
+    a.ints(l, ((5, 0), (6, 0), (7, 1), (8, 0), (9, 0)))
     ap = l.params.get(10, [])
     a.arr(10, ap if isinstance(ap, list) else [ap])
     a.flt(18, _f(l, 18, 0.0))
@@ -281,12 +268,8 @@ def h_convolutiondepthwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLa
 
 def h_innerproduct(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    n = _i(l, 0)
-    bias_term = _i(l, 1)
-    wsize = _i(l, 2)
-    a.int(0, n)
-    a.int(1, bias_term)
-    a.int(2, wsize)
+    a.ints(l, ((0, 0), (1, 0), (2, 0)))
+    n, bias_term, wsize = _i(l, 0), _i(l, 1), _i(l, 2)
     dims, w, h, c = ctx.shapes[l.bottoms[0]]
     if h == 1 and c == 1:
         kh, kw, ic = 1, 1, w
@@ -301,39 +284,14 @@ def h_innerproduct(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_input(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
-    a.int(1, _i(l, 1))
-    a.int(2, _i(l, 2))
+    a.ints(l, ((0, 0), (1, 0), (2, 0)))
     return [a]
 
 
 def h_pooling(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    kw = _i(l, 1)
-    kh = _i(l, 11, kw)
-    sw = _i(l, 2, 1)
-    sh = _i(l, 12, sw)
-    pleft = _i(l, 3)
-    pright = _i(l, 14, pleft)
-    ptop = _i(l, 13, pleft)
-    pbottom = _i(l, 15, ptop)
-    a.int(0, _i(l, 0))
-    a.int(1, kw)
-    if kh != kw:
-        a.int(11, kh, None)
-    a.int(2, sw, 1)
-    if sh != sw:
-        a.int(12, sh, None)
-    a.int(3, pleft)
-    if ptop != pleft:
-        a.int(13, ptop, None)
-    if pright != pleft:
-        a.int(14, pright, None)
-    if pbottom != ptop:
-        a.int(15, pbottom, None)
-    a.int(4, _i(l, 4))
-    a.int(5, _i(l, 5))
-    a.int(6, _i(l, 6))   # count_include_pad: kept (the converter drops it)
+    _print_window(a, l, pool_window(l), POOL_IDS)
+    a.ints(l, ((4, 0), (5, 0), (6, 0)))   # 6 count_include_pad: kept (the converter drops it)
     if pl.npu:
         m, e = ctx.req(F32(ctx.S(l.tops[0], l) / ctx.S(l.bottoms[0], l)), l, "out/in")
         a.int(20, 1)
@@ -374,7 +332,7 @@ def h_batchnorm(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a.int(0, _i(l, 0))
     a.flt(1, _f(l, 1, 0.0))
     _sdp_req(a, ctx, l)
-    aa, bb = _bn_ab(l)
+    aa, bb = bn_ab(l)
     with np.errstate(all="ignore"):
         A = q16((aa / bb).astype(np.float32), ctx.S(l.bottoms[0], l))
     B = q16(bb, 128.0)
@@ -410,7 +368,7 @@ def h_eltwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
         a.int(21, m)
         a.int(22, e)
         a.int(17, 1)
-        a.int(18, 0)
+        a.int(18, 0, None)   # printed although 0: the runtime's Eltwise defaults are not documented
         a.int(16, 0)
         return [a]
     s = [F32(sc / F32(c)) if coeffs else sc for sc, c in zip(scales, coeffs or [1.0] * len(scales))]
@@ -475,9 +433,7 @@ def h_interp(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a.int(0, _i(l, 0))
     a.flt(1, _f(l, 1, 1.0), 1.0)
     a.flt(2, _f(l, 2, 1.0), 1.0)
-    a.int(3, _i(l, 3))
-    a.int(4, _i(l, 4))
-    a.int(6, _i(l, 6))   # align_corner: kept
+    a.ints(l, ((3, 0), (4, 0), (6, 0)))   # 6 align_corner: kept
     return [a]
 
 
@@ -499,31 +455,24 @@ def h_clip(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
 
 def h_padding(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    for pid in range(5):
-        a.int(pid, _i(l, pid))
+    a.ints(l, ((0, 0), (1, 0), (2, 0), (3, 0), (4, 0)))
     a.flt(5, _f(l, 5, 0.0))
-    n = _i(l, 6)
-    a.int(6, n)    # per-channel pad values: kept (the converter drops them)
-    a.int(7, _i(l, 7))
-    a.int(8, _i(l, 8))
-    if n:
+    # per-channel pad values and front/behind: kept (the converter drops them)
+    a.ints(l, ((6, 0), (7, 0), (8, 0)))
+    if _i(l, 6):
         a.blocks.append(raw_f32(_w(l, "per_channel_pad")))
     return [a]
 
 
 def h_reshape(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0, -233), -233)
-    a.int(1, _i(l, 1, -233), -233)
-    a.int(2, _i(l, 2, -233), -233)
-    a.int(3, _i(l, 3))
+    a.ints(l, ((0, -233), (1, -233), (2, -233), (3, 0)))
     return [a]
 
 
 def h_binaryop(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     a = _new(l, ctx, pl)
-    a.int(0, _i(l, 0))
-    a.int(1, _i(l, 1))
+    a.ints(l, ((0, 0), (1, 0)))
     a.flt(2, _f(l, 2, 0.0))
     return [a]
 
@@ -596,6 +545,7 @@ class AwnnResult(NamedTuple):
     rows: List[Row]
     estimate: Estimate
     notes: List[str]          # graph rewrites / converter differences, one line each
+    shapes: Dict[str, Shape]  # (dims, w, h, c) of every blob of the optimized graph
 
     def param_text(self) -> str:
         blobs: Dict[str, None] = OrderedDict()
@@ -616,6 +566,7 @@ def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = Fal
     out: List[AwnnLayer] = []
     rows: List[Row] = []
     notes = ["%s: %s" % (r.layer, r.what) for r in opt.rewrites]
+    row_layers: List[Layer] = []
     for l in opt.model.layers:
         handler = HANDLERS.get(l.type)
         if handler is None:
@@ -627,26 +578,12 @@ def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = Fal
         rows.append(Row(l.name, wtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
                         list(pl.flags), list(pl.fixes)))
         notes += ["%s: %s" % (l.name, f) for f in pl.fixes]
+        row_layers.append(l)
         for q in written[1:]:
             rows.append(Row(q.name, q.type, "NPU", "requantize a Split output to its own scale", 0, [], []))
-    est = estimate(rows, _row_layers(opt, out), opt.shapes)
-    return AwnnResult(out, rows, est, notes)
-
-
-def _row_layers(opt: Optimized, out: List[AwnnLayer]) -> List[Layer]:
-    """One Layer per report row (inserted Quantize layers get a stand-in)."""
-    res = []
-    by_name = {l.name: l for l in opt.model.layers}
-    seen = set()
-    for a in out:
-        if a.type == "Quantize" and a.name.endswith("_cvt") and a.name not in by_name:
-            res.append(Layer("Quantize", a.name, a.bottoms, a.tops))
-        else:
-            if a.name in seen:
-                continue
-            seen.add(a.name)
-            res.append(by_name[a.name])
-    return res
+            row_layers.append(Layer(q.type, q.name, q.bottoms, q.tops))
+    est = estimate(rows, row_layers, opt.shapes)
+    return AwnnResult(out, rows, est, notes, opt.shapes)
 
 
 # ------------------------------------------------------------------ to_awnn
@@ -768,7 +705,7 @@ def to_awnn(float_base, table, out_base, mean=None, norm=None, converter_pooling
         for dst in (param, binp, mud):
             if os.path.exists(dst) and os.path.samefile(src, dst):
                 raise OptionError("out_base %s would overwrite the input %s" % (out_base, src))
-    opt_shapes = optimize(model).shapes
+    opt_shapes = result.shapes
     inputs = OrderedDict()
     for a in result.layers:
         if a.type == "Input":
