@@ -189,7 +189,235 @@ def test_outputs_and_softmax_inputs_are_never_clipped():
     assert rec["p"]["method"] == "minmax"
 
 
+def test_a_blob_too_small_for_a_histogram_takes_max_abs():
+    """A global pooling output of 64 channels on 4 images is 256 values: no
+    histogram tail to read a KL threshold from."""
+    model = NcnnModel([Layer("Input", "in", [], ["x"], {0: 64}), Layer("ReLU", "r", ["x"], ["y"])])
+    rng = np.random.default_rng(0)
+    stats = {}
+    for b, n in (("x", 64), ("y", 4096)):
+        st = cal.BlobStats(b)
+        data = [np.abs(rng.standard_normal(n)).astype(np.float32) for _ in range(4)]
+        for v in data:
+            st.add_absmax(v)
+        for v in data:
+            st.add_histograms(v, True, False)
+        stats[b] = st
+    own, rec = own_blob_scales(model, ["x", "y"], stats, "kl", 99.99, [])
+    assert rec["x"]["method"] == "minmax" and "too few" in rec["x"]["note"]
+    assert own["x"] == pytest.approx(127.0 / stats["x"].absmax)
+    assert rec["y"]["method"] == "minmax"   # the network output
+    own, rec = own_blob_scales(NcnnModel(model.layers + [Layer("ReLU", "r2", ["y"], ["z"])]), ["y"], stats,
+                               "kl", 99.99, [])
+    assert rec["y"]["method"] == "kl"       # 4 x 4096 values: kl proper
+
+
 def test_target_is_checked(tmp_path):
     with pytest.raises(OptionError, match="target"):
         maixnn.quantize(str(tmp_path / "nothing"), str(tmp_path / "out"), images=[np.zeros((8, 8, 3), np.uint8)],
                         target="tflite")
+
+
+# ====================================================================== end to end on the test networks
+
+def _npu_float_graph(base, result):
+    """The graph the writer wrote, in float (folded as the quantizer folded it)."""
+    from maixnn.awnn import npu_float_graph
+    from maixnn.fold import refold_from_record
+    model = NcnnModel.load(base + ".param", base + ".bin")
+    if result.fold:
+        model = refold_from_record(model, result.fold).model
+    return npu_float_graph(model)
+
+
+@pytest.fixture(scope="module")
+def nets(tmp_path_factory):
+    """The three test networks, exported, converted and quantized for the NPU
+    (kl, 4 calibration photos)."""
+    out = {}
+    calib = photo_crops(4, 0)
+    for name, factory in SMALL_NETS.items():
+        d = tmp_path_factory.mktemp("awnn_" + name)
+        export_and_convert(factory(), d, name=name)
+        base = str(d / name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cal.CalibrationWarning)
+            r = maixnn.quantize(base, base + "_awnn", images=calib, mean=MEAN, std=STD, method="kl",
+                                target="awnn", progress=False)
+        out[name] = (base, r)
+    return out
+
+
+def _outputs(base, r, images):
+    """(float model output on the PyTorch-normalised input, awnn output on the
+    folded single-mean/norm input) per image, both float32."""
+    fnet = maixnn.Net(base + ".param", base + ".bin")
+    anet = maixnn.Net(r.param, r.bin)
+    size = fnet.input_shapes[fnet.input_names[0]]
+    pp = Preprocess.from_options(size, mean=MEAN, std=STD)
+    got = [(fnet.forward(pp(img)), anet.forward(r.preprocess(img))) for img in images]
+    fnet.close()
+    anet.close()
+    return got
+
+
+@pytest.mark.parametrize("name", list(SMALL_NETS))
+def test_files_table_and_placement(nets, name):
+    from maixnn.awnn import read_table, required_scales
+    base, r = nets[name]
+    for p in (r.param, r.bin, r.table, r.mud, r.json):
+        assert os.path.isfile(p) and os.path.getsize(p) > 0
+    assert "type = awnn" in open(r.mud).read()
+    with open(r.json) as f:
+        doc = json.load(f)
+    assert doc["target"] == "awnn" and doc["preprocess"] and doc["calibration"]["method"] == "kl"
+    # the table has every entry the writer reads, all positive and finite
+    ws, bs = read_table(r.table)
+    layers, blobs = required_scales(_npu_float_graph(base, r))
+    assert sorted(ws) == sorted(layers) and set(blobs) <= set(bs)
+    assert all(np.all(np.isfinite(v)) and np.all(np.asarray(v) > 0) for v in ws.values())
+    assert all(np.isfinite(v) and v > 0 for v in bs.values())
+    # the awnn file carries those scales (-23329 of each layer, as the engine reads them)
+    anet = maixnn.Net(r.param, r.bin)
+    assert anet.is_awnn
+    for b in blobs:
+        assert anet.blob_scale(b) == pytest.approx(bs[b], rel=1e-5), b
+    # the placement report is part of the quantize report, one row per written layer
+    assert "NPU" in r.placement_text and "ms/frame" in r.placement_text
+    assert doc["placement"] and {row["device"] for row in doc["placement"]} <= {"NPU", "CPU"}
+    written = [ln.split()[1] for ln in open(r.param).read().splitlines()[2:]]
+    assert [row["name"] for row in doc["placement"]] == written
+    for row in doc["placement"]:
+        assert (anet.layer_device(row["name"]) == "npu") == (row["device"] == "NPU"), row
+        if row["type"] == "ConvolutionDepthWise":
+            assert row["device"] == "CPU"   # awnn-format.md 7.4
+    assert all(d["scale"] > 0 for d in doc["blobs"])
+
+
+@pytest.mark.parametrize("name", list(SMALL_NETS))
+def test_awnn_output_agrees_with_float(nets, name):
+    base, r = nets[name]
+    cos = [cosine(yf, ya) for yf, ya in _outputs(base, r, photo_crops(6, 1))]
+    print("%s: awnn vs float output cosine min %.5f" % (name, min(cos)))
+    assert min(cos) >= 0.99   # measured: resnet18 0.9996, mobilenetv2 0.9988, detector 0.99999
+
+
+def test_detector_concat_inputs_share_the_concat_scale(nets):
+    from maixnn.awnn import read_table
+    base, r = nets["detector"]
+    graph = _npu_float_graph(base, r)
+    _, bs = read_table(r.table)
+    concats = [l for l in graph.layers if l.type == "Concat"]
+    assert concats
+    for l in concats:
+        assert all(bs[b] == bs[l.tops[0]] for b in l.bottoms), l.name
+    # one Concat input is a Split output whose sibling keeps the Split's own scale: the
+    # writer requantizes that branch (an inserted Quantize, awnn-format.md 7.10)
+    text = open(r.param).read()
+    assert "Quantize" in text and "_cvt" in text
+    # the blob after the Concat reads what the Concat wrote: compare it with float
+    anet = maixnn.Net(r.param, r.bin)
+    fnet = maixnn.Net.from_memory(graph.param_text(), graph.bin_bytes())
+    for img in photo_crops(3, 2):
+        x = r.preprocess(img)
+        a = anet.forward(x, outputs=[concats[0].tops[0]], dequantize=True)[concats[0].tops[0]]
+        f = fnet.forward(x, outputs=[concats[0].tops[0]])[concats[0].tops[0]]
+        assert cosine(a, f) > 0.999
+
+
+@pytest.mark.parametrize("name", list(SMALL_NETS))
+def test_awnn_agrees_with_ncnn_int8_on_the_same_scales(nets, name, tmp_path):
+    """maixnn's ncnn int8 model built from the awnn table (each layer's weight
+    scales, its input blob's scale; layers the writer keeps on the CPU kept
+    float) against the awnn model: two int8 arithmetics on the same scales."""
+    from maixnn.awnn import read_table
+    from maixnn.fold import refold_from_record
+    from maixnn.quantizer import ScaleTable, quantize_from_table
+    base, r = nets[name]
+    ws, bs = read_table(r.table)
+    model = NcnnModel.load(base + ".param", base + ".bin")
+    model = refold_from_record(model, r.fold).model if r.fold else model
+    table, floats = ScaleTable(), []
+    for l in model.layers:
+        if l.type in cal.QUANTIZABLE_TYPES:
+            if l.name in ws:
+                table.set(l.name, ws[l.name], bs[l.bottoms[0]])
+            else:
+                floats.append(l.name)
+    ncnn8 = quantize_from_table(base, table, str(tmp_path / "ncnn_same"), mean=MEAN, std=STD, float_layers=floats)
+    anet, nnet = maixnn.Net(r.param, r.bin), maixnn.Net(ncnn8.param, ncnn8.bin)
+    cos = []
+    for img in photo_crops(4, 3):
+        x = r.preprocess(img)
+        cos.append(cosine(anet.forward(x), nnet.forward(x)))
+    print("%s: awnn vs ncnn int8 (same scales) output cosine min %.5f" % (name, min(cos)))
+    assert min(cos) >= 0.999   # measured: resnet18 0.9997, mobilenetv2 0.9999, detector 0.99999
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_writes_a_valid_table(nets, method, tmp_path):
+    from maixnn.awnn import read_table, required_scales
+    base, r0 = nets["detector"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cal.CalibrationWarning)
+        r = maixnn.quantize(base, str(tmp_path / "det"), images=photo_crops(3, 0), mean=MEAN, std=STD,
+                            method=method, target="awnn", progress=False, eq_images=2, eq_steps=8)
+    ws, bs = read_table(r.table)
+    graph = _npu_float_graph(base, r)
+    layers, blobs = required_scales(graph)
+    assert sorted(ws) == sorted(layers) and set(blobs) <= set(bs)
+    assert all(np.all(np.asarray(v) > 0) and np.all(np.isfinite(v)) for v in ws.values())
+    assert all(bs[b] > 0 and np.isfinite(bs[b]) for b in blobs)
+    for l in graph.layers:
+        if l.type == "Concat":
+            assert all(bs[b] == bs[l.tops[0]] for b in l.bottoms)
+    assert r.method == method
+    cos = [cosine(yf, ya) for yf, ya in _outputs(base, r, photo_crops(2, 1))]
+    assert min(cos) >= 0.99
+    if method == "eq":   # eq searched the weight scales: they differ from 127/max|w| (snapped)
+        assert any(not np.allclose(ws[k], r0.weight_scales[k]) for k in ws)
+
+
+def test_cli_quantize_target_awnn_and_analyze(nets, tmp_path):
+    from PIL import Image
+    base, _ = nets["detector"]
+    folder = tmp_path / "calib"
+    folder.mkdir()
+    for i, img in enumerate(photo_crops(3, 0)):
+        Image.fromarray(img).save(str(folder / ("%d.png" % i)))
+    out = str(tmp_path / "det_cli")
+    proc = subprocess.run([sys.executable, "-m", "maixnn", "quantize", base, out, "--target", "awnn",
+                           "--images", str(folder), "--mean", ",".join(map(str, MEAN)),
+                           "--std", ",".join(map(str, STD)), "--method", "minmax", "--no-progress"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "ms/frame" in proc.stdout and "Concat" in proc.stdout and "rule" in proc.stdout
+    for ext in (".param", ".bin", ".table", ".mud", ".json"):
+        assert os.path.isfile(out + ext)
+    # the default target is still ncnn; --table is for ncnn (to-awnn builds from a table)
+    proc = subprocess.run([sys.executable, "-m", "maixnn", "quantize", base, out + "_x", "--target", "awnn",
+                           "--table", out + ".table"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    assert proc.returncode == 2 and "to-awnn" in proc.stderr
+    # analyze: the awnn model against its float model, per layer, with the usual files
+    report = maixnn.analyze(base, out, images=photo_crops(2, 4), out_dir=str(tmp_path / "rep"), progress=False,
+                            verbose=False)
+    assert report["target"] == "awnn"
+    for key in ("json", "text", "html", "png"):
+        assert os.path.isfile(report["files"][key])
+    npu_rows = report["layers"]
+    assert npu_rows and all(row["device"] == "NPU" for row in npu_rows)
+    convs = [row for row in npu_rows if row["type"] == "Convolution"]
+    assert convs and all(row["single"] and row["single"]["cosine"] > 0.99 for row in convs)
+    assert all(row["entire"]["cosine"] > 0.99 for row in npu_rows)
+    assert report["output"]["cosine"] > 0.99
+    anet = maixnn.Net(out + ".param", out + ".bin")
+    written = [ln.split()[1] for ln in open(out + ".param").read().splitlines()[2:]]
+    assert [row["layer"] for row in npu_rows] == [n for n in written if anet.layer_device(n) == "npu"]
+
+
+def test_float_layers_refused_for_awnn(nets, tmp_path):
+    base, _ = nets["detector"]
+    with pytest.raises(OptionError, match="float_layers"):
+        maixnn.quantize(base, str(tmp_path / "x"), images=photo_crops(1, 0), mean=MEAN, std=STD,
+                        target="awnn", float_layers="/c2/c2.0/Conv", progress=False)

@@ -110,7 +110,7 @@ class _SingleLayers:
         weights = {layer.name: self.weights[layer.name]} if layer.name in self.weights else {}
         blobs = {"single_in": self.scales[layer.bottoms[0]], "single_out": self.scales[layer.tops[0]]}
         write_table(os.path.join(folder, "t.table"), weights, blobs)
-        to_awnn(base, os.path.join(folder, "t.table"), os.path.join(folder, "awnn"))
+        to_awnn(base, os.path.join(folder, "t.table"), os.path.join(folder, "awnn"), mean=0.0, norm=1.0)  # .mud unused
         return Net(os.path.join(folder, "awnn.param"), os.path.join(folder, "awnn.bin"))
 
     def close(self) -> None:
