@@ -299,7 +299,7 @@ def test_awnn_output_agrees_with_float(nets, name):
     base, r = nets[name]
     cos = [cosine(yf, ya) for yf, ya in _outputs(base, r, photo_crops(6, 1))]
     print("%s: awnn vs float output cosine min %.5f" % (name, min(cos)))
-    assert min(cos) >= 0.99   # measured: resnet18 0.9996, mobilenetv2 0.9988, detector 0.99999
+    assert min(cos) >= 0.99   # measured: resnet18 0.99942, mobilenetv2 0.99992, detector 0.99999
 
 
 def test_detector_concat_inputs_share_the_concat_scale(nets):
@@ -351,7 +351,7 @@ def test_awnn_agrees_with_ncnn_int8_on_the_same_scales(nets, name, tmp_path):
         x = r.preprocess(img)
         cos.append(cosine(anet.forward(x), nnet.forward(x)))
     print("%s: awnn vs ncnn int8 (same scales) output cosine min %.5f" % (name, min(cos)))
-    assert min(cos) >= 0.999   # measured: resnet18 0.9997, mobilenetv2 0.9999, detector 0.99999
+    assert min(cos) >= 0.999   # measured: resnet18 0.99942, mobilenetv2 0.99990, detector 0.99999
 
 
 @pytest.mark.parametrize("method", METHODS)
