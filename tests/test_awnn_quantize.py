@@ -289,8 +289,14 @@ def test_files_table_and_placement(nets, name):
     assert [row["name"] for row in doc["placement"]] == written
     for row in doc["placement"]:
         assert (anet.layer_device(row["name"]) == "npu") == (row["device"] == "NPU"), row
-        if row["type"] == "ConvolutionDepthWise":
-            assert row["device"] == "CPU"   # awnn-format.md 7.4
+        # awnn-format.md section 6 (and maixnn's corrections, 13.3.4)
+        if row["type"] in ("ConvolutionDepthWise", "Interp", "Sigmoid", "Softmax", "BinaryOp", "Padding",
+                           "Clip", "Input"):
+            assert row["device"] == "CPU", row
+        if row["type"] in ("Convolution", "InnerProduct", "ReLU", "PReLU", "Split", "Quantize", "Concat"):
+            assert row["device"] == "NPU", row   # these nets: no pad value, Concat on axis 0
+        if row["type"] == "Pooling" and "pad_mode 1" in row["reason"]:
+            assert row["device"] == "CPU", row   # refused by the runtime: maixnn keeps it on the CPU
     assert all(d["scale"] > 0 for d in doc["blobs"])
 
 
