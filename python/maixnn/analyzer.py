@@ -192,6 +192,19 @@ def _input_mapping(fold: Optional[Dict], channels: int) -> Tuple[np.ndarray, np.
     return input_mapping(fold)
 
 
+def model_inputs(sample: np.ndarray, fold: Optional[Dict], dataset_gives_f: bool, A: np.ndarray,
+                 B: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(input of the quantized / folded models, input of the original float
+    model) for one dataset sample; they differ only when the quantizer folded
+    a per-channel normalisation (f = A x + B per channel)."""
+    if not fold:
+        return sample, sample
+    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
+    if dataset_gives_f:
+        return sample, ((sample - B3) / A3).astype(np.float32)
+    return (sample * A3 + B3).astype(np.float32), sample
+
+
 def _labels(labels, count: int) -> Optional[np.ndarray]:
     if labels is None:
         return None
@@ -299,7 +312,6 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     dequant = {b: dequantize_outputs_scale(int8_model, b) for b, _ in compared}
 
     A, B = _input_mapping(fold, preprocess.channels)
-    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
     entire = {b: ErrorStats() for b, _ in compared}
     single_stats = {l.name: ErrorStats() for l in quantized}
     single_nets: Dict[str, object] = {}
@@ -307,13 +319,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     float_top1, int8_top1 = [], []
 
     for i in progress_range(count, "analyzing", progress, leave=True):
-        x = dataset[i]
-        if not fold:
-            x_in = x
-        elif dataset_gives_f:
-            x_in, x = x, ((x - B3) / A3).astype(np.float32)
-        else:
-            x_in = (x * A3 + B3).astype(np.float32)
+        x_in, x = model_inputs(dataset[i], fold, dataset_gives_f, A, B)
         ref = float_net.forward(x_in, outputs=needed)
         got = int8_net.forward(x_in, outputs=[b for b, _ in compared])
         for b, _ in compared:
@@ -425,20 +431,7 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         layers.append(row)
     blobs = [{"blob": b, "layer": l.name, "type": l.type, "quantized": _is_quantized(l),
               "entire": entire[b].to_dict()} for b, l in compared]
-    out_stats = entire[output_blob]
-    agreement = float(np.mean(float_top1 == int8_top1)) if count else 0.0
-    summary = {
-        "blob": output_blob,
-        "cosine": out_stats.cosine,
-        "rel_error": out_stats.rel_error,
-        "min_image_cosine": out_stats.min_image_cosine,
-        "top1_agreement": agreement,
-        "top1_disagreements": int(np.sum(float_top1 != int8_top1)),
-    }
-    if labels is not None:
-        summary["float_accuracy"] = float(np.mean(float_top1 == labels))
-        summary["int8_accuracy"] = float(np.mean(int8_top1 == labels))
-        summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
+    summary = output_summary(output_blob, entire[output_blob], float_top1, int8_top1, labels)
     worst, suggested, reason, strength = _suggest(layers)
     report = AnalysisReport(
         created=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -461,6 +454,25 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         suggested_command=_suggested_command(float_base, int8_base, preprocess, sidecar, suggested),
     )
     return report
+
+
+def output_summary(output_blob: str, out_stats: ErrorStats, float_top1: np.ndarray, int8_top1: np.ndarray,
+                   labels: Optional[np.ndarray]) -> Dict:
+    """The report's "output" entry: the output blob's error, top-1 agreement
+    and, with labels, both accuracies."""
+    summary = {
+        "blob": output_blob,
+        "cosine": out_stats.cosine,
+        "rel_error": out_stats.rel_error,
+        "min_image_cosine": out_stats.min_image_cosine,
+        "top1_agreement": float(np.mean(float_top1 == int8_top1)) if len(float_top1) else 0.0,
+        "top1_disagreements": int(np.sum(float_top1 != int8_top1)),
+    }
+    if labels is not None:
+        summary["float_accuracy"] = float(np.mean(float_top1 == labels))
+        summary["int8_accuracy"] = float(np.mean(int8_top1 == labels))
+        summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
+    return summary
 
 
 def _suggested_command(float_base, int8_base, preprocess, sidecar, layers) -> Optional[str]:

@@ -156,42 +156,27 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
         raise OptionError("the analyzer handles one-input models; %s has %s" % (awnn_base, awnn_net.input_names))
     output_blob = awnn_net.output_names[0]
     float_blobs = set(float_net.blob_names)
-    compared = []
-    seen = set()
-    for l in awnn_model.layers:
-        if l.type == "Input":
-            continue
-        for t in l.tops:
-            if t in float_blobs and t not in seen:
-                compared.append((t, l))
-                seen.add(t)
+    compared, needed = an._blobs_to_compare(awnn_model, [], float_blobs)
+    seen = set(needed)
     if output_blob not in seen:
         raise ModelFormatError("output %s of the awnn model is not a blob of the float model: the two models do "
                                "not have the same graph" % output_blob)
     npu_layers = [l for l in awnn_model.layers if awnn_net.layer_device(l.name) == "npu" and l.type != "Input"
                   and l.tops and l.tops[0] in seen]
     singles = _SingleLayers(reference, awnn_net, sidecar_table(awnn_base, sidecar)) if single else None
-    needed = [b for b, _ in compared]
     if singles is not None:
         for l in npu_layers:
             if singles.supports(l) and l.bottoms[0] in float_blobs and l.bottoms[0] not in needed:
                 needed.append(l.bottoms[0])
 
     A, B = an._input_mapping(fold, preprocess.channels)
-    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
     entire = {b: an.ErrorStats() for b, _ in compared}
     single_stats = {l.name: an.ErrorStats() for l in npu_layers}
     fold_stats = an.ErrorStats() if fold else None
     float_top1, awnn_top1 = [], []
     try:
         for i in progress_range(count, "analyzing (awnn)", progress, leave=True):
-            x = dataset[i]
-            if not fold:
-                x_in = x
-            elif dataset_gives_f:
-                x_in, x = x, ((x - B3) / A3).astype(np.float32)
-            else:
-                x_in = (x * A3 + B3).astype(np.float32)
+            x_in, x = an.model_inputs(dataset[i], fold, dataset_gives_f, A, B)
             ref = float_net.forward(x_in, outputs=needed)
             # int8 blobs read as the board's CPU reads them (the engine's NPU->CPU rule)
             got = awnn_net.forward(x_in, outputs=[b for b, _ in compared], dequantize=True)
@@ -229,16 +214,8 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
         for net in [float_net, awnn_net] + ([original_net] if original_net else []):
             net.close()
 
-    float_top1, awnn_top1 = np.asarray(float_top1), np.asarray(awnn_top1)
-    out_stats = entire[output_blob]
-    summary = {"blob": output_blob, "cosine": out_stats.cosine, "rel_error": out_stats.rel_error,
-               "min_image_cosine": out_stats.min_image_cosine,
-               "top1_agreement": float(np.mean(float_top1 == awnn_top1)) if count else 0.0,
-               "top1_disagreements": int(np.sum(float_top1 != awnn_top1))}
-    if label_arr is not None:
-        summary["float_accuracy"] = float(np.mean(float_top1 == label_arr))
-        summary["int8_accuracy"] = float(np.mean(awnn_top1 == label_arr))
-        summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
+    summary = an.output_summary(output_blob, entire[output_blob], np.asarray(float_top1), np.asarray(awnn_top1),
+                                label_arr)
     worst, _, reason, _ = an._suggest(rows)
     import datetime
     report = an.AnalysisReport(
