@@ -232,6 +232,16 @@ int mxn_awnn_out_cvt_params(const mxn_paramdict *pd, int def20, int def21, int *
     return mxn_awnn_shift_param(pd, 22, 0, "output shift", e, err);
 }
 
+int mxn_awnn_pointwise_forward(const mxn_awnn_pointwise *p, const mxn_mat *bottom, mxn_mat *top, mxn_error *err)
+{
+    size_t i, n = mxn_mat_total(bottom);
+    int rc;
+    if (bottom->dtype != MXN_I8) return mxn_error_set(err, MXN_ERR_SHAPE, "expects an int8 input");
+    if ((rc = mxn_mat_alloc_like(top, bottom, MXN_I8, err))) return rc;
+    for (i = 0; i < n; i++) mxn_mat_i8(top)[i] = p->map(mxn_mat_i8(bottom)[i], p->enabled, p->m, p->e);
+    return MXN_OK;
+}
+
 /* ---- public queries (maixnn.h) ---- */
 
 int mxn_net_is_awnn(const mxn_net *net) { return net && net->param_loaded && net->awnn; }

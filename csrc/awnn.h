@@ -58,4 +58,13 @@ int mxn_awnn_int16_param(const mxn_paramdict *pd, int id, int def, const char *w
 int mxn_awnn_out_cvt_params(const mxn_paramdict *pd, int def20, int def21, int *enabled, int32_t *m,
                             int32_t *e, mxn_error *err);
 
+/* A one-input NPU layer that maps each int8 code alone (ReLU, Quantize): the output converter
+ * settings and the function (one of npu_v831.h's) applied to every element. */
+typedef struct {
+    int enabled;
+    int32_t m, e;
+    int8_t (*map)(int8_t x, int enabled, int32_t m, int32_t e);
+} mxn_awnn_pointwise;
+int mxn_awnn_pointwise_forward(const mxn_awnn_pointwise *p, const mxn_mat *bottom, mxn_mat *top, mxn_error *err);
+
 #endif

@@ -11,12 +11,25 @@
 from __future__ import annotations
 
 import math
+import os
 import struct
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from awnn_reference import TAG_INT16, TAG_INT8, ipu_order
+
+
+def awnn_vectors_dir() -> Optional[str]:
+    """The golden awnn files: MAIXNN_AWNN_VECTORS, or ../shared/reference/awnn-vectors next to
+    the repository (or next to a worktree one level deeper); None when absent."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for c in (os.environ.get("MAIXNN_AWNN_VECTORS", ""),
+              os.path.join(repo, "..", "shared", "reference", "awnn-vectors"),
+              os.path.join(repo, "..", "..", "shared", "reference", "awnn-vectors")):
+        if c and os.path.isfile(os.path.join(c, "case000", "awnn.param")):
+            return os.path.abspath(c)
+    return None
 
 
 class AwnnFile:
@@ -136,6 +149,7 @@ def branch_models() -> Dict[str, AwnnFile]:
     f.layer("Pooling", "gavg2", ["p4"], ["g3"], "0=1 4=1 20=1 21=9000 22=14")
     f.layer("Pooling", "gavg3", ["p5"], ["g4"], "0=1 4=1 20=1 21=9000 22=14")
     f.layer("Eltwise", "sum2", ["g3", "g4"], ["e3"], "0=1 20=1 21=22000 22=15 17=32767 18=15")
+    f.layer("Concat", "out", ["fc1", "e3", "g1"], ["out"])
     models["eltwise_pool"] = f
 
     # CPU layers between NPU layers (both boundaries), per-channel PReLU, Concat of an NPU

@@ -271,6 +271,15 @@ def _put_u32(data: bytes, offset: int, value: int) -> bytes:
     return bytes(b)
 
 
+def _bitflipped(data: bytes, r: np.random.Generator, flips: int) -> bytes:
+    """`data` with `flips` random single-bit flips."""
+    b = bytearray(data)
+    for _ in range(flips):
+        i = int(r.integers(len(b)))
+        b[i] ^= 1 << int(r.integers(8))
+    return bytes(b)
+
+
 def malformed_cases() -> List[Case]:
     """The malformed-file corpus, generated from the real small models."""
     fm = tiny_float_model()
@@ -458,22 +467,89 @@ def malformed_cases() -> List[Case]:
     # --- bit flips and byte garbage: the outcome may be a working model, never a crash
     r = np.random.default_rng(1234)
     for k in range(24):
-        p = bytearray(P)
-        for _ in range(1 + k % 3):
-            i = int(r.integers(len(p)))
-            p[i] ^= 1 << int(r.integers(8))
-        anything("bitflip_param_%02d" % k, bytes(p))
+        anything("bitflip_param_%02d" % k, _bitflipped(P, r, 1 + k % 3))
     for k in range(24):
-        b = bytearray(B)
-        for _ in range(1 + k % 4):
-            i = int(r.integers(len(b)))
-            b[i] ^= 1 << int(r.integers(8))
-        anything("bitflip_bin_%02d" % k, P, bytes(b))
+        anything("bitflip_bin_%02d" % k, P, _bitflipped(B, r, 1 + k % 4))
     for k in range(8):
-        b = bytearray(QB)
-        i = int(r.integers(len(b)))
-        b[i] ^= 1 << int(r.integers(8))
-        anything("bitflip_int8_bin_%02d" % k, QP, bytes(b))
+        anything("bitflip_int8_bin_%02d" % k, QP, _bitflipped(QB, r, 1))
+    cases.extend(awnn_malformed_cases())
+    return cases
+
+
+def awnn_base_models() -> Dict[str, Tuple[bytes, bytes]]:
+    """Hand-built awnn (V831 NPU) models: every NPU layer type, CPU layers, both boundaries."""
+    from awnn_build import branch_models
+    return {"awnn_" + name: (f.text().encode("ascii"), f.data()) for name, f in branch_models().items()}
+
+
+def awnn_malformed_cases() -> List[Case]:
+    """Malformed awnn files (the V831's own format): tagged int8/int16 blocks,
+    -23328/-23329, shifts and int16 fields, the NPU layout's sizes."""
+    models = awnn_base_models()
+    P, B = models["awnn_conv_chain"]
+    EP, EB = models["awnn_eltwise_pool"]
+    cases: List[Case] = []
+
+    def bad(name, param, bin_=B, errors=FORMAT, words=(), at_load=True):
+        cases.append(Case(name, param, bin_, "bad", errors, tuple(w.lower() for w in words), at_load))
+
+    # .bin blocks: the first conv's int8 weights start after a 4-byte tag
+    bad("awnn_short_int8_block", P, B[:200], words=("c1", "truncated", "int8"))
+    bad("awnn_only_tag", P, B[:4], words=("c1", "truncated", "int8"))
+    bad("awnn_bad_int8_tag", P, _put_u32(B, 0, 0x01306B47), words=("c1", "tag"))
+    c1_bytes = 4 + 864 + 4 + 24 + 4 + 24       # c1: weights, bias, multipliers
+    bad("awnn_bad_int16_tag", P, _put_u32(B, 4 + 864, 0x000D4B38), words=("c1", "tag", "int16"))
+    bad("awnn_float_tag_on_int16", P, _put_u32(B, c1_bytes - 28, 0), words=("c1", "tag", "int16"))
+    # an int16 block of the wrong length: BatchNorm says 8 channels, its block holds 9 (A, B) pairs
+    bad("awnn_int16_block_wrong_length", _edit_layer(P, "bn", b" 0=9 ", b" 0=8 "),
+        errors=LOAD_OR_RUN, words=("tag", "fc", "bn", "length", "channels"))
+    bad("awnn_bin_extra_bytes", P, B + b"\0" * 8, words=("left over", "bytes"))
+    # -23328 / -23329
+    bad("awnn_missing_top_scales", _edit_layer(P, "r1", b" -23329=1,64.000000", b""), words=("r1", "-23329"))
+    bad("awnn_missing_device", _edit_layer(P, "r1", b" -23328=1,1", b""), words=("r1", "-23328"))
+    bad("awnn_unannotated_layer", _edit_layer(P, "r1", b" -23328=1,1 -23329=1,64.000000", b""),
+        words=("r1", "-23328", "-23329"))
+    bad("awnn_zero_scale", _edit_layer(P, "r1", b"-23329=1,64.000000", b"-23329=1,0.000000"),
+        words=("r1", "scale"))
+    bad("awnn_negative_scale", _edit_layer(P, "c2", b"-23329=1,64.000000", b"-23329=1,-2.5"),
+        words=("c2", "scale"))
+    bad("awnn_nan_scale", _edit_layer(P, "c2", b"-23329=1,64.000000", b"-23329=1,nan"),
+        words=("c2", "nan", "float"))
+    bad("awnn_huge_scale", _edit_layer(P, "c2", b"-23329=1,64.000000", b"-23329=1,1e39"),
+        words=("c2", "float", "1e39"))
+    bad("awnn_scale_count", _edit_layer(P, "c2", b"-23329=1,64.000000", b"-23329=2,64.0,3.0"),
+        words=("c2", "-23329", "top"))
+    bad("awnn_bad_device", _edit_layer(P, "c2", b"-23328=1,1", b"-23328=1,7"), words=("c2", "-23328", "device"))
+    bad("awnn_input_on_npu", _edit_layer(P, "in", b"-23328=1,0", b"-23328=1,1"), words=("in", "input", "npu"))
+    # shifts and int16 fields
+    bad("awnn_shift_64", _edit_layer(P, "r1", b"22=14", b"22=64"), words=("r1", "shift", "22"))
+    bad("awnn_negative_shift", _edit_layer(P, "c1", b"22=24", b"22=-1"), words=("c1", "shift", "22"))
+    bad("awnn_bias_shift_out_of_range", _edit_layer(P, "c1", b"27=11", b"27=99"), words=("c1", "shift", "27"))
+    bad("awnn_multiplier_not_int16", _edit_layer(P, "c1", b"21=20001", b"21=40000"), words=("c1", "int16", "21"))
+    bad("awnn_eltwise_shift", _edit_layer(EP, "sum0", b"18=14", b"18=70"), EB, words=("sum0", "shift", "18"))
+    bad("awnn_eltwise_p16", _edit_layer(EP, "sum0", b"0=1 ", b"0=1 16=2 "), EB, words=("sum0", "16"))
+    bad("awnn_eltwise_max", _edit_layer(EP, "sum0", b"0=1 ", b"0=2 "), EB,
+        errors=("UnsupportedOperatorError",), words=("sum0", "max"))
+    bad("awnn_bias_without_24", _edit_layer(P, "c1", b" 24=2", b""), words=("c1", "24"))
+    bad("awnn_fused_activation", _edit_layer(P, "c2", b"0=16 ", b"0=16 9=1 "),
+        errors=("UnsupportedOperatorError",), words=("c2", "activation"))
+    # the NPU layout's sizes
+    bad("awnn_conv_weight_size_not_multiple", _edit_layer(P, "c2", b"6=1728", b"6=1727"),
+        words=("c2", "weight_data_size"))
+    bad("awnn_conv_weight_size_other_channels", _edit_layer(P, "c2", b"6=1728", b"6=1440"),
+        errors=LOAD_OR_RUN, words=("c2", "channels", "tag"))
+    bad("awnn_fc_weight_size_mismatch", _edit_layer(P, "fc", b"2=396", b"2=385"),
+        errors=LOAD_OR_RUN, words=("fc", "values", "weights", "tag", "left over"))
+    bad("awnn_unknown_npu_type", _edit_layer(P, "r1", b"ReLU    ", b"Sigmoid "),
+        errors=("UnsupportedOperatorError",), words=("r1", "sigmoid", "npu"))
+    bad("awnn_quantize_without_device", _edit_layer(EP, "sp_cvt", b" -23328=1,1 -23329=1,30.000000", b""), EB,
+        errors=FORMAT_OR_UNSUPPORTED, words=("sp_cvt", "quantize", "-23328"))
+
+    r = np.random.default_rng(4321)
+    for k in range(10):
+        cases.append(Case("awnn_bitflip_param_%02d" % k, _bitflipped(P, r, 1 + k % 3), B, "any", LOAD_OR_RUN, ()))
+    for k in range(10):
+        cases.append(Case("awnn_bitflip_bin_%02d" % k, EP, _bitflipped(EB, r, 1 + k % 4), "any", LOAD_OR_RUN, ()))
     return cases
 
 
@@ -485,6 +561,11 @@ def good_cases() -> List[Case]:
     # CRLF line endings and extra blank space are accepted by ncnn
     p, b = model_files(tiny_float_model())
     out.append(Case("tiny_float_crlf", p.replace(b"\n", b"\r\n"), b, "good", (), ()))
+    # awnn (V831 NPU) models; checked against the numpy reference in tests/test_awnn_emulator.py
+    # (not the 1-D-input one: corpus_test feeds (c, h, w) inputs)
+    for name, (p, b) in awnn_base_models().items():
+        if name != "awnn_fc_first_1d":
+            out.append(Case(name, p, b, "good", (), ()))
     return out
 
 
@@ -528,6 +609,21 @@ def write_fuzz_seeds(directory: str) -> Dict[str, str]:
         f.write(fixed_b[:len(fixed_b) // 2])
     for name, build in BASE_MODELS.items():
         p, b = model_files(build())
+        with open(os.path.join(dirs["param"], name + ".param"), "wb") as f:
+            f.write(p)
+        with open(os.path.join(dirs["model"], name + ".model"), "wb") as f:
+            f.write(p + b"\0" + b)
+    # awnn (V831 NPU) models: the hand-built ones and the golden files when present
+    from awnn_build import awnn_vectors_dir
+    awnn = dict(awnn_base_models())
+    vectors = awnn_vectors_dir()
+    for case in sorted(d for d in os.listdir(vectors) if d.startswith("case")) if vectors else []:
+        with open(os.path.join(vectors, case, "awnn.param"), "rb") as f, \
+                open(os.path.join(vectors, case, "awnn.bin"), "rb") as g:
+            p, b = f.read(), g.read()
+        if len(p) + len(b) < 20000:
+            awnn["awnn_golden_" + case] = (p, b)
+    for name, (p, b) in awnn.items():
         with open(os.path.join(dirs["param"], name + ".param"), "wb") as f:
             f.write(p)
         with open(os.path.join(dirs["model"], name + ".model"), "wb") as f:

@@ -53,9 +53,11 @@ def test_converter_bugs_become_cpu_layers_with_a_reason():
               Layer("Eltwise", "e3", ["a", "b", "c3"], ["s3"], {0: 1}),
               Layer("Eltwise", "emax", ["s3", "d"], ["m"], {0: 2}),
               _pool("gap", "m", "g", {0: 1, 4: 1}),
-              _pool("pm1", "m", "q", {0: 0, 1: 2, 2: 2, 5: 1})]
-    rows, _ = _rows(layers)
-    assert rows["e3"].device == "CPU" and "3 inputs" in rows["e3"].reason
+              _pool("pm1", "m", "q", {0: 0, 1: 3, 2: 2, 5: 1}),      # 16 - 3 = 13: a tail pad_mode 0 would fill
+              _pool("pm1ok", "m", "q2", {0: 0, 1: 3, 2: 2, 3: 1, 5: 1})]  # 16 + 2 - 3 = 15: drop 1 right/bottom
+    rows, rep = _rows(layers)
+    assert rows["pm1ok"].device == "NPU"
+    assert rows["e3_part1"].device == rows["e3"].device == "NPU" and "split into a chain" in rows["e3"].fixes[0]
     assert rows["emax"].device == "CPU" and "MAX" in rows["emax"].reason
     assert rows["gap"].device == "CPU" and "16x16 > 8" in rows["gap"].reason and rows["gap"].fixes
     assert rows["pm1"].device == "CPU" and "pad_mode 1" in rows["pm1"].reason

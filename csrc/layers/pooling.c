@@ -30,65 +30,17 @@
 #include <limits.h>
 #include <stdlib.h>
 #include "conv_common.h"
+#include "pool_common.h"
 #include "../kernels.h"
 
-typedef struct {
-    int pooling_type;
-    int kernel_w, kernel_h, stride_w, stride_h;
-    int pad_left, pad_right, pad_top, pad_bottom;
-    int global_pooling, pad_mode, avgpool_count_include_pad;
-    int adaptive_pooling, out_w, out_h;
-} pool_layer;
+typedef mxn_pool_params pool_layer;
 
 static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 {
     pool_layer *p = (pool_layer *)calloc(1, sizeof(*p));
-    const int kmax = 1 << 16;
     if (!p) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
     l->priv = p;
-    p->pooling_type = mxn_pd_int(pd, 0, 0);
-    p->kernel_w = mxn_pd_int(pd, 1, 0);
-    p->kernel_h = mxn_pd_int(pd, 11, p->kernel_w);
-    p->stride_w = mxn_pd_int(pd, 2, 1);
-    p->stride_h = mxn_pd_int(pd, 12, p->stride_w);
-    p->pad_left = mxn_pd_int(pd, 3, 0);
-    p->pad_right = mxn_pd_int(pd, 14, p->pad_left);
-    p->pad_top = mxn_pd_int(pd, 13, p->pad_left);
-    p->pad_bottom = mxn_pd_int(pd, 15, p->pad_top);
-    p->global_pooling = mxn_pd_int(pd, 4, 0);
-    p->pad_mode = mxn_pd_int(pd, 5, 0);
-    p->avgpool_count_include_pad = mxn_pd_int(pd, 6, 0);
-    p->adaptive_pooling = mxn_pd_int(pd, 7, 0);
-    p->out_w = mxn_pd_int(pd, 8, 0);
-    p->out_h = mxn_pd_int(pd, 18, p->out_w);
-
-    if (p->pooling_type != 0 && p->pooling_type != 1)
-        return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
-                              "pooling type (param 0) = %d not supported (0 max, 1 average)", p->pooling_type);
-    if (p->global_pooling) return MXN_OK;
-    if (p->adaptive_pooling) {
-        if (p->out_w < 1 || p->out_h < 1 || p->out_w > kmax || p->out_h > kmax)
-            return mxn_error_set(err, MXN_ERR_FORMAT,
-                                  "adaptive pooling needs out_w (8) and out_h (18) in 1..%d, got %d, %d",
-                                  kmax, p->out_w, p->out_h);
-        return MXN_OK;
-    }
-    if (p->kernel_w < 1 || p->kernel_h < 1 || p->kernel_w > kmax || p->kernel_h > kmax)
-        return mxn_error_set(err, MXN_ERR_FORMAT, "kernel %dx%d (params 11, 1) must be in 1..%d",
-                              p->kernel_h, p->kernel_w, kmax);
-    if (p->stride_w < 1 || p->stride_h < 1 || p->stride_w > kmax || p->stride_h > kmax)
-        return mxn_error_set(err, MXN_ERR_FORMAT, "stride %dx%d (params 12, 2) must be in 1..%d",
-                              p->stride_h, p->stride_w, kmax);
-    if (p->pad_left < 0 || p->pad_right < 0 || p->pad_top < 0 || p->pad_bottom < 0 ||
-        p->pad_left > kmax || p->pad_right > kmax || p->pad_top > kmax || p->pad_bottom > kmax)
-        return mxn_error_set(err, MXN_ERR_FORMAT,
-                              "pads left/right/top/bottom (3/14/13/15) = %d/%d/%d/%d must be in 0..%d",
-                              p->pad_left, p->pad_right, p->pad_top, p->pad_bottom, kmax);
-    if (p->pad_mode < 0 || p->pad_mode > 3)
-        return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
-                              "pad_mode (param 5) = %d not supported (0 full, 1 valid, 2 same_upper, 3 same_lower)",
-                              p->pad_mode);
-    return MXN_OK;
+    return mxn_pool_params_load(p, pd, err);
 }
 
 /* finishing an average the way the host ncnn kernel does (see top) */
@@ -160,7 +112,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     const pool_layer *p = (const pool_layer *)l->priv;
     const mxn_mat *in = &bottoms[0];
     mxn_mat *out = &tops[0];
-    int c, w, h, pl, pr, pt, pb, wtailpad = 0, htailpad = 0, pw, ph, ow, oh, q;
+    int c, w, h, pl, pr, pt, pb, wtailpad, htailpad, pw, ph, ow, oh, q;
+    mxn_pool_geometry g;
     const float *src;
     float *padded = NULL;
     int rc;
@@ -179,29 +132,17 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     if (p->global_pooling) return forward_global(p, in, c, out, err);
     if (p->adaptive_pooling) return forward_adaptive(p, in, c, out, err);
 
-    pl = p->pad_left;
-    pr = p->pad_right;
-    pt = p->pad_top;
-    pb = p->pad_bottom;
-    if (p->pad_mode == 0) {
-        long long wrem = (long long)w + pl + pr - p->kernel_w;
-        long long hrem = (long long)h + pt + pb - p->kernel_h;
-        if (wrem >= 0 && wrem % p->stride_w) wtailpad = p->stride_w - (int)(wrem % p->stride_w);
-        if (hrem >= 0 && hrem % p->stride_h) htailpad = p->stride_h - (int)(hrem % p->stride_h);
-        pr += wtailpad;
-        pb += htailpad;
-    } else if (p->pad_mode == 2 || p->pad_mode == 3) {
-        mxn_same_pads(w, h, p->kernel_w, p->kernel_h, p->stride_w, p->stride_h, p->pad_mode == 3,
-                      &pl, &pr, &pt, &pb);
-    }
+    if ((rc = mxn_pool_geometry_get(p, w, h, &g, err))) return rc;
+    pl = g.pl;
+    pr = g.pr;
+    pt = g.pt;
+    pb = g.pb;
+    wtailpad = g.wtail;
+    htailpad = g.htail;
     pw = w + pl + pr;
     ph = h + pt + pb;
-    if (pw < p->kernel_w || ph < p->kernel_h || pw < 1 || ph < 1)
-        return mxn_error_set(err, MXN_ERR_SHAPE,
-                              "input %dx%d (padded %dx%d) is smaller than the %dx%d kernel",
-                              h, w, ph, pw, p->kernel_h, p->kernel_w);
-    ow = (pw - p->kernel_w) / p->stride_w + 1;
-    oh = (ph - p->kernel_h) / p->stride_h + 1;
+    ow = g.ow;
+    oh = g.oh;
 
     src = mxn_mat_f32(in);
     if (pl || pr || pt || pb) {

@@ -32,7 +32,8 @@ def parse_f32(text: str) -> np.float32:
     to binary32 can only differ from direct rounding when the double lands
     exactly on a float32 midpoint, which is then decided on the exact value."""
     d = float(text)
-    f = F32(d)
+    with np.errstate(over="ignore"):
+        f = F32(d)     # beyond float32: inf, as sscanf gives
     if not np.isfinite(f) or float(f) == d:
         return f
     other = np.nextafter(f, F32(np.inf) if d > float(f) else F32(-np.inf))

@@ -17,10 +17,14 @@ Passes, in the converter's order, on a copy of the float model:
 3. BinaryOp ADD of two same-shape blobs -> ``Eltwise 0=1`` (the converter
    rewrites EVERY ADD; a scalar or broadcasting ADD stays a CPU BinaryOp here,
    see ``rewrites``).
-4. every float parameter goes through the "%e" text round trip the converter's
+4. maixnn: an Eltwise SUM/PROD of more than 2 inputs becomes a chain of
+   two-input ones (split_eltwise_chains); a Pooling in pad_mode 1/2/3 becomes
+   pad_mode 0 with explicit pads where that computes the same windows
+   (full_mode_pooling) - the board's runtime refuses both otherwise.
+5. every float parameter goes through the "%e" text round trip the converter's
    optimize/quantize pair applies (7 significant digits, far below int8
    resolution) - kept so that the files equal the converter's.
-5. shape inference: (dims, w, h, c) of every blob, ncnn's conventions.
+6. shape inference: (dims, w, h, c) of every blob, ncnn's conventions.
 
 Not implemented (no golden case, the converter's own passes unverified):
 MemoryData fusions, BatchNorm+Scale, the a*x+b*y Eltwise fusion, Reshape before
@@ -216,8 +220,8 @@ def _fuse_innerproduct_dropout(layers: List[Layer]) -> None:
 
 def _fuse_dw_activation(layers: List[Layer]) -> None:
     for i, l in enumerate(layers):
-        if l.type != "ConvolutionDepthWise":
-            continue
+        if l.type != "ConvolutionDepthWise" or _i(l, 9, 0) != 0:
+            continue   # (a second activation would replace the first)
         j = _next_consumer(layers, i, ("ReLU", "Clip", "Sigmoid"), l.tops[0])
         if j is None:
             continue
@@ -286,17 +290,31 @@ def _is_reshape_1d(l: Layer) -> bool:
 
 # ------------------------------------------------------------------ shapes
 
-def infer_shapes(model: NcnnModel) -> Dict[str, Shape]:
-    """(dims, w, h, c) of every blob, computed like ncnn's forward pass."""
+UNKNOWN: Shape = (0, 0, 0, 0)
+
+
+def infer_shapes(model: NcnnModel, strict: bool = True) -> Dict[str, Shape]:
+    """(dims, w, h, c) of every blob, computed like ncnn's forward pass.
+    strict=False (reports on files): a layer that cannot be sized gives its
+    tops UNKNOWN instead of an error."""
     shapes: Dict[str, Shape] = {}
     for l in model.layers:
         ins = []
         for b in l.bottoms:
             if b not in shapes:
-                raise ModelFormatError("layer %s (%s) reads blob '%s' before any layer writes it"
-                                       % (l.name, l.type, b))
+                if not strict:
+                    shapes[b] = UNKNOWN
+                else:
+                    raise ModelFormatError("layer %s (%s) reads blob '%s' before any layer writes it"
+                                           % (l.name, l.type, b))
             ins.append(shapes[b])
-        outs = _layer_shapes(l, ins)
+        if strict:
+            outs = _layer_shapes(l, ins)
+        else:
+            try:
+                outs = [UNKNOWN] * len(l.tops) if UNKNOWN in ins else _layer_shapes(l, ins)
+            except (ModelFormatError, UnsupportedOperatorError, ValueError, ZeroDivisionError):
+                outs = [UNKNOWN] * len(l.tops)
         for t, s in zip(l.tops, outs):
             shapes[t] = s
     return shapes
@@ -404,6 +422,109 @@ def _layer_shapes(l: Layer, ins: List[Shape]) -> List[Shape]:
                                    "(not one of the layer types the format covers)" % (l.name, t))
 
 
+# ------------------------------------------------------------------ Eltwise chains
+
+def split_eltwise_chains(model: NcnnModel) -> List[Rewrite]:
+    """An Eltwise SUM/PROD of n > 2 inputs becomes a chain of n-1 two-input
+    Eltwise layers (the NPU takes two inputs; the converter aborts its whole
+    Eltwise pass on a third): ``<name>_part1 .. <name>_part<n-2>`` with tops
+    ``<top>_part1 ..``, the last keeps the layer's name and top.  ncnn sums
+    the inputs in the same order, so the float result is identical.  SUM
+    coefficients go with their inputs (the partial sums get 1).  MAX stays
+    one CPU layer."""
+    taken = set(model.blob_names()) | {l.name for l in model.layers}
+    out: List[Layer] = []
+    rewrites = []
+    for l in model.layers:
+        op = _i(l, 0, 1)
+        if l.type != "Eltwise" or len(l.bottoms) <= 2 or op not in (0, 1):
+            out.append(l)
+            continue
+        coeffs = l.params.get(1, [])
+        coeffs = coeffs if isinstance(coeffs, list) and op == 1 else []
+        if coeffs and len(coeffs) != len(l.bottoms):
+            raise ModelFormatError("layer %s (Eltwise): %d coefficients for %d inputs"
+                                   % (l.name, len(coeffs), len(l.bottoms)))
+        n = len(l.bottoms)
+        prev = l.bottoms[0]
+        for k in range(1, n):
+            last = k == n - 1
+            name = l.name if last else "%s_part%d" % (l.name, k)
+            top = l.tops[0] if last else "%s_part%d" % (l.tops[0], k)
+            if not last and (name in taken or top in taken):
+                raise ModelFormatError("layer %s: cannot split the %d-input Eltwise: the name %s or %s already "
+                                       "exists" % (l.name, n, name, top))
+            taken.update((name, top))
+            params = {0: op}
+            if coeffs:
+                params[1] = [float(coeffs[0]) if k == 1 else 1.0, float(coeffs[k])]
+            out.append(Layer("Eltwise", name, [prev, l.bottoms[k]], [top], params))
+            prev = top
+        rewrites.append(Rewrite(l.name, "Eltwise of %d inputs split into a chain of %d two-input Eltwise "
+                                "layers (new blobs %s): the NPU takes two inputs, Sipeed's converter aborts "
+                                "its Eltwise pass on a third" % (n, n - 1, ", ".join(
+                                    "%s_part%d" % (l.tops[0], k) for k in range(1, n - 1)))))
+    model.layers = out
+    return rewrites
+
+
+# ------------------------------------------------------------------ pooling modes
+
+def full_mode_pooling(l: Layer, shape: Shape) -> Optional[Tuple[int, int, int, int]]:
+    """Explicit pads (left, right, top, bottom) with which pad_mode 0 computes
+    exactly what this Pooling's pad_mode 1/2/3 computes on a `shape` input, or
+    None when there are none.  The board's runtime sizes pooling outputs the
+    pad_mode 0 way (ceilf) and refuses the other modes; ncnn's "valid" mode
+    (1, what ONNX converters write) only differs from it by a tail that no
+    window reaches, so dropping that much right/bottom padding gives the same
+    windows; SAME modes become their computed pads.  Average pooling is only
+    rewritten when no padding remains (a padded average runs on the CPU, where
+    its own mode is kept)."""
+    mode = _i(l, 5)
+    if mode not in (1, 2, 3) or _i(l, 4) != 0 or shape[0] != 3:
+        return None
+    _, w, h, _ = shape
+    kw, kh, _, _, sw, sh, pl, pr, pt, pb = pool_window(l)
+    avg = _i(l, 0) != 0
+    if kw > 8 or kh > 8 or (avg and pl + pr + pt + pb != 0):
+        return None   # on the CPU anyway (in SAME modes ncnn's average also reads the pad params)
+    if mode == 1:
+        if w + pl + pr < kw or h + pt + pb < kh:
+            return None
+        pr -= (w + pl + pr - kw) % sw
+        pb -= (h + pt + pb - kh) % sh
+        if pr < 0 or pb < 0:
+            return None
+    else:
+        wpad = kw + (w - 1) // sw * sw - w
+        hpad = kh + (h - 1) // sh * sh - h
+        if wpad < 0 or hpad < 0:
+            return None   # ncnn pads nothing and may leave a tail pad_mode 0 would fill
+        lo_w, lo_h = (wpad // 2, hpad // 2) if mode == 2 else (wpad - wpad // 2, hpad - hpad // 2)
+        pl, pr, pt, pb = lo_w, wpad - lo_w, lo_h, hpad - lo_h
+    if avg and pl + pr + pt + pb != 0:
+        return None
+    return pl, pr, pt, pb
+
+
+def _rewrite_pooling_modes(layers: List[Layer], shapes: Dict[str, Shape]) -> List[Rewrite]:
+    out = []
+    for l in layers:
+        if l.type != "Pooling":
+            continue
+        pads = full_mode_pooling(l, shapes[l.bottoms[0]])
+        if pads is None:
+            continue
+        old = (_i(l, 5),) + tuple(pool_window(l)[6:])
+        for pid, v in zip((3, 14, 13, 15), pads):
+            l.params[pid] = v
+        l.params.pop(5, None)
+        out.append(Rewrite(l.name, "pooling pad_mode %d (pads l,r,t,b %d,%d,%d,%d) rewritten as pad_mode 0 with "
+                           "pads %d,%d,%d,%d: the same windows and output, in the one mode the board's runtime "
+                           "takes" % (old + pads)))
+    return out
+
+
 # ------------------------------------------------------------------ the whole step
 
 class Optimized(NamedTuple):
@@ -421,9 +542,12 @@ def _round_trip_params(layers: List[Layer]) -> None:
                 l.params[pid] = [float(e_round_trip(x)) if isinstance(x, float) else x for x in v]
 
 
-def optimize(model: NcnnModel, unfuse: bool = True) -> Optimized:
+def optimize(model: NcnnModel, unfuse: bool = True, fixes: bool = True) -> Optimized:
     """The converter's optimize step on a copy of `model` (see the module
-    docstring), with maixnn's unfusing first when `unfuse`."""
+    docstring), with maixnn's unfusing first when `unfuse` and, when `fixes`,
+    its rewrites of what the board refuses: Eltwise of more than 2 inputs
+    split into chains (split_eltwise_chains), pooling pad modes 1-3 rewritten
+    as pad_mode 0 where that is exact (full_mode_pooling)."""
     m = _copy_model(model)
     if not m.layers or m.layers[0].type != "Input":
         raise UnsupportedOperatorError("the awnn format needs the Input layer first (layer #0 is %s)"
@@ -445,6 +569,8 @@ def optimize(model: NcnnModel, unfuse: bool = True) -> Optimized:
     _eliminate_after(layers, lambda l: l.type == "Pooling" and _i(l, 4) == 1, _is_reshape_1d)
     _eliminate_after(layers, lambda l: l.type == "InnerProduct", lambda l: l.type == "Flatten")
     m.layers = [l for l in layers if l.type != FUSED]
+    if fixes:
+        rewrites += split_eltwise_chains(m)
     shapes = infer_shapes(m)
     for l in m.layers:
         if l.type != "BinaryOp" or _i(l, 0, 0) != 0:
@@ -453,9 +579,15 @@ def optimize(model: NcnnModel, unfuse: bool = True) -> Optimized:
             l.type = "Eltwise"
             l.params = {0: 1}
         else:
-            why = "a scalar" if _i(l, 1, 0) else "a broadcast"
-            rewrites.append(Rewrite(l.name, "BinaryOp ADD with %s kept as a CPU BinaryOp (Sipeed's converter "
-                                    "turns every ADD into an Eltwise, dropping the %s operand)" % (why, why[2:])))
+            if _i(l, 1, 0):
+                why = ("with a scalar kept as a CPU BinaryOp (Sipeed's converter turns every ADD into an "
+                       "Eltwise and drops the scalar)")
+            else:
+                why = ("of differently shaped blobs (broadcast) kept as a CPU BinaryOp (Sipeed's converter turns "
+                       "every ADD into an Eltwise, which adds same-shape tensors only)")
+            rewrites.append(Rewrite(l.name, "BinaryOp ADD " + why))
+    if fixes:
+        rewrites += _rewrite_pooling_modes(m.layers, shapes)
     _round_trip_params(m.layers)
     return Optimized(m, shapes, rewrites)
 

@@ -51,6 +51,10 @@ def pool_geometry(l: Layer):
     return g.kw, g.kh, g.sw, g.sh, g.pl, g.pr, g.pt, g.pb
 
 
+def _shape(shapes: Dict[str, Shape], blobs: List[str]) -> Shape:
+    return shapes.get(blobs[0], (0, 0, 0, 0)) if blobs else (0, 0, 0, 0)
+
+
 def converter_device(l: Layer) -> int:
     """The device Sipeed's converter writes (section 6), right or wrong."""
     t = l.type
@@ -79,7 +83,7 @@ def place(model: NcnnModel, shapes: Dict[str, Shape], l: Layer, converter_poolin
     fixes: List[str] = []
     flags: List[str] = []
     if t == "Input":
-        dims, w, h, c = shapes[l.tops[0]]
+        dims, w, h, c = _shape(shapes, l.tops)
         if dims == 3 and (w * c) % 8 != 0:
             flags.append("input w*c = %d*%d is not a multiple of 8: the board's runtime refuses it" % (w, c))
         if dims == 3 and c > 3:
@@ -128,7 +132,7 @@ def place(model: NcnnModel, shapes: Dict[str, Shape], l: Layer, converter_poolin
         kw, kh, sw, sh, pl, pr, pt, pb = pool_geometry(l)
         ptype = _i(l, 0)
         mode = _i(l, 5)
-        dims, w, h, c = shapes[l.bottoms[0]]
+        dims, w, h, c = _shape(shapes, l.bottoms)
         if ptype not in (0, 1):
             return Placement(False, "pooling type %d" % ptype, fixes, flags)
         if _i(l, 4) == 1:
@@ -342,7 +346,7 @@ def report_awnn_model(model: NcnnModel, source: str = "<awnn model>") -> Placeme
     """The placement an awnn .param asks for (its -23328 devices), with MACs
     and the flags for what the board's runtime refuses."""
     from .optimize import infer_shapes
-    shapes = infer_shapes(model)
+    shapes = infer_shapes(model, strict=False)
     rows = []
     for l in model.layers:
         dev = l.params.get(28)
@@ -372,7 +376,7 @@ def report_float_model(model: NcnnModel, source: str = "<float model>") -> Place
         if l.type == "ReLU" and abs(float(_p(l, 0, 0.0))) >= 1e-6:
             rtype = "PReLU"
         rows.append(Row(l.name, rtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
-                        list(pl.flags), list(pl.fixes)))
+                        list(pl.flags), [r.what for r in opt.rewrites if r.layer == l.name] + list(pl.fixes)))
     return PlacementReport(rows, estimate(rows, opt.model.layers, opt.shapes), source)
 
 

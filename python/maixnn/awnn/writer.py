@@ -112,19 +112,26 @@ def raw_f32(a) -> bytes:
     return np.asarray(a, np.float32).astype("<f4").tobytes()
 
 
+def float_blocks(a: "AwnnLayer", l: Layer, first: str, tagged_first: bool, bias_pid: int) -> None:
+    """The float (CPU) form's .bin data: `first` array (tag 0 block or raw),
+    then the raw bias when param `bias_pid` is set - as in ncnn."""
+    data = _w(l, first)
+    a.blocks.append(block_f32(data) if tagged_first else raw_f32(data))
+    if pint(l, bias_pid):
+        a.blocks.append(raw_f32(_w(l, "bias")))
+
+
 # ------------------------------------------------------------------ context
 
 class Context:
-    def __init__(self, opt: Optimized, table: AwnnTable, converter_pooling: bool):
+    def __init__(self, opt: Optimized, table: AwnnTable):
         self.model = opt.model
         self.shapes = opt.shapes
         self.table = table
-        self.converter_pooling = converter_pooling
         self.producer_index: Dict[str, int] = {}
         for i, l in enumerate(self.model.layers):
             for t in l.tops:
                 self.producer_index[t] = i
-        self.notes: List[str] = []
 
     def S(self, blob: str, layer: Layer) -> np.float32:
         return self.table.blob(blob, layer.name)
@@ -205,6 +212,10 @@ def _npu_weights_tail(a: AwnnLayer, l: Layer, ctx: Context, n: int, kh: int, kw:
         if maxabs > F32(32767.0):
             r = F32(maxabs / F32(32767.0))
             p27 = int(cvtt(log2f(F32(32767.0) / r)))
+            if not 0 <= p27 <= 63:
+                raise AwnnError("layer %s (%s): the bias needs a rescale by %r (largest |bias| %r at scale "
+                                "wmin*in): beyond the NPU's 6-bit shift field; check the table's scales"
+                                % (l.name, l.type, float(r), float(maxabs)))
             p26 = int(cvtt(roundf(F32(2.0 ** p27) * r)))
             s_b = F32(F32(s_w_in * F32(32767.0)) / maxabs)
         bias_q = q16(bias, s_b)
@@ -247,9 +258,7 @@ def h_convolution(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
         _npu_weights_tail(a, l, ctx, n, kh, kw, c, first, bias_term)
     else:
         a.flt(18, _f(l, 18, 0.0))
-        a.blocks.append(block_f32(_w(l, "weight")))
-        if bias_term:
-            a.blocks.append(raw_f32(_w(l, "bias")))
+        float_blocks(a, l, "weight", True, 5)
     return [a]
 
 
@@ -260,9 +269,7 @@ def h_convolutiondepthwise(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLa
     ap = l.params.get(10, [])
     a.arr(10, ap if isinstance(ap, list) else [ap])
     a.flt(18, _f(l, 18, 0.0))
-    a.blocks.append(block_f32(_w(l, "weight")))
-    if _i(l, 5):
-        a.blocks.append(raw_f32(_w(l, "bias")))
+    float_blocks(a, l, "weight", True, 5)
     return [a]
 
 
@@ -501,11 +508,15 @@ def h_scale(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
     n = _i(l, 0)
     if n == -233:
         raise UnsupportedOperatorError("layer %s (Scale): a two-input Scale has no awnn form" % l.name)
-    a.int(0, n)
-    a.int(1, _i(l, 1))
-    a.blocks.append(raw_f32(_w(l, "scale")))
-    if _i(l, 1):
-        a.blocks.append(raw_f32(_w(l, "bias")))
+    a.ints(l, ((0, 0), (1, 0)))
+    float_blocks(a, l, "scale", False, 1)
+    return [a]
+
+
+def h_bias(ctx: Context, l: Layer, pl: Placement) -> List[AwnnLayer]:
+    a = _new(l, ctx, pl)
+    a.int(0, _i(l, 0))
+    a.blocks.append(raw_f32(_w(l, "bias")))
     return [a]
 
 
@@ -531,10 +542,12 @@ HANDLERS: Dict[str, Callable[[Context, Layer, Placement], List[AwnnLayer]]] = {
     "TanH": h_noparams,
     "Flatten": h_noparams,
     "AbsVal": h_noparams,
+    "Noop": h_noparams,
     "Dropout": h_dropout,
     "HardSwish": _h_alpha_beta(float(F32(1.0 / 6.0)), 0.5),
     "HardSigmoid": _h_alpha_beta(0.2, 0.5),
     "Scale": h_scale,
+    "Bias": h_bias,
 }
 
 
@@ -559,10 +572,10 @@ class AwnnResult(NamedTuple):
         return b"".join(b for a in self.layers for b in a.blocks)
 
 
-def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = False) -> AwnnResult:
+def build_awnn(model: NcnnModel, table: AwnnTable, converter_compat: bool = False) -> AwnnResult:
     """The awnn layers of a float model (not yet written anywhere)."""
-    opt = optimize(model)
-    ctx = Context(opt, table, converter_pooling)
+    opt = optimize(model, fixes=not converter_compat)
+    ctx = Context(opt, table)
     out: List[AwnnLayer] = []
     rows: List[Row] = []
     notes = ["%s: %s" % (r.layer, r.what) for r in opt.rewrites]
@@ -571,12 +584,12 @@ def build_awnn(model: NcnnModel, table: AwnnTable, converter_pooling: bool = Fal
         handler = HANDLERS.get(l.type)
         if handler is None:
             raise UnsupportedOperatorError("layer %s: type %s has no awnn form in maixnn's writer" % (l.name, l.type))
-        pl = place(opt.model, opt.shapes, l, converter_pooling)
+        pl = place(opt.model, opt.shapes, l, converter_compat)
         written = handler(ctx, l, pl)
         out += written
         wtype = written[0].type
         rows.append(Row(l.name, wtype, "NPU" if pl.npu else "CPU", pl.reason, layer_macs(l, opt.shapes),
-                        list(pl.flags), list(pl.fixes)))
+                        list(pl.flags), [r.what for r in opt.rewrites if r.layer == l.name] + list(pl.fixes)))
         notes += ["%s: %s" % (l.name, f) for f in pl.fixes]
         row_layers.append(l)
         for q in written[1:]:
@@ -665,15 +678,16 @@ def _hwc(shape: Shape) -> Tuple[int, int, int]:
     return (h, w, c) if dims == 3 else ((h, w, 1) if dims == 2 else (1, 1, w))
 
 
-def to_awnn(float_base, table, out_base, mean=None, norm=None, converter_pooling: bool = False) -> AwnnReport:
+def to_awnn(float_base, table, out_base, mean=None, norm=None, converter_compat: bool = False) -> AwnnReport:
     """Write OUT_BASE.param/.bin (the V831's awnn int8 format) and OUT_BASE.mud
     from the float ncnn model FLOAT_BASE.param/.bin and a table in the
     converter's format (path, or (weight_scales, blob_scales) dicts).  All
     three files or none.  mean/norm: the board's input normalisation
     (u8 - mean) * norm, one value for all channels; default: from
     FLOAT_BASE.mud or .json, else 127.5 / 0.0078125 with a warning.
-    converter_pooling=True reproduces the converter's NPU placement of pooling
-    the board refuses (global > 8x8, max pad_mode 1/3) - for comparisons only.
+    converter_compat=True reproduces the converter's choices the board refuses
+    (global pooling over 8x8 and pooling pad_mode 1/3 on the NPU, no Eltwise
+    chains) - only to compare with the converter's files.
     Returns the per-layer report."""
     float_base = _strip(path_argument(float_base, "float_base"))
     out_base = _strip(path_argument(out_base, "out_base"))
@@ -699,7 +713,7 @@ def to_awnn(float_base, table, out_base, mean=None, norm=None, converter_pooling
             mean = DEFAULT_MEAN if mean is None else mean
             norm = DEFAULT_NORM if norm is None else norm
     mean_v, norm_v = _one(mean, "mean"), _one(norm, "norm")
-    result = build_awnn(model, t, converter_pooling)
+    result = build_awnn(model, t, converter_compat)
     param, binp, mud = out_base + ".param", out_base + ".bin", out_base + ".mud"
     for src in (float_base + ".param", float_base + ".bin"):
         for dst in (param, binp, mud):
