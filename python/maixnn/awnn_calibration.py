@@ -296,7 +296,13 @@ class AwnnCalibration:
         rows = []
         for name, ws in self.weight_scales.items():
             lc = self.calibration.layers.get(name) if self.calibration is not None else None
-            rows.append({"name": name, "weight_scales": [float(v) for v in ws],
+            layer = self.npu_model.layer(name) if self.npu_model is not None else None
+            bottom = layer.bottoms[0] if layer is not None and layer.bottoms else ""
+            top = layer.tops[0] if layer is not None and layer.tops else ""
+            rows.append({"name": name, "type": layer.type if layer is not None else "", "int8": True,
+                         "bottom_blob": bottom, "top_blob": top,
+                         "bottom_scale": self.blob_scales.get(bottom), "top_scale": self.blob_scales.get(top),
+                         "weight_scales": [float(v) for v in ws],
                          "multipliers": [int(v) for v in awnn_multipliers(ws)],
                          "zero_weight_rows": lc.zero_weight_rows if lc is not None else 0})
         return rows
