@@ -427,3 +427,27 @@ def test_float_layers_refused_for_awnn(nets, tmp_path):
     with pytest.raises(OptionError, match="float_layers"):
         maixnn.quantize(base, str(tmp_path / "x"), images=photo_crops(1, 0), mean=MEAN, std=STD,
                         target="awnn", float_layers="/c2/c2.0/Conv", progress=False)
+
+
+def test_outputs_are_written_all_or_nothing(nets, tmp_path, monkeypatch):
+    """A failure in the writer leaves the previous outputs as they were and
+    no new or temporary file behind."""
+    import maixnn.awnn
+    base, r = nets["detector"]
+    out = str(tmp_path / "atomic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cal.CalibrationWarning)
+        maixnn.quantize(base, out, images=photo_crops(2, 0), mean=MEAN, std=STD, target="awnn", progress=False,
+                        method="minmax")
+    before = {f: open(os.path.join(str(tmp_path), f), "rb").read() for f in os.listdir(str(tmp_path))}
+    assert len(before) == 5
+
+    def broken(*args, **kwargs):
+        raise maixnn.errors.ModelFormatError("injected failure")
+
+    monkeypatch.setattr(maixnn.awnn, "to_awnn", broken)
+    with pytest.raises(maixnn.errors.ModelFormatError, match="injected"):
+        maixnn.quantize(base, out, images=photo_crops(2, 5), mean=MEAN, std=STD, target="awnn", progress=False,
+                        method="kl")
+    after = {f: open(os.path.join(str(tmp_path), f), "rb").read() for f in os.listdir(str(tmp_path))}
+    assert after == before
