@@ -29,7 +29,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .errors import ModelFormatError, OptionError
+from .errors import Error, ModelFormatError, OptionError
 from .ncnn_model import Layer, NcnnModel
 
 DEVICE_PARAM = 28   # -23328=1,<device>
@@ -83,7 +83,7 @@ class _SingleLayers:
         if net is None:
             try:
                 net = self.nets[layer.name] = self._build(layer, x.shape)
-            except Exception as e:  # the layer alone may not be writable (e.g. its weights need the table)
+            except Error as e:  # the writer or the engine refuses the layer alone: no single figure
                 self.failed[layer.name] = str(e)
                 return None
         return net.forward(x, outputs=["single_out"], dequantize=True)["single_out"]
