@@ -13,10 +13,10 @@ by `maixnn quantize --target awnn` (or maixnn.to_awnn):
 * entire mode: the awnn model end to end, every blob both models have; an int8
   blob is read as the board's CPU would read it (Net.forward(dequantize=True),
   the engine's NPU->CPU rule with the blob's scale);
-* single mode: each NPU layer with one input alone, written by the awnn writer
-  as a one-layer model (Input -> layer, same table scales), fed the float
-  model's input to that layer: its own quantization error.  Layers with
-  several inputs (Eltwise, Concat) and Splits have no single-mode figure.
+* single mode: each NPU layer alone, written by the awnn writer as a
+  one-layer model (one Input per bottom -> layer, same table scales), fed the
+  float model's inputs to that layer: its own quantization error.  Splits
+  and the writer's inserted Quantize layers (copies) have no single figure.
 
 Rows are the layers that run on the NPU (device 1); the blob table lists every
 compared blob, CPU layers included.
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -72,43 +72,49 @@ class _SingleLayers:
         self.tmp = tempfile.TemporaryDirectory(prefix="maixnn-awnn-single-")
 
     def supports(self, layer: Layer) -> bool:
-        return (layer.name in self.by_name and len(layer.bottoms) == 1 and len(layer.tops) == 1
-                and layer.type not in ("Split", "Input", "Quantize") and layer.bottoms[0] in self.scales
-                and layer.tops[0] in self.scales)
+        return (layer.name in self.by_name and layer.bottoms and len(layer.tops) == 1
+                and layer.type not in ("Split", "Input", "Quantize")
+                and all(b in self.scales for b in layer.bottoms) and layer.tops[0] in self.scales)
 
-    def run(self, layer: Layer, x: np.ndarray) -> Optional[np.ndarray]:
+    def run(self, layer: Layer, xs: List[np.ndarray]) -> Optional[np.ndarray]:
+        """The layer alone on its float inputs xs (one per bottom), dequantized."""
         if layer.name in self.failed:
             return None
         net = self.nets.get(layer.name)
         if net is None:
             try:
-                net = self.nets[layer.name] = self._build(layer, x.shape)
+                net = self.nets[layer.name] = self._build(layer, [x.shape for x in xs])
             except Error as e:  # the writer or the engine refuses the layer alone: no single figure
                 self.failed[layer.name] = str(e)
                 return None
-        return net.forward(x, outputs=["single_out"], dequantize=True)["single_out"]
+        feed = {"single_in%d" % k: x for k, x in enumerate(xs)}
+        return net.forward(feed, outputs=["single_out"], dequantize=True)["single_out"]
 
-    def _build(self, layer: Layer, shape):
+    def _build(self, layer: Layer, shapes):
         import copy
 
         from .awnn import to_awnn, write_table
         from .runtime import Net
-        if len(shape) == 3:
-            c, h, w = shape
-            dims = {0: w, 1: h, 2: c}
-        elif len(shape) == 2:
-            dims = {0: shape[1], 1: shape[0]}
-        else:
-            dims = {0: int(shape[0])}
+        inputs = []
+        for k, shape in enumerate(shapes):
+            if len(shape) == 3:
+                c, h, w = shape
+                dims = {0: w, 1: h, 2: c}
+            elif len(shape) == 2:
+                dims = {0: shape[1], 1: shape[0]}
+            else:
+                dims = {0: int(shape[0])}
+            inputs.append(Layer("Input", "single_input%d" % k, [], ["single_in%d" % k], dims))
         src = copy.deepcopy(self.by_name[layer.name])
-        src.bottoms, src.tops = ["single_in"], ["single_out"]
-        model = NcnnModel([Layer("Input", "single_input", [], ["single_in"], dims), src])
+        src.bottoms, src.tops = ["single_in%d" % k for k in range(len(shapes))], ["single_out"]
+        model = NcnnModel(inputs + [src])
         folder = os.path.join(self.tmp.name, "%d" % len(self.nets))
         os.makedirs(folder)
         base = os.path.join(folder, "float")
         model.save(base + ".param", base + ".bin")
         weights = {layer.name: self.weights[layer.name]} if layer.name in self.weights else {}
-        blobs = {"single_in": self.scales[layer.bottoms[0]], "single_out": self.scales[layer.tops[0]]}
+        blobs = {"single_in%d" % k: self.scales[b] for k, b in enumerate(layer.bottoms)}
+        blobs["single_out"] = self.scales[layer.tops[0]]
         write_table(os.path.join(folder, "t.table"), weights, blobs)
         to_awnn(base, os.path.join(folder, "t.table"), os.path.join(folder, "awnn"), mean=0.0, norm=1.0)  # .mud unused
         return Net(os.path.join(folder, "awnn.param"), os.path.join(folder, "awnn.bin"))
@@ -166,8 +172,8 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
     singles = _SingleLayers(reference, awnn_net, sidecar_table(awnn_base, sidecar)) if single else None
     if singles is not None:
         for l in npu_layers:
-            if singles.supports(l) and l.bottoms[0] in float_blobs and l.bottoms[0] not in needed:
-                needed.append(l.bottoms[0])
+            if singles.supports(l):
+                needed += [b for b in l.bottoms if b in float_blobs and b not in needed]
 
     A, B = an._input_mapping(fold, preprocess.channels)
     entire = {b: an.ErrorStats() for b, _ in compared}
@@ -184,8 +190,8 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
                 entire[b].add(ref[b], got[b])
             if singles is not None:
                 for l in npu_layers:
-                    if singles.supports(l) and l.bottoms[0] in ref:
-                        y = singles.run(l, ref[l.bottoms[0]])
+                    if singles.supports(l) and all(b in ref for b in l.bottoms):
+                        y = singles.run(l, [ref[b] for b in l.bottoms])
                         if y is not None:
                             single_stats[l.name].add(ref[l.tops[0]], y)
             if original_net is not None:
@@ -202,8 +208,7 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
                 "top_scale": awnn_net.blob_scale(l.tops[0]),
                 "entire": entire[l.tops[0]].to_dict(),
                 "single": st.to_dict() if st.count else None,
-                "single_note": (singles.failed.get(l.name) if singles is not None and l.name in singles.failed
-                                else (None if st.count else "no single-layer figure (several inputs, or a copy)")),
+                "single_note": _single_note(singles, l, st),
             })
         blobs = [{"blob": b, "layer": l.name, "type": l.type, "quantized": awnn_net.layer_device(l.name) == "npu",
                   "device": awnn_net.layer_device(l.name).upper(), "entire": entire[b].to_dict()}
@@ -247,6 +252,17 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
         print(an.format_table(report))
         print("report: %s" % report["files"]["html"])
     return report
+
+
+def _single_note(singles: Optional[_SingleLayers], layer: Layer, stats) -> Optional[str]:
+    """Why a row has no single-mode figure (None when it has one)."""
+    if stats.count:
+        return None
+    if singles is None:
+        return "single mode not run"
+    if layer.name in singles.failed:
+        return singles.failed[layer.name]
+    return "no single-layer figure (a copy: Split or inserted Quantize)"
 
 
 def sidecar_table(awnn_base: str, sidecar: Dict) -> Optional[str]:
