@@ -252,14 +252,19 @@ int mxn_net_layer_device(const mxn_net *net, int layer)
     return net->layers[layer].awnn_device;
 }
 
-float mxn_net_blob_scale(const mxn_net *net, int blob)
+int mxn_net_blob_scale(const mxn_net *net, int blob, void *scale_f32)
 {
-    if (!mxn_net_is_awnn(net) || blob < 0 || blob >= net->blob_count) return 0.f;
-    return net->blob_scales[blob];
+    if (!mxn_net_is_awnn(net) || blob < 0 || blob >= net->blob_count || !scale_f32) return MXN_ERR_PARAM;
+    memcpy(scale_f32, &net->blob_scales[blob], sizeof(float));
+    return MXN_OK;
 }
 
-void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out)
+int mxn_net_dequantize(const mxn_net *net, int blob, const void *codes_i8, size_t n, void *out_f32)
 {
-    if (!q || !out) return;
-    mxn_npu_dequantize((const int8_t *)q, n, scale, out);
+    float *out;
+    if (!mxn_net_is_awnn(net) || blob < 0 || blob >= net->blob_count || (n && (!codes_i8 || !out_f32)))
+        return MXN_ERR_PARAM;
+    out = (float *)out_f32;
+    mxn_npu_dequantize((const int8_t *)codes_i8, n, net->blob_scales[blob], out);
+    return MXN_OK;
 }

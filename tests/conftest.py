@@ -31,30 +31,23 @@ for _path in (TESTS_DIR, PYTHON_DIR):  # PYTHON_DIR ends up first
     sys.path.insert(0, _path)
 
 
-def _drop_foreign_maixnn_finders():
-    """An editable install (pip install -e of another checkout) puts an import
-    hook on sys.meta_path that wins over sys.path: drop any hook that would
-    import maixnn from outside this checkout."""
+def _drop_other_editable_installs():
+    """An editable install of ANOTHER checkout (scikit-build-core puts an import
+    hook first in sys.meta_path) would win over sys.path and the tests would
+    import that checkout's maixnn.  Remove the hook here, and tell the hooks of
+    subprocesses to stand aside (SKBUILD_EDITABLE_SKIP lists their build dirs)."""
     for finder in list(sys.meta_path):
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is None or isinstance(finder, type):
+        if not hasattr(finder, "known_source_files") or not hasattr(finder, "path"):
             continue
-        try:
-            spec = find_spec("maixnn", None)
-        except Exception:
-            continue
-        origin = getattr(spec, "origin", None) if spec is not None else None
+        origin = getattr(finder, "known_source_files", {}).get("maixnn", "")
         if origin and not os.path.abspath(origin).startswith(PYTHON_DIR + os.sep):
             sys.meta_path.remove(finder)
-            # subprocesses (CLI runs) re-install the hook at startup: scikit-build-core's
-            # editable hook has its own switch, a path list in SKBUILD_EDITABLE_SKIP
-            if getattr(finder, "path", None):
-                os.environ["SKBUILD_EDITABLE_SKIP"] = os.pathsep.join(
-                    p for p in (os.environ.get("SKBUILD_EDITABLE_SKIP"), finder.path) if p)
-    sys.modules.pop("maixnn", None)
+            skip = [p for p in os.environ.get("SKBUILD_EDITABLE_SKIP", "").split(os.pathsep) if p]
+            if finder.path and finder.path not in skip:
+                os.environ["SKBUILD_EDITABLE_SKIP"] = os.pathsep.join(skip + [finder.path])
 
 
-_drop_foreign_maixnn_finders()
+_drop_other_editable_installs()
 # subprocesses started by tests (CLI runs) must see the same package
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [PYTHON_DIR] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PYTHON_DIR])

@@ -427,3 +427,22 @@ def test_threads_on_arm(arm_build):
     summary = proc.stdout.strip().splitlines()[-1]
     passed = int(summary.split("thread_test: ")[1].split(" passed")[0])
     assert passed == len(glob.glob(os.path.join(CORPUS_DIR, "good", "*.param"))) and passed > 0, summary
+
+
+@pytest.mark.parametrize("name", ["conv_chain", "eltwise_pool", "cpu_between", "fc_first_3d"])
+def test_awnn_model_matches_x86(arm_build, name, tmp_path):
+    """The V831 NPU emulation (awnn models, tests/awnn_build.py) on armv7: every blob - int8
+    codes of the NPU layers, floats of the CPU layers - identical to x86."""
+    from awnn_build import branch_models
+    from maixnn.runtime import Net
+    base = str(tmp_path / name)
+    branch_models()[name].save(base)
+    with Net(base + ".param", base + ".bin") as net:
+        inp = net.input_names[0]
+        shape = net.input_shapes[inp]
+    x = np.random.RandomState(0).uniform(-3, 3, shape).astype(np.float32)
+    arm = run_on_arm(arm_build, base + ".param", base + ".bin", x, str(tmp_path / "arm"), input_name=inp)
+    host = run_on_host(base + ".param", base + ".bin", x)
+    assert set(host) <= set(arm)
+    for blob, want in host.items():
+        assert arm[blob].dtype == want.dtype and np.array_equal(arm[blob], want), blob

@@ -81,10 +81,13 @@ MXN_API int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *
  * blobs; their blobs hold int8 codes (value ~ code / scale). */
 MXN_API int mxn_net_is_awnn(const mxn_net *net);                     /* 1 awnn, 0 otherwise */
 MXN_API int mxn_net_layer_device(const mxn_net *net, int layer);     /* 1 NPU, 0 CPU, -1 not awnn */
-/* the blob's scale from its producer's -23329; 0 when not an awnn model or a bad index */
-MXN_API float mxn_net_blob_scale(const mxn_net *net, int blob);
-/* the board's NPU->CPU conversion: out = (float)q * (float)(1 / ((double)scale + 1e-5)) */
-MXN_API void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out);
+/* The blob's scale S (its producer's -23329) written as one float to
+ * *scale_f32; MXN_ERR_PARAM when the net is not awnn or the index is bad.
+ * (Buffers are void * so that a binding without float types can pass them.) */
+MXN_API int mxn_net_blob_scale(const mxn_net *net, int blob, void *scale_f32);
+/* n int8 codes of `blob` to n floats with the board's NPU->CPU rule,
+ * out = (float)q * (float)(1 / ((double)S + 1e-5)) */
+MXN_API int mxn_net_dequantize(const mxn_net *net, int blob, const void *codes_i8, size_t n, void *out_f32);
 
 /* ---- execution ---- */
 MXN_API mxn_session *mxn_session_create(const mxn_net *net);        /* NULL on out of memory */

@@ -60,6 +60,7 @@ Board-side safe: Python 3.8, numpy + cffi only.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import weakref
@@ -121,8 +122,8 @@ int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
 
 int mxn_net_is_awnn(const mxn_net *net);
 int mxn_net_layer_device(const mxn_net *net, int layer);
-float mxn_net_blob_scale(const mxn_net *net, int blob);
-void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out);
+int mxn_net_blob_scale(const mxn_net *net, int blob, void *scale_f32);
+int mxn_net_dequantize(const mxn_net *net, int blob, const void *codes_i8, size_t n, void *out_f32);
 
 mxn_session *mxn_session_create(const mxn_net *net);
 void mxn_session_destroy(mxn_session *s);
@@ -237,6 +238,11 @@ def _bytes_argument(value, what: str) -> bytes:
 
 
 _DEVICE_NAMES = {1: "npu", 0: "cpu"}
+
+
+def _address(ffi, arr: np.ndarray):
+    """A `void *` to a contiguous numpy array's data."""
+    return ffi.cast("void *", arr.__array_interface__["data"][0])
 
 LayerInfo = collections.namedtuple("LayerInfo", "index type name bottoms tops weight_count")
 LayerInfo.__doc__ = "One layer of a loaded model: bottoms/tops are blob names, weight_count values read from the .bin."
@@ -409,8 +415,11 @@ class Net:
         if self.is_awnn:
             for layer in layers:
                 self._devices[layer.name] = _DEVICE_NAMES.get(int(lib.mxn_net_layer_device(p, layer.index)), "cpu")
+            scale = np.zeros(1, np.float32)
             for i, name in enumerate(self.blob_names):
-                self._scales[name] = float(lib.mxn_net_blob_scale(p, i))
+                if lib.mxn_net_blob_scale(p, i, _address(ffi, scale)) != MXN_OK:
+                    raise RuntimeEngineError("the engine has no scale for blob '%s'" % name)
+                self._scales[name] = float(scale[0])
 
     def layer_device(self, layer: str) -> str:
         """awnn models: "npu" or "cpu", where the board runs the layer (by layer name)."""
@@ -434,13 +443,39 @@ class Net:
         arr = np.asarray(codes)
         if arr.dtype != np.int8:
             return arr
-        scale = self.blob_scale(name)
+        self._require_awnn("dequantize")
+        if name not in self._blob_index:
+            raise OptionError("blob '%s' is not in the model" % (name,))
+        with self._in_use("dequantize()"):
+            return self._dequantize(name, arr)
+
+    def _dequantize(self, name: str, arr: np.ndarray) -> np.ndarray:
+        if arr.dtype != np.int8:
+            return arr
         ffi, lib = _library()
         src = np.ascontiguousarray(arr)
         out = np.empty(src.shape, np.float32)
-        lib.mxn_awnn_dequantize(ffi.cast("const signed char *", src.__array_interface__["data"][0]), src.size,
-                                scale, ffi.cast("float *", out.__array_interface__["data"][0]))
+        status = lib.mxn_net_dequantize(self._ptr, self._blob_index[name], _address(ffi, src), src.size,
+                                        _address(ffi, out))
+        if status != MXN_OK:
+            raise RuntimeEngineError("the engine could not dequantize blob '%s'" % name)
         return out
+
+    @contextlib.contextmanager
+    def _in_use(self, what: str):
+        """The C model stays alive inside: close() from another thread waits for the last user."""
+        with self._state_lock:
+            if self._closing or not self._finalizer.alive:
+                raise RuntimeEngineError("%s on a closed Net" % what)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._state_lock:
+                self._running -= 1
+                free_now = self._closing and self._running == 0
+            if free_now:
+                self._finalizer()
 
     def _require_awnn(self, what: str) -> None:
         if not self.is_awnn:
@@ -481,20 +516,10 @@ class Net:
                                      ", ".join(self.blob_names[:8])))
             wanted.append(self._blob_index[name])
 
-        with self._state_lock:
-            if self._closing or not self._finalizer.alive:
-                raise RuntimeEngineError("forward() on a closed Net")
-            self._running += 1
-        try:
+        with self._in_use("forward()"):
             results = self._run(inputs, wanted, wanted_names)
-        finally:
-            with self._state_lock:
-                self._running -= 1
-                free_now = self._closing and self._running == 0
-            if free_now:
-                self._finalizer()
-        if self.is_awnn and (dequantize or (dequantize is None and outputs is None)):
-            results = {name: self.dequantize(name, arr) for name, arr in results.items()}
+            if self.is_awnn and (dequantize or (dequantize is None and outputs is None)):
+                results = {name: self._dequantize(name, arr) for name, arr in results.items()}
         if outputs is None and len(self.output_names) == 1:
             return results[self.output_names[0]]
         return results

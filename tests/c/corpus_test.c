@@ -368,21 +368,29 @@ static void api_misuse(tally *t, const char *root)
           "api", "input/output_blob out of range", "");
     w = h = c = 7;
     check(t, mxn_net_input_shape(net, 99, &w, &h, &c) != 0, "api", "input_shape out of range", "");
-    /* awnn queries on a model that is not awnn, out-of-range indices, NULL */
-    check(t, mxn_net_is_awnn(NULL) == 0 && mxn_net_layer_device(NULL, 0) == -1 && mxn_net_blob_scale(NULL, 0) == 0.f,
-          "api", "awnn queries on NULL", "");
-    check(t, mxn_net_layer_device(net, -1) == -1 && mxn_net_layer_device(net, 1 << 30) == -1 &&
-                 mxn_net_blob_scale(net, -1) == 0.f && mxn_net_blob_scale(net, 1 << 30) == 0.f,
-          "api", "awnn queries out of range", "");
+    /* awnn queries: NULL, out-of-range indices, and on this model (awnn or not) */
     {
+        float scale = -1.f;
         signed char q[3] = {-128, 0, 127};
         float f[3] = {1.f, 1.f, 1.f};
-        mxn_awnn_dequantize(NULL, 3, 1.f, f);
-        mxn_awnn_dequantize(q, 3, 1.f, NULL);
-        mxn_awnn_dequantize(q, 3, 127.f, f);
-        check(t, f[0] < -1.f && f[1] == 0.f && f[2] > 0.99f && f[2] <= 1.f, "api", "awnn_dequantize", "");
+        check(t, mxn_net_is_awnn(NULL) == 0 && mxn_net_layer_device(NULL, 0) == -1 &&
+                     mxn_net_blob_scale(NULL, 0, &scale) != 0 && mxn_net_dequantize(NULL, 0, q, 3, f) != 0,
+              "api", "awnn queries on NULL", "");
+        check(t, mxn_net_layer_device(net, -1) == -1 && mxn_net_layer_device(net, 1 << 30) == -1 &&
+                     mxn_net_blob_scale(net, -1, &scale) != 0 && mxn_net_blob_scale(net, 1 << 30, &scale) != 0 &&
+                     mxn_net_blob_scale(net, 0, NULL) != 0 && mxn_net_dequantize(net, 0, NULL, 3, f) != 0 &&
+                     mxn_net_dequantize(net, -1, q, 3, f) != 0 && scale == -1.f && f[0] == 1.f,
+              "api", "awnn queries out of range or with NULL", "");
+        if (mxn_net_is_awnn(net)) {
+            check(t, mxn_net_blob_scale(net, 0, &scale) == 0 && scale > 0.f && mxn_net_dequantize(net, 0, q, 3, f) == 0 &&
+                         f[0] == -128.f * (float)(1.0 / ((double)scale + 1e-5)) && f[1] == 0.f,
+                  "api", "awnn blob_scale and dequantize", "");
+        } else {
+            check(t, mxn_net_layer_device(net, 0) == -1 && mxn_net_blob_scale(net, 0, &scale) != 0 &&
+                         mxn_net_dequantize(net, 0, q, 3, f) != 0 && f[0] == 1.f,
+                  "api", "awnn queries on a model that is not awnn", "");
+        }
     }
-
     s = mxn_session_create(net);
     if (!s) {
         check(t, 0, "api", "mxn_session_create", "returned NULL");
