@@ -985,9 +985,9 @@ def _output_shapes(param: str, binp: str, model: NcnnModel, size, engine: str):
 # ================================================================== CLI
 
 def configure_parser(p) -> None:
-    p.description = ("Quantize a float ncnn model (from `maixnn convert`) to ncnn int8: calibrate on "
-                     "images, write OUT.table/.param/.bin/.mud/.json.  With --table, build from an "
-                     "existing (edited) table instead of calibrating.")
+    p.description = ("Quantize a float ncnn model (from `maixnn convert`) to ncnn int8, or with --target awnn "
+                     "to the V831 NPU's own format: calibrate on images, write OUT.table/.param/.bin/.mud/.json.  "
+                     "With --table (ncnn), build from an existing (edited) table instead of calibrating.")
     p.add_argument("float_base", help="float model base path (BASE.param + BASE.bin)")
     p.add_argument("out_base", help="output base path (OUT.param, OUT.bin, OUT.table, OUT.mud, OUT.json)")
     p.add_argument("--images", nargs="+", metavar="PATH",
