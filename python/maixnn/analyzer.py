@@ -434,16 +434,7 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
     summary = output_summary(output_blob, entire[output_blob], float_top1, int8_top1, labels)
     worst, suggested, reason, strength = _suggest(layers)
     report = AnalysisReport(
-        created=datetime.datetime.now().isoformat(timespec="seconds"),
-        float_model=float_base,
-        int8_model=int8_base,
-        images=count,
-        preprocess=preprocess.to_dict(),
-        method=(sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict)
-        else sidecar.get("method"),
-        fold=fold,
-        fold_check=({"note": "float model folded the same way vs the original float model, final output",
-                     **fold_stats.to_dict()} if fold_stats is not None else None),
+        **report_header(float_base, int8_base, count, preprocess, sidecar, fold, fold_stats),
         output=summary,
         layers=layers,
         blobs=blobs,
@@ -454,6 +445,24 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         suggested_command=_suggested_command(float_base, int8_base, preprocess, sidecar, suggested),
     )
     return report
+
+
+def report_header(float_base: str, int8_base: str, count: int, preprocess, sidecar: Dict, fold: Optional[Dict],
+                  fold_stats: Optional[ErrorStats]) -> Dict:
+    """The report's entries about what was compared (models, images, input,
+    calibration method, normalisation fold)."""
+    calibration = sidecar.get("calibration")
+    return dict(
+        created=datetime.datetime.now().isoformat(timespec="seconds"),
+        float_model=float_base,
+        int8_model=int8_base,
+        images=count,
+        preprocess=preprocess.to_dict(),
+        method=calibration.get("method") if isinstance(calibration, dict) else sidecar.get("method"),
+        fold=fold,
+        fold_check=({"note": "float model folded the same way vs the original float model, final output",
+                     **fold_stats.to_dict()} if fold_stats is not None else None),
+    )
 
 
 def output_summary(output_blob: str, out_stats: ErrorStats, float_top1: np.ndarray, int8_top1: np.ndarray,

@@ -222,19 +222,9 @@ def analyze_awnn(float_base: str, awnn_base: str, images, labels=None, out_dir: 
     summary = an.output_summary(output_blob, entire[output_blob], np.asarray(float_top1), np.asarray(awnn_top1),
                                 label_arr)
     worst, _, reason, _ = an._suggest(rows)
-    import datetime
     report = an.AnalysisReport(
-        created=datetime.datetime.now().isoformat(timespec="seconds"),
         target="awnn",
-        float_model=float_base,
-        int8_model=awnn_base,
-        images=count,
-        preprocess=preprocess.to_dict(),
-        method=(sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict)
-        else None,
-        fold=fold,
-        fold_check=({"note": "float model folded the same way vs the original float model, final output",
-                     **fold_stats.to_dict()} if fold_stats is not None else None),
+        **an.report_header(float_base, awnn_base, count, preprocess, sidecar, fold, fold_stats),
         output=summary,
         layers=rows,
         blobs=blobs,
