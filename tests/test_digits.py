@@ -193,3 +193,17 @@ def test_analyzer_report_on_digits(digits, quantized, float_accuracy, tmp_path):
     # the folded float reference equals the original float model
     assert doc["fold_check"]["cosine"] > 0.9999999
     assert doc["suggested_float_layers"] and doc["suggested_command"].startswith("maixnn quantize")
+
+
+def test_awnn_accuracy_within_one_point(digits, float_accuracy):
+    """The V831's own format (quantize --target awnn), run on maixnn's NPU
+    emulation through the board's input path (nn.load(.mud) + forward(u8,
+    quantize=True)): a real top-1 test on held-out data."""
+    base = digits["base"] + "_awnn"
+    r = maixnn.quantize(digits["base"], base, images=digits["x_train"][:200], mean=digits["mean"],
+                        std=digits["std"], method="kl", progress=False, target="awnn")
+    assert "NPU" in r.placement_text and "InnerProduct" in r.placement_text
+    acc = _int8_accuracy(digits, base, quantize=True)
+    print("digits awnn: float %.2f%%, awnn (NPU emulation, board input path) %.2f%% (%d test images)"
+          % (100 * float_accuracy, 100 * acc, len(digits["y_test"])))
+    assert abs(100 * (float_accuracy - acc)) <= MAX_DROP_POINTS

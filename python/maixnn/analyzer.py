@@ -192,6 +192,19 @@ def _input_mapping(fold: Optional[Dict], channels: int) -> Tuple[np.ndarray, np.
     return input_mapping(fold)
 
 
+def model_inputs(sample: np.ndarray, fold: Optional[Dict], dataset_gives_f: bool, A: np.ndarray,
+                 B: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(input of the quantized / folded models, input of the original float
+    model) for one dataset sample; they differ only when the quantizer folded
+    a per-channel normalisation (f = A x + B per channel)."""
+    if not fold:
+        return sample, sample
+    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
+    if dataset_gives_f:
+        return sample, ((sample - B3) / A3).astype(np.float32)
+    return (sample * A3 + B3).astype(np.float32), sample
+
+
 def _labels(labels, count: int) -> Optional[np.ndarray]:
     if labels is None:
         return None
@@ -252,6 +265,11 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     _require_matplotlib()  # before the work, not after it
     if os.path.abspath(float_base) == os.path.abspath(int8_base):
         raise OptionError("the float and the int8 model are the same files (%s)" % float_base)
+    from .awnn_analysis import analyze_awnn, is_awnn_param
+    if is_awnn_param(int8_base + ".param"):
+        return analyze_awnn(float_base, int8_base, images, labels=labels, out_dir=out_dir, preprocess=preprocess,
+                            mean=mean, std=std, norm=norm, input_size=input_size, resize=resize, bgr=bgr,
+                            max_images=max_images, progress=progress, verbose=verbose, single=single)
     float_model = _load(float_base, "float")
     int8_model = _load(int8_base, "int8")
     quantized = [l for l in int8_model.layers if _is_quantized(l)]
@@ -294,7 +312,6 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     dequant = {b: dequantize_outputs_scale(int8_model, b) for b, _ in compared}
 
     A, B = _input_mapping(fold, preprocess.channels)
-    A3, B3 = A.reshape(-1, 1, 1), B.reshape(-1, 1, 1)
     entire = {b: ErrorStats() for b, _ in compared}
     single_stats = {l.name: ErrorStats() for l in quantized}
     single_nets: Dict[str, object] = {}
@@ -302,13 +319,7 @@ def analyze(float_base: str, int8_base: str, images, labels=None, out_dir: Optio
     float_top1, int8_top1 = [], []
 
     for i in progress_range(count, "analyzing", progress, leave=True):
-        x = dataset[i]
-        if not fold:
-            x_in = x
-        elif dataset_gives_f:
-            x_in, x = x, ((x - B3) / A3).astype(np.float32)
-        else:
-            x_in = (x * A3 + B3).astype(np.float32)
+        x_in, x = model_inputs(dataset[i], fold, dataset_gives_f, A, B)
         ref = float_net.forward(x_in, outputs=needed)
         got = int8_net.forward(x_in, outputs=[b for b, _ in compared])
         for b, _ in compared:
@@ -419,32 +430,10 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         layers.append(row)
     blobs = [{"blob": b, "layer": l.name, "type": l.type, "quantized": _is_quantized(l),
               "entire": entire[b].to_dict()} for b, l in compared]
-    out_stats = entire[output_blob]
-    agreement = float(np.mean(float_top1 == int8_top1)) if count else 0.0
-    summary = {
-        "blob": output_blob,
-        "cosine": out_stats.cosine,
-        "rel_error": out_stats.rel_error,
-        "min_image_cosine": out_stats.min_image_cosine,
-        "top1_agreement": agreement,
-        "top1_disagreements": int(np.sum(float_top1 != int8_top1)),
-    }
-    if labels is not None:
-        summary["float_accuracy"] = float(np.mean(float_top1 == labels))
-        summary["int8_accuracy"] = float(np.mean(int8_top1 == labels))
-        summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
+    summary = output_summary(output_blob, entire[output_blob], float_top1, int8_top1, labels)
     worst, suggested, reason, strength = _suggest(layers)
     report = AnalysisReport(
-        created=datetime.datetime.now().isoformat(timespec="seconds"),
-        float_model=float_base,
-        int8_model=int8_base,
-        images=count,
-        preprocess=preprocess.to_dict(),
-        method=(sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict)
-        else sidecar.get("method"),
-        fold=fold,
-        fold_check=({"note": "float model folded the same way vs the original float model, final output",
-                     **fold_stats.to_dict()} if fold_stats is not None else None),
+        **report_header(float_base, int8_base, count, preprocess, sidecar, fold, fold_stats),
         output=summary,
         layers=layers,
         blobs=blobs,
@@ -455,6 +444,43 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
         suggested_command=_suggested_command(float_base, int8_base, preprocess, sidecar, suggested),
     )
     return report
+
+
+def report_header(float_base: str, int8_base: str, count: int, preprocess, sidecar: Dict, fold: Optional[Dict],
+                  fold_stats: Optional[ErrorStats]) -> Dict:
+    """The report's entries about what was compared (models, images, input,
+    calibration method, normalisation fold)."""
+    calibration = sidecar.get("calibration")
+    return dict(
+        created=datetime.datetime.now().isoformat(timespec="seconds"),
+        float_model=float_base,
+        int8_model=int8_base,
+        images=count,
+        preprocess=preprocess.to_dict(),
+        method=calibration.get("method") if isinstance(calibration, dict) else sidecar.get("method"),
+        fold=fold,
+        fold_check=({"note": "float model folded the same way vs the original float model, final output",
+                     **fold_stats.to_dict()} if fold_stats is not None else None),
+    )
+
+
+def output_summary(output_blob: str, out_stats: ErrorStats, float_top1: np.ndarray, int8_top1: np.ndarray,
+                   labels: Optional[np.ndarray]) -> Dict:
+    """The report's "output" entry: the output blob's error, top-1 agreement
+    and, with labels, both accuracies."""
+    summary = {
+        "blob": output_blob,
+        "cosine": out_stats.cosine,
+        "rel_error": out_stats.rel_error,
+        "min_image_cosine": out_stats.min_image_cosine,
+        "top1_agreement": float(np.mean(float_top1 == int8_top1)) if len(float_top1) else 0.0,
+        "top1_disagreements": int(np.sum(float_top1 != int8_top1)),
+    }
+    if labels is not None:
+        summary["float_accuracy"] = float(np.mean(float_top1 == labels))
+        summary["int8_accuracy"] = float(np.mean(int8_top1 == labels))
+        summary["accuracy_drop_points"] = 100.0 * (summary["float_accuracy"] - summary["int8_accuracy"])
+    return summary
 
 
 def _suggested_command(float_base, int8_base, preprocess, sidecar, layers) -> Optional[str]:
@@ -816,7 +842,8 @@ A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("float_base", help="float model, path without .param/.bin (e.g. out/m)")
-    p.add_argument("int8_base", help="int8 model made from it by maixnn quantize (e.g. out/m_int8)")
+    p.add_argument("int8_base", help="int8 model made from it by maixnn quantize (e.g. out/m_int8), ncnn int8 "
+                                     "or awnn (--target awnn)")
     p.add_argument("--images", required=True,
                    help="images to compare on: a folder, a .txt list of paths, or .npy arrays")
     p.add_argument("--labels", help="class index per image: text file (one per line, last token) or .npy")

@@ -57,6 +57,11 @@ METHODS = {
           "minimising the layer's output error (ncnn2table's eq)",
 }
 ENGINES = ("maixnn", "ncnn")
+TARGETS = {
+    "ncnn": "ncnn int8 (ncnn2table/ncnn2int8 style), runs on the CPU with ncnn or maixnn's engine",
+    "awnn": "the V831 NPU's own int8 format (Sipeed's converter's table + awnn .param/.bin/.mud; "
+            "maixnn.awnn_calibration)",
+}
 JSON_FORMAT = "maixnn-int8"
 JSON_VERSION = 1
 
@@ -365,6 +370,7 @@ class Calibration:
         self.output_shapes: "OrderedDict[str, Tuple[int, ...]]" = OrderedDict()
         self.warnings: List[str] = []
         self.options: Dict[str, Any] = {}
+        self.blob_stats: Dict[str, cal.BlobStats] = {}
 
     def table(self, exclude: Iterable[str] = ()) -> ScaleTable:
         exclude = set(exclude)
@@ -477,9 +483,11 @@ def model_input_size(model: NcnnModel, input_size, where: str) -> Tuple[int, int
 def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl",
               percentile: float = 99.99, eq_images: int = 20, eq_steps: int = 100,
               max_images: Optional[int] = None, progress: bool = True,
-              engine: str = "maixnn") -> Calibration:
+              engine: str = "maixnn", extra_blobs: Sequence[str] = ()) -> Calibration:
     """Scales for every quantizable layer of the float model, without writing
-    anything (the analyzer uses this directly)."""
+    anything (the analyzer uses this directly).  The statistics of every blob
+    gathered (the quantizable layers' inputs, plus `extra_blobs`, in the same
+    passes over the data) are kept in result.blob_stats."""
     _check_method(method, percentile, eq_images, eq_steps, engine)
     model, param, binp = _load_float_model(float_base)
     size = model_input_size(model, preprocess.size, param)
@@ -503,8 +511,10 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
                                            % (l.name, l.type, len(l.bottoms)))
         result.layers[l.name] = LayerCalibration(l)
     runner = _FloatRunner(param, binp, model, engine)
-    blobs = list(OrderedDict((lc.bottom_blob, None) for lc in result.layers.values()))
+    blobs = list(OrderedDict((b, None) for b in [lc.bottom_blob for lc in result.layers.values()]
+                             + list(extra_blobs)))
     stats = {b: cal.BlobStats(b) for b in blobs}
+    result.blob_stats = stats
 
     # pass 1: absolute maxima (and the output shapes, for the .mud)
     want = blobs + [n for n in runner.output_names if n not in blobs]
@@ -855,7 +865,7 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
              bgr: bool = False, progress: bool = True, resize=None,
              percentile: float = 99.99, eq_images: int = 20, eq_steps: int = 100,
              max_images: Optional[int] = None, engine: str = "maixnn",
-             fold_normalization: bool = True) -> QuantizeResult:
+             fold_normalization: bool = True, target: str = "ncnn") -> QuantizeResult:
     """Calibrate the float model float_base(.param/.bin) on `images` and write
     out_base .table/.param/.bin/.mud/.json.
 
@@ -891,6 +901,18 @@ def quantize(float_base: str, out_base: str, images=None, mean=None, std=None, n
 
     from .fold import fold_for_npu
     npu_fold = fold_for_npu(model, preprocess, enabled=fold_normalization)
+    if target == "awnn":
+        if floats:
+            raise OptionError("float_layers is for target='ncnn'; for the awnn target maixnn's writer decides "
+                              "what runs on the CPU (see its placement report)")
+        if npu_fold is not None:
+            model, preprocess = npu_fold.model, npu_fold.preprocess
+            if progress:
+                import sys
+                print(npu_fold.info.describe(), file=sys.stderr)
+        from .awnn_calibration import quantize_awnn
+        return quantize_awnn(model, preprocess, out_base, images, method, percentile, eq_images, eq_steps,
+                             max_images, progress, engine, param, binp, npu_fold=npu_fold)
     calib_base = float_base
     fold_dir = None
     if npu_fold is not None:
@@ -997,15 +1019,18 @@ def _output_shapes(param: str, binp: str, model: NcnnModel, size, engine: str):
 # ================================================================== CLI
 
 def configure_parser(p) -> None:
-    p.description = ("Quantize a float ncnn model (from `maixnn convert`) to ncnn int8: calibrate on "
-                     "images, write OUT.table/.param/.bin/.mud/.json.  With --table, build from an "
-                     "existing (edited) table instead of calibrating.")
+    p.description = ("Quantize a float ncnn model (from `maixnn convert`) to ncnn int8, or with --target awnn "
+                     "to the V831 NPU's own format: calibrate on images, write OUT.table/.param/.bin/.mud/.json.  "
+                     "With --table (ncnn), build from an existing (edited) table instead of calibrating.")
     p.add_argument("float_base", help="float model base path (BASE.param + BASE.bin)")
     p.add_argument("out_base", help="output base path (OUT.param, OUT.bin, OUT.table, OUT.mud, OUT.json)")
     p.add_argument("--images", nargs="+", metavar="PATH",
                    help="calibration data: folder(s) of images, .txt list(s) of paths, .npy file(s)")
     p.add_argument("--table", help="build from this calibration table instead of calibrating")
     p.add_argument("--method", default="kl", choices=sorted(METHODS), help="activation calibration (default kl)")
+    p.add_argument("--target", default="ncnn", choices=list(TARGETS),
+                   help="ncnn: ncnn int8 (default); awnn: the V831 NPU's own format (OUT.param/.bin/.mud "
+                        "type=awnn, OUT.table in Sipeed's converter's format)")
     p.add_argument("--mean", help="per-channel mean: on 0..1 with --std (PyTorch), on 0..255 with --norm (awnn)")
     p.add_argument("--std", help="per-channel std, PyTorch terms, e.g. 0.229,0.224,0.225")
     p.add_argument("--norm", help="per-channel norm, awnn terms (x - mean) * norm")
@@ -1038,6 +1063,9 @@ def _run_cli(args) -> int:
     std = number_list(args.std, "std")
     norm = number_list(args.norm, "norm")
     if args.table:
+        if args.target == "awnn":
+            raise OptionError("--table with --target awnn: build the awnn model from a table with "
+                              "`maixnn to-awnn FLOAT_BASE TABLE OUT_BASE`")
         if args.images:
             raise OptionError("give --images (calibrate) or --table (use a table), not both")
         r = quantize_from_table(args.float_base, args.table, args.out_base, float_layers=args.float_layers,
@@ -1052,8 +1080,8 @@ def _run_cli(args) -> int:
                      method=args.method, float_layers=args.float_layers, input_size=args.input_size,
                      bgr=args.bgr, progress=not args.no_progress, resize=args.resize, percentile=args.percentile,
                      eq_images=args.eq_images, eq_steps=args.eq_steps, max_images=args.max_images,
-                     engine=args.engine, fold_normalization=not args.no_fold)
-    print(_cli_table(r))
+                     engine=args.engine, fold_normalization=not args.no_fold, target=args.target)
+    print(r.report_text() if getattr(r, "target", "ncnn") == "awnn" else _cli_table(r))
     print(r.summary())
     for w in r.warnings:
         print("warning: %s" % w)
