@@ -183,12 +183,13 @@ def test_padding_output_takes_its_input_scale_with_the_border_fitting():
 
 def test_outputs_and_softmax_inputs_are_never_clipped():
     """kl clips the tail; a network output or a Softmax input keeps max |x|."""
-    model = NcnnModel([Layer("Input", "in", [], ["x"], {0: 4}),
+    model = NcnnModel([Layer("Input", "in", [], ["i"], {0: 4}),
+                       Layer("Sigmoid", "s", ["i"], ["x"]),
                        Layer("ReLU", "r", ["x"], ["y"]),
                        Layer("Softmax", "sm", ["y"], ["p"])])
     rng = np.random.default_rng(0)
     stats = {}
-    for b in ("x", "y", "p"):
+    for b in ("i", "x", "y", "p"):
         st = cal.BlobStats(b)
         data = [np.abs(rng.standard_normal(4000)).astype(np.float32) for _ in range(3)]
         data[0][0] = 40.0   # one outlier
@@ -197,8 +198,10 @@ def test_outputs_and_softmax_inputs_are_never_clipped():
         for v in data:
             st.add_histograms(v, True, False)
         stats[b] = st
-    own, rec = own_blob_scales(model, ["x", "y", "p"], stats, "kl", 99.99, [])
+    own, rec = own_blob_scales(model, ["i", "x", "y", "p"], stats, "kl", 99.99, [])
     assert rec["x"]["method"] == "kl" and own["x"] > 127.0 / 40.0 * 2
+    # the network input is never thresholded by statistics (float tensors: max |x|)
+    assert own["i"] == pytest.approx(127.0 / 40.0) and "input" in rec["i"]["note"]
     assert rec["y"]["method"] == "minmax" and own["y"] == pytest.approx(127.0 / 40.0)
     assert rec["p"]["method"] == "minmax"
 

@@ -275,11 +275,16 @@ def _split_root(model: NcnnModel, blob: str) -> str:
 
 
 def own_blob_scales(model: NcnnModel, blobs: Sequence[str], stats: Dict[str, "cal.BlobStats"], method: str,
-                    percentile: float, warnings_sink: List[str]) -> Tuple[Dict[str, float], Dict[str, Dict]]:
-    """Each blob's scale from its own statistics by `method` (eq: kl), except
-    that network outputs and Softmax inputs are never clipped (max |x|), and
-    a blob with fewer than MIN_HISTOGRAM_VALUES values over the calibration
-    set takes max |x| too (no histogram to read a threshold from)."""
+                    percentile: float, warnings_sink: List[str],
+                    input_range: Optional[float] = None) -> Tuple[Dict[str, float], Dict[str, Dict]]:
+    """Each blob's scale from its own statistics by `method` (eq: kl), with the
+    ncnn target's rules (calibration.choose_threshold: the network input takes
+    its exact preprocessing range `input_range`, a threshold clipping more than
+    1% is raised), except that network outputs and Softmax inputs are never
+    clipped (max |x|), and a blob with fewer than MIN_HISTOGRAM_VALUES values
+    over the calibration set takes max |x| too (no histogram to read a
+    threshold from)."""
+    from .quantizer import _input_rooted
     no_clip = set(model.output_names())
     for l in model.layers:
         if l.type == "Softmax":
@@ -294,7 +299,10 @@ def own_blob_scales(model: NcnnModel, blobs: Sequence[str], stats: Dict[str, "ca
             m = "minmax"
             note = "%d values over the calibration set, too few for a %s histogram: max |x|" % (
                 s.count * s.samples, method)
-        threshold = cal.threshold_for(s, m, percentile)
+        choice = cal.choose_threshold(s, m, percentile, input_range, is_input=_input_rooted(model, b))
+        threshold = choice.threshold
+        if choice.source != "method":
+            note = choice.source if not note else note + "; " + choice.source
         if b in no_clip and threshold is not None:
             threshold = max(threshold, s.absmax)
         with np.errstate(divide="ignore", over="ignore"):
@@ -306,7 +314,7 @@ def own_blob_scales(model: NcnnModel, blobs: Sequence[str], stats: Dict[str, "ca
                      % (b, "0" if s.absmax == 0 else "at most %g" % s.absmax, value), warnings_sink)
         own[b] = float(value)
         records[b] = {"absmax": s.absmax, "threshold": None if fallback else float(threshold),
-                      "method": m, "fallback": fallback, "note": note}
+                      "method": m, "fallback": fallback, "note": note, "clipped": choice.clipped}
     return own, records
 
 
@@ -370,7 +378,8 @@ def calibrate_awnn(model: NcnnModel, images, preprocess, method: str = "kl", per
                           extra_blobs=blobs)
     result.calibration = calib
     result.warnings.extend(calib.warnings)
-    own, records = own_blob_scales(npu, blobs, calib.blob_stats, method, percentile, result.warnings)
+    own, records = own_blob_scales(npu, blobs, calib.blob_stats, method, percentile, result.warnings,
+                                   calib.input_range)
     overrides: Dict[str, float] = {}
     if method == "eq":
         # the search's input scales (Split branches already decided together)

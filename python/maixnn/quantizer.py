@@ -371,6 +371,7 @@ class Calibration:
         self.warnings: List[str] = []
         self.options: Dict[str, Any] = {}
         self.blob_stats: Dict[str, cal.BlobStats] = {}
+        self.input_range: Optional[float] = None  # exact max |x| of the input (None: float tensors given)
 
     def table(self, exclude: Iterable[str] = ()) -> ScaleTable:
         exclude = set(exclude)
@@ -539,6 +540,7 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = "kl
 
     # the network input's range is known: from the preprocessing for images, max |x| for tensors
     input_range = None if dataset.has_tensors else preprocess.input_absmax()
+    result.input_range = input_range
     for lc in result.layers.values():
         s = stats[lc.bottom_blob]
         lc.absmax = s.absmax
