@@ -1,0 +1,263 @@
+"""The board side in C (issue 7 items 1, 2, 4): libmaix's nn API on maixnn's
+engine (csrc/libmaix, library maix_nn = libmaix_nn.so) and
+examples/nn_resnet on it, on the host and on armv7 under qemu-arm.
+
+* nn_resnet (emu backend, host build with ASan/UBSan) on a ResNet18-shaped
+  model (tests/nets.py, 1000 classes, 64x64, maixnn's convert and quantize)
+  and sklearn's sample photos saved as PNG, JPEG and PPM prints the top-5
+  that maixnn.nn (nn.load + forward(quantize=True) + nn.F.softmax) gives on
+  the same frame, float and ncnn int8 models; its raw output equals
+  maixnn.nn's bit for bit, its quantized input buffer equals maixnn.npu's
+  (the V831 input path), and its frame equals PIL's decode + the nearest
+  resize for the lossless formats.
+* tests/c/libmaix_api_test (only libmaix's documented API) passes every
+  check: error codes and messages, NULL/invalid arguments, destroy, forward's
+  quantization and layouts, .mud loading and its errors (missing file ->
+  NULL, not exit).
+* armv7 (toolchain/armhf-debian.cmake, build/armhf shared with test_arm.py,
+  run under qemu-arm): the same API test passes and nn_resnet prints the
+  same top-5; frames and int8 input buffers bit-identical, raw float
+  outputs within 1e-5 relative.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+
+import helpers
+import nets
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOST_DIR = os.path.join(REPO, "build", "libmaix-host")
+LABELS = os.path.join(REPO, "examples", "nn_resnet", "imagenet_labels.txt")
+SIZE = 64
+MID_BLOB = "/maxpool/MaxPool_output_0"   # a float 3-D blob of both models
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+FLOAT_MEAN, FLOAT_NORM = 114.495, 0.0173520736   # one awnn mean/norm for the float model
+TIMEOUT = 300
+
+
+def _run(cmd, timeout=900, cwd=REPO):
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, errors="replace", timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def cmake_build(build_dir, configure_args, targets):
+    """Configure and build `targets` in build_dir, serialised with a lock file
+    (several pytest sessions may share the tree; build/armhf is shared with
+    test_arm.py, which configures it with the same arguments)."""
+    os.makedirs(os.path.dirname(build_dir), exist_ok=True)
+    with open(build_dir + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            rc, out, err = _run(["cmake", "-S", REPO, "-B", build_dir] + list(configure_args))
+            assert rc == 0, "configuring %s failed:\n%s%s" % (build_dir, out[-4000:], err[-4000:])
+            rc, out, err = _run(["cmake", "--build", build_dir, "-j2", "--target"] + list(targets))
+            assert rc == 0, "building %s failed:\n%s%s" % (build_dir, out[-6000:], err[-6000:])
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return out
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def host_build():
+    cmake_build(HOST_DIR, ["-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON", "-DMAIXNN_SANITIZE=ON",
+                           "-DMAIXNN_BUILD_FUZZERS=OFF", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
+                ["nn_resnet", "libmaix_api_test"])
+    return {"nn_resnet": os.path.join(HOST_DIR, "examples", "nn_resnet", "nn_resnet"),
+            "api_test": os.path.join(HOST_DIR, "tests", "c", "libmaix_api_test"), "prefix": []}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """The models (float + ncnn int8 with ImageNet's mean/std folded, as the
+    board gets it), the photos in three formats, .mud files good and bad."""
+    import maixnn
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+    root = tmp_path_factory.mktemp("libmaix")
+    model = nets.resnet18_like(width=8, num_classes=1000, input_size=SIZE, seed=0)
+    paths = helpers.export_and_convert(model, root)
+    photos = load_sample_images().images            # china, flower (427x640 RGB)
+    rng = np.random.default_rng(3)
+    calib = [np.asarray(Image.fromarray(p).resize((SIZE, SIZE), Image.BILINEAR)) for p in photos]
+    calib += [(rng.random((SIZE, SIZE, 3)) * 255).astype(np.uint8) for _ in range(6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = maixnn.quantize(str(root / "model"), str(root / "model_int8"), images=np.stack(calib), mean=MEAN,
+                            std=STD, method="kl", progress=False)
+    images = []
+    for name, arr in (("china.png", photos[0]), ("flower.jpg", photos[1]), ("china_crop.ppm", photos[0][50:300, 100:420])):
+        path = str(root / name)
+        Image.fromarray(np.ascontiguousarray(arr)).save(path, quality=92) if name.endswith(".jpg") else \
+            Image.fromarray(np.ascontiguousarray(arr)).save(path)
+        images.append(path)
+    good = root / "good.mud"
+    good.write_text("[basic]\ntype = awnn\nparam = model_int8.param\nbin = model_int8.bin\n\n[inputs]\n"
+                    "input0 = %d,%d,3,114.5,114.5,114.5,0.0173,0.0173,0.0173\n\n[outputs]\noutput0 = 1,1,1000\n"
+                    % (SIZE, SIZE))
+    bad_texts = {
+        "missing_files.mud": "[basic]\ntype = awnn\nparam = nothere.param\nbin = nothere.bin\n[inputs]\n"
+                             "input0 = 64,64,3\n[outputs]\noutput0 = 1,1,1000\n",
+        "no_param.mud": "[basic]\ntype = awnn\n[inputs]\ninput0 = 64,64,3\n[outputs]\noutput0 = 1,1,1000\n",
+        "not_ini.mud": "garbage\n",
+        "aipu.mud": "[basic]\ntype = aipu\nparam = model.param\nbin = model.bin\n[inputs]\ninput0 = 1,1,1\n"
+                    "[outputs]\noutput0 = 1,1,1\n",
+        "bad_numbers.mud": "[basic]\ntype = awnn\nparam = model_int8.param\nbin = model_int8.bin\n[inputs]\n"
+                           "input0 = 64,64,x\n[outputs]\noutput0 = 1,1,1000\n",
+        "no_outputs.mud": "[basic]\ntype = awnn\nparam = model_int8.param\nbin = model_int8.bin\n[inputs]\n"
+                          "input0 = 64,64,3\n",
+        "wrong_input.mud": "[basic]\ntype = awnn\nparam = model_int8.param\nbin = model_int8.bin\n[inputs]\n"
+                           "data = 64,64,3\n[outputs]\noutput0 = 1,1,1000\n",
+    }
+    bad = []
+    for name, text in bad_texts.items():
+        (root / name).write_text(text)
+        bad.append(str(root / name))
+    return {"root": root, "float": (paths.param, paths.bin), "int8": (q.param, q.bin), "int8_mud": q.mud,
+            "images": images, "good_mud": str(good), "bad_muds": bad}
+
+
+# ---------------------------------------------------------------- running
+
+def run_nn_resnet(build, work, kind, outdir):
+    """nn_resnet on every image; returns ({image: [(class, prob, label)]}, dumps dir)."""
+    os.makedirs(outdir, exist_ok=True)
+    if kind == "int8":
+        model = ["-m", work["int8_mud"]]
+    else:
+        model = ["-p", work["float"][0], "-b", work["float"][1], "-M", repr(FLOAT_MEAN), "-N", repr(FLOAT_NORM)]
+    cmd = build["prefix"] + [build["nn_resnet"]] + model + ["-s", "%dx%d" % (SIZE, SIZE), "-l", LABELS,
+                                                           "-d", outdir] + work["images"]
+    rc, out, err = _run(cmd, timeout=TIMEOUT)
+    assert rc == 0, "nn_resnet failed (%d):\n%s\n%s" % (rc, out[-3000:], err[-3000:])
+    results, current = {}, None
+    for line in out.splitlines():
+        if line.startswith("== "):
+            current = line[3:]
+            results[current] = []
+        elif line.startswith("#"):
+            rank, _, cls, _, prob, label = (line.split(" ", 5) + [""])[:6]
+            results[current].append((int(cls), float(prob), label))
+        elif line.startswith("forward: "):
+            assert line.endswith(" ms") and float(line.split()[1]) >= 0
+    assert list(results) == work["images"], out
+    return results, out
+
+
+def nearest(img, size):
+    """examples/nn_resnet/board_host.c's resize: source = dst * src // dst."""
+    h, w = img.shape[:2]
+    ys = (np.arange(size) * h) // size
+    xs = (np.arange(size) * w) // size
+    return np.ascontiguousarray(img[ys][:, xs])
+
+
+def load_oracle(work, kind):
+    from maixnn import nn
+    if kind == "int8":
+        return nn.load(work["int8_mud"])
+    return nn.load({"param": work["float"][0], "bin": work["float"][1]},
+                   opt={"model_type": "awnn", "inputs": {"input0": (SIZE, SIZE, 3)},
+                        "outputs": {"output0": (1, 1, 1000)}, "mean": [FLOAT_MEAN] * 3, "norm": [FLOAT_NORM] * 3})
+
+
+def read_labels():
+    with open(LABELS) as f:
+        return f.read().splitlines()
+
+
+# ---------------------------------------------------------------- host
+
+def test_labels_file():
+    labels = read_labels()
+    assert len(labels) == 1000 and all(labels)
+    assert labels[0] == "tench, Tinca tinca" and labels[258] == "Samoyed, Samoyede"   # the seed's output
+
+
+@pytest.mark.parametrize("kind", ["float", "int8"])
+def test_nn_resnet_host_equals_maixnn_nn(host_build, work, kind, tmp_path):
+    from PIL import Image
+    from maixnn import nn, npu
+    results, _ = run_nn_resnet(host_build, work, kind, str(tmp_path))
+    model = load_oracle(work, kind)
+    labels = read_labels()
+    for index, image in enumerate(work["images"]):
+        frame = np.fromfile(str(tmp_path / ("%d.frame.u8" % index)), np.uint8).reshape(SIZE, SIZE, 3)
+        decoded = np.asarray(Image.open(image).convert("RGB"))
+        if image.endswith(".jpg"):     # stb's and PIL's JPEG decoders may differ by a few levels
+            assert np.abs(frame.astype(int) - nearest(decoded, SIZE).astype(int)).mean() < 2.0
+        else:
+            np.testing.assert_array_equal(frame, nearest(decoded, SIZE))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = model.forward(frame.tobytes(), quantize=True)
+        raw = np.fromfile(str(tmp_path / ("%d.out.f32" % index)), np.float32)
+        np.testing.assert_array_equal(raw, out.reshape(-1))          # the same engine, the same input
+        if kind == "int8":
+            # buff_quantization: the V831 input path (maixnn.npu), channel 0's mean/norm
+            runtime = npu.NpuRuntime.for_net(model.net)
+            q = np.fromfile(str(tmp_path / ("%d.in.i8" % index)), np.int8).reshape(SIZE, SIZE, 3)
+            m, n = npu.single_mean_norm(model.mean["input0"], model.norm["input0"], warn=False)
+            expected = npu.quantize_input(npu.normalize_like_board(frame, m, n), runtime.input.input_scale)
+            np.testing.assert_array_equal(q, expected.transpose(1, 2, 0))
+            assert len(np.unique(q)) > 50                                 # a real image, not a constant
+        else:
+            assert not os.path.exists(str(tmp_path / ("%d.in.i8" % index)))   # nothing quantized
+        p = nn.F.softmax(out)
+        top = np.argsort(-p, kind="stable")[:5]
+        got = results[image]
+        assert [c for c, _, _ in got] == [int(i) for i in top], (image, got, top)
+        np.testing.assert_allclose([pr for _, pr, _ in got], p[top], rtol=0, atol=1.5e-6)
+        assert [lb for _, _, lb in got] == [labels[i] for i in top]
+
+
+def test_nn_resnet_errors(host_build, work, tmp_path):
+    exe = host_build["nn_resnet"]
+    rc, out, err = _run([exe, "-m", str(tmp_path / "missing.mud"), work["images"][0]])
+    assert rc == 1 and "cannot open the .mud file" in err and "missing.mud" in err
+    rc, out, err = _run([exe, "-m", work["int8_mud"], "-s", "32", work["images"][0]])
+    assert rc == 1 and "the model wants 64x64x3" in err
+    rc, out, err = _run([exe, "-m", work["int8_mud"], "-s", "64", str(tmp_path / "nothere.png")])
+    assert rc == 1 and "nothere.png" in err
+    rc, out, err = _run([exe, work["images"][0]])
+    assert rc == 2 and "give a model" in err
+
+
+def run_api_test(build, work, cwd):
+    fp, fb = work["float"]
+    ip, ib = work["int8"]
+    cmd = build["prefix"] + [build["api_test"], fp, fb, ip, ib, work["good_mud"], MID_BLOB, str(SIZE), str(SIZE)] \
+        + work["bad_muds"]
+    return _run(cmd, timeout=TIMEOUT, cwd=cwd)
+
+
+def test_libmaix_api_host(host_build, work):
+    rc, out, err = run_api_test(host_build, work, str(work["root"]))
+    assert rc == 0, out[-4000:] + err[-4000:]
+    assert " 0 failed" in out and int(out.split("libmaix_api_test: ")[1].split()[0]) > 1000
+    # every error came with its message on stderr (as libmaix prints them), .mud errors included
+    for text in ("init: call libmaix_nn_module_init() first (not initialized)",
+                 "input_names[0] = \"no_such_blob\": the model has no blob of that name (parameter error)",
+                 "has need_quantization but buff_quantization is NULL",
+                 "declares w, h, c = 1, 1, 999: the model's output has 1, 1, 1000",
+                 "libmaix_mud_load_model: cannot open the .mud file /nonexistent/model.mud",
+                 "missing_files.mud: load ", "nothere.param: cannot open",
+                 "no_param.mud: [basic] needs param = <file> and bin = <file>",
+                 "not_ini.mud:1: expected key = value, got garbage",
+                 "aipu.mud: [basic] type = aipu: only awnn models are supported",
+                 "bad_numbers.mud:6: [inputs] input0 = 64,64,x",
+                 "no_outputs.mud: [inputs] and [outputs] must each name at least one blob",
+                 "\"data\": the model has no blob of that name"):
+        assert text in err, text
+    assert "ERROR: AddressSanitizer" not in err and "runtime error" not in err
