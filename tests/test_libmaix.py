@@ -261,3 +261,45 @@ def test_libmaix_api_host(host_build, work):
                  "\"data\": the model has no blob of that name"):
         assert text in err, text
     assert "ERROR: AddressSanitizer" not in err and "runtime error" not in err
+
+
+# ---------------------------------------------------------------- armv7 under qemu
+
+@pytest.fixture(scope="module")
+def arm_build():
+    import test_arm
+    missing = test_arm._missing_tools()
+    if missing:
+        pytest.skip(missing)
+    # the same configure arguments as test_arm.py's arm_build: one shared build/armhf
+    out = cmake_build(test_arm.BUILD_DIR, ["-DCMAKE_TOOLCHAIN_FILE=" + test_arm.TOOLCHAIN_FILE,
+                                           "-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON",
+                                           "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
+                      ["nn_resnet", "libmaix_api_test"])
+    assert "warning:" not in out
+    return {"nn_resnet": os.path.join(test_arm.BUILD_DIR, "examples", "nn_resnet", "nn_resnet"),
+            "api_test": os.path.join(test_arm.BUILD_DIR, "tests", "c", "libmaix_api_test"),
+            "prefix": ["qemu-arm", "-L", test_arm.SYSROOT]}
+
+
+def test_libmaix_api_arm(arm_build, work):
+    rc, out, err = run_api_test(arm_build, work, str(work["root"]))
+    assert rc == 0, out[-4000:] + err[-4000:]
+    assert " 0 failed" in out
+
+
+@pytest.mark.parametrize("kind", ["float", "int8"])
+def test_nn_resnet_arm_equals_host(host_build, arm_build, work, kind, tmp_path):
+    host, host_text = run_nn_resnet(host_build, work, kind, str(tmp_path / "host"))
+    arm, arm_text = run_nn_resnet(arm_build, work, kind, str(tmp_path / "arm"))
+    strip = lambda text: [ln for ln in text.splitlines() if not ln.startswith("forward: ")]
+    assert strip(arm_text) == strip(host_text)                 # the same top-5, labels, probabilities
+    for index in range(len(work["images"])):
+        for name in ("frame.u8", "in.i8"):
+            path = tmp_path / "host" / ("%d.%s" % (index, name))
+            if kind == "float" and name == "in.i8":
+                continue
+            assert (tmp_path / "arm" / path.name).read_bytes() == path.read_bytes(), path.name
+        h = np.fromfile(str(tmp_path / "host" / ("%d.out.f32" % index)), np.float32)
+        a = np.fromfile(str(tmp_path / "arm" / ("%d.out.f32" % index)), np.float32)
+        np.testing.assert_allclose(a, h, rtol=1e-5, atol=1e-5 * float(np.abs(h).max()))
