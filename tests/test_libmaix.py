@@ -303,3 +303,95 @@ def test_nn_resnet_arm_equals_host(host_build, arm_build, work, kind, tmp_path):
         h = np.fromfile(str(tmp_path / "host" / ("%d.out.f32" % index)), np.float32)
         a = np.fromfile(str(tmp_path / "arm" / ("%d.out.f32" % index)), np.float32)
         np.testing.assert_allclose(a, h, rtol=1e-5, atol=1e-5 * float(np.abs(h).max()))
+
+
+# ---------------------------------------------------------------- awnn backend (Sipeed's libmaix) against a stub
+
+STUB_DIR = os.path.join(REPO, "tests", "libmaix_stub")
+STUB_LIBS = {"nn": "stub_nn.c", "cam": "stub_cam.c", "disp": "stub_disp.c", "image": "stub_image.c",
+             "utils": "stub_utils.c"}
+
+
+def make_fake_libmaix(root, with_headers=True, libs=tuple(STUB_LIBS)):
+    """A libmaix checkout's layout with the stub libraries of tests/libmaix_stub
+    (libmaix's symbol names, canned behaviour) and libmaix-named headers:
+    maixnn's own nn headers (csrc/libmaix/include) + the stub's cam/disp/image."""
+    inc = os.path.join(root, "components", "libmaix", "include")
+    lib = os.path.join(root, "components", "libmaix", "lib", "arch", "v831")
+    os.makedirs(inc, exist_ok=True)
+    os.makedirs(lib, exist_ok=True)
+    if with_headers:
+        for name in ("libmaix_nn.h", "libmaix_err.h", "mud.h"):
+            shutil.copy(os.path.join(REPO, "csrc", "libmaix", "include", name), inc)
+        for name in ("libmaix_cam.h", "libmaix_disp.h", "libmaix_image.h"):
+            shutil.copy(os.path.join(STUB_DIR, "include", name), inc)
+    for name in libs:
+        rc, out, err = _run(["cc", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-O1",
+                             "-I", os.path.join(STUB_DIR, "include"),
+                             "-I", os.path.join(REPO, "csrc", "libmaix", "include"),
+                             "-o", os.path.join(lib, "libmaix_%s.so" % name), os.path.join(STUB_DIR, STUB_LIBS[name])])
+        assert rc == 0, err
+    return lib
+
+
+def configure_awnn(build_dir, libmaix_dir):
+    args = ["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_LIBMAIX_BACKEND=awnn",
+            "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"]
+    if libmaix_dir is not None:
+        args.append("-DLIBMAIX_DIR=" + libmaix_dir)
+    return _run(args)
+
+
+def test_awnn_backend_links_and_runs_against_a_stub_libmaix(tmp_path):
+    libdir = make_fake_libmaix(str(tmp_path / "libmaix"))
+    build = str(tmp_path / "build")
+    rc, out, err = configure_awnn(build, str(tmp_path / "libmaix"))
+    assert rc == 0, out + err
+    rc, out, err = _run(["cmake", "--build", build, "-j2", "--target", "nn_resnet"])
+    assert rc == 0, out[-4000:] + err[-4000:]
+    assert "board_libmaix.c" in out and "board_host.c" not in out and "libmaix_nn_emu" not in out
+    exe = os.path.join(build, "examples", "nn_resnet", "nn_resnet")
+    rc, dyn, _ = _run(["readelf", "-d", exe])
+    needed = [ln.split("[")[1].rstrip("]") for ln in dyn.splitlines() if "(NEEDED)" in ln]
+    for name in ("libmaix_nn.so", "libmaix_cam.so", "libmaix_disp.so", "libmaix_image.so"):
+        assert name in needed, needed          # by name, found through LD_LIBRARY_PATH on the board
+    assert "libmaixnn.so" not in needed        # not maixnn's engine: Sipeed's library does the work
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    proc = subprocess.run([exe, "-p", "m.param", "-b", "m.bin", "-n", "2", "-l", LABELS], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "stub: camera 224x224" in lines and "stub: load m.param m.bin" in lines
+    assert lines.count("stub: convert BGR888 -> RGB888") == 2 and lines.count("stub: resize 448x448 -> 224x224") == 2
+    assert lines.count("stub: forward 224x224x3") == 2 and lines.count("== camera") == 2
+    top1 = [ln for ln in lines if ln.startswith("#1 ")]
+    assert top1 == ["#1 class 207 prob %.6f golden retriever" % (np.exp(4.0 - 0.09) / (np.exp(4.0 - 0.09)
+                    + sum(np.exp((i % 10) * 0.01 - 0.09) for i in range(1000) if i != 207)))] * 2, top1
+    shown = [ln for ln in lines if ln.startswith("stub: draw_string")]
+    assert len(shown) == 2 and shown[0].startswith("stub: draw_string on 224x224: ") and "golden retriever" in shown[0]
+    assert lines.count("stub: display 224x224 mode %d" % 3) == 2     # LIBMAIX_IMAGE_MODE_RGB888
+
+
+@pytest.mark.parametrize("case", ["no_dir", "empty", "no_libraries", "no_headers"])
+def test_awnn_backend_refuses_a_bad_libmaix_dir_at_configure_time(tmp_path, case):
+    root = str(tmp_path / "libmaix")
+    if case == "empty":
+        os.makedirs(root)
+    elif case == "no_libraries":
+        make_fake_libmaix(root, libs=("cam", "disp"))
+    elif case == "no_headers":
+        make_fake_libmaix(root, with_headers=False)
+    rc, out, err = configure_awnn(str(tmp_path / "build"), None if case == "no_dir" else root)
+    assert rc != 0
+    text = " ".join(err.split())
+    if case == "no_dir":
+        assert "give a sipeed/libmaix checkout with -DLIBMAIX_DIR=<path>" in text
+        return
+    assert "LIBMAIX_DIR=%s is not a libmaix checkout with prebuilt v831 libraries; missing:" % root in text
+    lib = os.path.join(root, "components", "libmaix", "lib", "arch", "v831")
+    inc = os.path.join(root, "components", "libmaix", "include")
+    if case in ("empty", "no_libraries"):
+        assert "library %s/libmaix_nn.so" % lib in text and "library %s/libmaix_utils.so" % lib in text
+        assert ("library %s/libmaix_cam.so" % lib in text) == (case == "empty")
+    if case in ("empty", "no_headers"):
+        assert "header %s/libmaix_nn.h" % inc in text and "header %s/mud.h" % inc in text
