@@ -2,7 +2,7 @@
 engine (csrc/libmaix, library maix_nn = libmaix_nn.so) and
 examples/nn_resnet on it, on the host and on armv7 under qemu-arm.
 
-* nn_resnet (emu backend, host build with ASan/UBSan) on a ResNet18-shaped
+* nn_resnet (emu backend, host build with ASan/UBSan/LSan: build/sanitize) on a ResNet18-shaped
   model (tests/nets.py, 1000 classes, 64x64, maixnn's convert and quantize)
   and sklearn's sample photos saved as PNG, JPEG and PPM prints the top-5
   that maixnn.nn (nn.load + forward(quantize=True) + nn.F.softmax) gives on
@@ -34,7 +34,6 @@ import helpers
 import nets
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HOST_DIR = os.path.join(REPO, "build", "libmaix-host")
 LABELS = os.path.join(REPO, "examples", "nn_resnet", "imagenet_labels.txt")
 SIZE = 64
 MID_BLOB = "/maxpool/MaxPool_output_0"   # a float 3-D blob of both models
@@ -44,9 +43,9 @@ FLOAT_MEAN, FLOAT_NORM = 114.495, 0.0173520736   # one awnn mean/norm for the fl
 TIMEOUT = 300
 
 
-def _run(cmd, timeout=900, cwd=REPO):
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, errors="replace", timeout=timeout)
+def _run(cmd, timeout=900, cwd=REPO, env=None):
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          errors="replace", timeout=timeout, env=dict(os.environ, **(env or {})))
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -71,11 +70,17 @@ def cmake_build(build_dir, configure_args, targets):
 
 @pytest.fixture(scope="module")
 def host_build():
-    cmake_build(HOST_DIR, ["-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON", "-DMAIXNN_SANITIZE=ON",
-                           "-DMAIXNN_BUILD_FUZZERS=OFF", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
-                ["nn_resnet", "libmaix_api_test"])
-    return {"nn_resnet": os.path.join(HOST_DIR, "examples", "nn_resnet", "nn_resnet"),
-            "api_test": os.path.join(HOST_DIR, "tests", "c", "libmaix_api_test"), "prefix": []}
+    """build/sanitize (tests/hostile_corpus.py, shared with test_hostile.py):
+    ASan + UBSan + LSan, clang when installed; it builds every target,
+    nn_resnet and libmaix_api_test included."""
+    import hostile_corpus as hc
+    try:
+        build_dir = hc.build_sanitized()
+    except RuntimeError as exc:
+        pytest.fail("the sanitizer build failed:\n%s" % exc, pytrace=False)
+    return {"nn_resnet": os.path.join(build_dir, "examples", "nn_resnet", "nn_resnet"),
+            "api_test": os.path.join(build_dir, "tests", "c", "libmaix_api_test"), "prefix": [],
+            "env": hc.SANITIZER_ENV}
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +144,7 @@ def run_nn_resnet(build, work, kind, outdir):
         model = ["-p", work["float"][0], "-b", work["float"][1], "-M", repr(FLOAT_MEAN), "-N", repr(FLOAT_NORM)]
     cmd = build["prefix"] + [build["nn_resnet"]] + model + ["-s", "%dx%d" % (SIZE, SIZE), "-l", LABELS,
                                                            "-d", outdir] + work["images"]
-    rc, out, err = _run(cmd, timeout=TIMEOUT)
+    rc, out, err = _run(cmd, timeout=TIMEOUT, env=build.get("env"))
     assert rc == 0, "nn_resnet failed (%d):\n%s\n%s" % (rc, out[-3000:], err[-3000:])
     results, current = {}, None
     for line in out.splitlines():
@@ -223,14 +228,15 @@ def test_nn_resnet_host_equals_maixnn_nn(host_build, work, kind, tmp_path):
 
 
 def test_nn_resnet_errors(host_build, work, tmp_path):
-    exe = host_build["nn_resnet"]
-    rc, out, err = _run([exe, "-m", str(tmp_path / "missing.mud"), work["images"][0]])
+    def run(*args):
+        return _run([host_build["nn_resnet"]] + list(args), env=host_build["env"])
+    rc, out, err = run("-m", str(tmp_path / "missing.mud"), work["images"][0])
     assert rc == 1 and "cannot open the .mud file" in err and "missing.mud" in err
-    rc, out, err = _run([exe, "-m", work["int8_mud"], "-s", "32", work["images"][0]])
+    rc, out, err = run("-m", work["int8_mud"], "-s", "32", work["images"][0])
     assert rc == 1 and "the model wants 64x64x3" in err
-    rc, out, err = _run([exe, "-m", work["int8_mud"], "-s", "64", str(tmp_path / "nothere.png")])
+    rc, out, err = run("-m", work["int8_mud"], "-s", "64", str(tmp_path / "nothere.png"))
     assert rc == 1 and "nothere.png" in err
-    rc, out, err = _run([exe, work["images"][0]])
+    rc, out, err = run(work["images"][0])
     assert rc == 2 and "give a model" in err
 
 
@@ -239,7 +245,7 @@ def run_api_test(build, work, cwd):
     ip, ib = work["int8"]
     cmd = build["prefix"] + [build["api_test"], fp, fb, ip, ib, work["good_mud"], MID_BLOB, str(SIZE), str(SIZE)] \
         + work["bad_muds"]
-    return _run(cmd, timeout=TIMEOUT, cwd=cwd)
+    return _run(cmd, timeout=TIMEOUT, cwd=cwd, env=build.get("env"))
 
 
 def test_libmaix_api_host(host_build, work):
