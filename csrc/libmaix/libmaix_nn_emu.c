@@ -28,18 +28,20 @@
 #include "maixnn_libmaix.h"
 
 /* awnn models (the V831's own format): the engine of branch awnn-emu adds
- * these to maixnn.h (an awnn input's scale is its Input layer's, graph
- * outputs are int8 codes dequantized with the board's rule).  Referenced
- * weakly so that this file also builds and runs against an engine without
- * them (then no model is awnn); once that branch is merged these lines may
- * simply go, the calls below stay. */
+ * these to maixnn.h (an awnn input's scale is its Input layer's -23329,
+ * graph outputs are int8 codes dequantized with the board's rule).
+ * Referenced weakly so that this file also builds and runs against an engine
+ * without them (then no model is awnn); once that branch is merged these
+ * declarations may go, the calls stay.  tests/test_libmaix.py runs a golden
+ * awnn model through this path as soon as the engine reads awnn. */
 extern int mxn_net_is_awnn(const mxn_net *net) __attribute__((weak));
-extern float mxn_net_blob_scale(const mxn_net *net, int blob) __attribute__((weak));
-extern void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out) __attribute__((weak));
+extern int mxn_net_blob_scale(const mxn_net *net, int blob, void *scale_f32) __attribute__((weak));
+extern int mxn_net_dequantize(const mxn_net *net, int blob, const void *codes_i8, size_t n, void *out_f32)
+    __attribute__((weak));
 
 static int is_awnn(const mxn_net *net)
 {
-    return mxn_net_is_awnn && mxn_net_blob_scale && mxn_awnn_dequantize && mxn_net_is_awnn(net) == 1;
+    return mxn_net_is_awnn && mxn_net_blob_scale && mxn_net_dequantize && mxn_net_is_awnn(net) == 1;
 }
 
 /* libmaix's libmaix_nn_module_init/deinit are process-wide by design (on the
@@ -193,8 +195,7 @@ static void choose_feed(mxn_net *net, emu_input *in)
     in->feed = FEED_FLOAT;
     in->scale = 0.f;
     if (is_awnn(net)) {
-        s = mxn_net_blob_scale(net, in->blob);
-        if (s > 0.f) {
+        if (mxn_net_blob_scale(net, in->blob, &s) == MXN_OK && s > 0.f) {
             in->feed = FEED_INT8;
             in->scale = s;
         } else {
@@ -473,7 +474,7 @@ static libmaix_err_t get_output(libmaix_nn_t *obj, int index, libmaix_nn_layer_t
     emu_config *cfg = config_of(obj);
     int blob = cfg->output_blobs[index];
     const char *name = mxn_net_blob_name(cfg->net, blob);
-    int dims = 0, w = 0, h = 0, c = 0, dtype = 0, ow, oh, oc, ch, y, x;
+    int dims = 0, w = 0, h = 0, c = 0, dtype = 0, ow, oh, oc, ch, y, x, rc;
     long declared, total;
     const void *data = mxn_session_blob(cfg->session, blob, &dims, &w, &h, &c, &dtype);
     float *out = (float *)layer->data;
@@ -497,8 +498,8 @@ static libmaix_err_t get_output(libmaix_nn_t *obj, int index, libmaix_nn_layer_t
             cfg->dequantized = p;
             cfg->dequantized_size = (size_t)total;
         }
-        mxn_awnn_dequantize((const signed char *)data, (size_t)total, mxn_net_blob_scale(cfg->net, blob),
-                            cfg->dequantized);
+        if ((rc = mxn_net_dequantize(cfg->net, blob, data, (size_t)total, cfg->dequantized)) != MXN_OK)
+            return fail(obj, from_engine(rc), "forward: output %s: %s", name, mxn_net_error(cfg->net));
         src = cfg->dequantized;
     }
     declared = (long)layer->w * layer->h * layer->c;
