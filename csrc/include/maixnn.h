@@ -82,8 +82,9 @@ MXN_API int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *
  * V831 NPU does with a quantized input).  0 when only float layers read the
  * blob; an error (NOT_IMPLEMENT) when int8 layers read it with different
  * scales or int8 and float layers both read it.  Needs the weights loaded.
- * (ncnn int8: the readers' bottom_scale, through Split layers.  void * so
- * that a binding without float types can pass it.) */
+ * (ncnn int8 models: the readers' bottom_scale, through Split layers; an
+ * awnn model's blobs carry their own scales.  void * so that a binding
+ * without float types can pass it.) */
 MXN_API int mxn_net_blob_int8_scale(mxn_net *net, int blob, void *scale_f32);
 
 /* ---- execution ---- */
