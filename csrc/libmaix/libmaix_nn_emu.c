@@ -276,6 +276,7 @@ static libmaix_err_t emu_load(libmaix_nn_t *obj, const libmaix_nn_model_path_t *
         release_model(cfg);
         return err;
     }
+    /* input_num / output_num 0: the model's own inputs / outputs (names and ids ignored) */
     in_num = opt->awnn.input_num ? opt->awnn.input_num : mxn_net_input_count(cfg->net);
     out_num = opt->awnn.output_num ? opt->awnn.output_num : mxn_net_output_count(cfg->net);
     if (in_num < 1 || out_num < 1) {
@@ -293,7 +294,8 @@ static libmaix_err_t emu_load(libmaix_nn_t *obj, const libmaix_nn_model_path_t *
     cfg->output_num = out_num;
     for (i = 0; i < in_num; i++) {
         emu_input *in = &cfg->inputs[i];
-        err = pick_blob(obj, "input", i, opt->awnn.input_names, opt->awnn.input_ids, &in->blob);
+        err = pick_blob(obj, "input", i, opt->awnn.input_num ? opt->awnn.input_names : NULL,
+                        opt->awnn.input_num ? opt->awnn.input_ids : NULL, &in->blob);
         if (err != LIBMAIX_ERR_NONE) {
             release_model(cfg);
             return err;
@@ -304,7 +306,8 @@ static libmaix_err_t emu_load(libmaix_nn_t *obj, const libmaix_nn_model_path_t *
         npu_inputs += in->feed == FEED_INT8 || in->feed == FEED_DEQUANT;
     }
     for (i = 0; i < out_num; i++) {
-        err = pick_blob(obj, "output", i, opt->awnn.output_names, opt->awnn.output_ids, &cfg->output_blobs[i]);
+        err = pick_blob(obj, "output", i, opt->awnn.output_num ? opt->awnn.output_names : NULL,
+                        opt->awnn.output_num ? opt->awnn.output_ids : NULL, &cfg->output_blobs[i]);
         if (err != LIBMAIX_ERR_NONE) {
             release_model(cfg);
             return err;
