@@ -452,9 +452,12 @@ def test_awnn_models_through_libmaix_equal_maixnn_nn(host_build, tmp_path):
         image = (rng.random((h, w, 3)) * 255).astype(np.uint8)
         path = str(tmp_path / ("%s.ppm" % case))
         Image.fromarray(image).save(path)
+        shape = np.asarray(net.forward(np.zeros((c, h, w), np.int8))).shape
+        out_hwc = (shape[1], shape[2], shape[0]) if len(shape) == 3 else (1, 1, int(np.prod(shape)))
         model = nn.load({"param": param, "bin": binp},
                         opt={"model_type": "awnn", "inputs": {net.input_names[0]: (h, w, 3)},
-                             "outputs": {net.output_names[0]: None}, "mean": [127.5] * 3, "norm": [0.0078125] * 3})
+                             "outputs": {net.output_names[0]: out_hwc}, "mean": [127.5] * 3,
+                             "norm": [0.0078125] * 3})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             expected = model.forward(image.tobytes(), quantize=True).reshape(-1)
