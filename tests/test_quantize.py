@@ -669,7 +669,7 @@ def test_calibration_on_the_ncnn_wheel_agrees_with_maixnn_engine(small, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cal.CalibrationWarning)
         r = maixnn.quantize(small["base"], out, images=small["npy"], mean=MEAN, std=STD, fold_normalization=False, engine="ncnn",
-                            progress=False)
+                            method=small["result"].method, progress=False)
     a, b = ScaleTable.read(r.table), ScaleTable.read(small["result"].table)
     for n in b.bottom:
         assert a.bottom[n][0] == pytest.approx(b.bottom[n][0], rel=1e-5)

@@ -18,7 +18,7 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CALIBRATION_IMAGES = 8
 EVAL_IMAGES = 4
 # the default of maixnn.quantize; the table says which one was used
-METHOD = "kl"
+from maixnn.quantizer import DEFAULT_METHOD as METHOD  # noqa: E402
 
 
 def synthetic_images(n: int, h: int, w: int, seed: int) -> List[np.ndarray]:

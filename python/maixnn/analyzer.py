@@ -52,7 +52,7 @@ from .fold import input_mapping
 from .ncnn_model import Layer, NcnnModel
 from .npu import INT8_LAYER_TYPES, dequantize_outputs_scale
 from .preprocess import RESIZE_HELP, Preprocess, resize_option
-from .quantizer import model_input_size
+from .quantizer import DEFAULT_METHOD, model_input_size
 
 # A layer is flagged when its single-mode cosine is below this (or its error
 # stands out against the others, see _suggest).
@@ -495,7 +495,7 @@ def _suggested_command(float_base, int8_base, preprocess, sidecar, layers) -> Op
     method = (sidecar.get("calibration") or {}).get("method") if isinstance(sidecar.get("calibration"), dict) else None
     pre = preprocess.to_dict()
     return ("maixnn quantize %s %s --images <calibration images> --method %s --mean %s --std %s --float-layers %s"
-            % (float_base, out, method or "kl", ",".join("%g" % v for v in pre["torch"]["mean"]),
+            % (float_base, out, method or DEFAULT_METHOD, ",".join("%g" % v for v in pre["torch"]["mean"]),
                ",".join("%g" % v for v in pre["torch"]["std"]), float_layers))
 
 

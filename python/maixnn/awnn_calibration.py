@@ -356,7 +356,7 @@ class AwnnCalibration:
         return rows
 
 
-def calibrate_awnn(model: NcnnModel, images, preprocess, method: str = "kl", percentile: float = 99.99,
+def calibrate_awnn(model: NcnnModel, images, preprocess, method: str = "percentile", percentile: float = 99.99,
                    eq_images: int = 20, eq_steps: int = 100, max_images: Optional[int] = None,
                    progress: bool = True, engine: str = "maixnn") -> AwnnCalibration:
     """Scales for the awnn table of `model` (a float ncnn model, already folded

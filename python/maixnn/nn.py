@@ -225,6 +225,8 @@ class Model:
         Returns one float32 array per declared output (a list in the order of
         opt["outputs"] when there are several); output_fmt other than "numpy":
         the float32 bytes of each output in `layout` order instead.
+        layout is the layout of what is RETURNED ("hwc": (h, w, c), "chw":
+        (c, h, w)), as in MaixPy3; the input image is always HWC.
         debug=True prints "forward use time: N us" (and more detail on stderr)."""
         if isinstance(inputs, list):
             raise NotSupportedError("not support multiple input yet: pass one image (bytes, a PIL image or a "
