@@ -57,6 +57,33 @@ class DigitsNet(torch.nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+def _train(net_class, x: np.ndarray, y: np.ndarray, epochs: int, seed: int, one_cycle: bool = False):
+    """Adam, batches of 64, one thread (2 threads spin against each other on a
+    busy 2-core machine); optionally a one-cycle learning rate."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    model = net_class()
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 1e-2, total_steps=epochs * ((len(x) + 63) // 64)) \
+        if one_cycle else None
+    X, Y = torch.from_numpy(x), torch.from_numpy(y).long()
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(X), generator=gen)
+        for i in range(0, len(X), 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(X[idx]), Y[idx]).backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+    model.eval()
+    torch.set_num_threads(threads)
+    return model
+
+
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     from sklearn.datasets import load_digits
@@ -73,28 +100,9 @@ def digits(tmp_path_factory):
     def normalise(u):  # (u8/255 - mean) / std, what maixnn.preprocess computes for PyTorch terms
         return ((u.astype(np.float32) / np.float32(255.0) - m32) / s32).transpose(0, 3, 1, 2).copy()
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 threads spin against each other on a busy 2-core machine
-    torch.manual_seed(0)
-    model = DigitsNet()
-    opt = torch.optim.Adam(model.parameters(), 3e-3)
-    steps_per_epoch = (len(x_train) + 63) // 64
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 1e-2, total_steps=EPOCHS * steps_per_epoch)
-    X, Y = torch.from_numpy(normalise(x_train)), torch.from_numpy(y_train).long()
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(EPOCHS):
-        model.train()
-        perm = torch.randperm(len(X), generator=gen)
-        for i in range(0, len(X), 64):
-            idx = perm[i:i + 64]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(X[idx]), Y[idx]).backward()
-            opt.step()
-            sched.step()
-    model.eval()
+    model = _train(DigitsNet, normalise(x_train), y_train, EPOCHS, seed=0, one_cycle=True)
     with torch.no_grad():
         torch_pred = model(torch.from_numpy(normalise(x_test))).argmax(1).numpy()
-    torch.set_num_threads(threads)
 
     d = tmp_path_factory.mktemp("digits")
     maixnn.export(model, str(d / "digits.onnx"), input_shape=(3, SIZE, SIZE))
@@ -241,22 +249,7 @@ def signed_digits(tmp_path_factory):
     def normalise(u):
         return ((u.astype(np.float32) / np.float32(255.0) - np.float32(0.5)) / np.float32(0.5))[:, None].copy()
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(1)
-    model = GreyDigitsNet()
-    opt = torch.optim.Adam(model.parameters(), 3e-3)
-    X, Y = torch.from_numpy(normalise(x_train)), torch.from_numpy(y_train).long()
-    gen = torch.Generator().manual_seed(1)
-    for _ in range(15):
-        perm = torch.randperm(len(X), generator=gen)
-        for i in range(0, len(X), 64):
-            idx = perm[i:i + 64]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(X[idx]), Y[idx]).backward()
-            opt.step()
-    model.eval()
-    torch.set_num_threads(threads)
+    model = _train(GreyDigitsNet, normalise(x_train), y_train, 15, seed=1)
     d = tmp_path_factory.mktemp("signed_digits")
     maixnn.export(model, str(d / "m.onnx"), input_shape=(1, 8, 8))
     maixnn.convert(str(d / "m.onnx"), str(d / "m"))
