@@ -103,9 +103,18 @@ int mxn_modelbin_read_named(mxn_modelbin *mb, size_t count, int type, const char
 int mxn_modelbin_read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err);
 
 /* ---- execution options ---- */
+typedef struct mxn_kernel_set mxn_kernel_set;   /* csrc/kernels.h */
 typedef struct {
     int num_threads;
+    const mxn_kernel_set *kernels;   /* the session's kernel set (never NULL in a forward) */
+    size_t *scratch_peak;            /* a forward records its largest scratch here (may be NULL) */
 } mxn_option;
+
+/* a layer's forward: "I hold `bytes` of scratch memory besides my tops" */
+static inline void mxn_note_scratch(const mxn_option *opt, size_t bytes)
+{
+    if (opt && opt->scratch_peak && bytes > *opt->scratch_peak) *opt->scratch_peak = bytes;
+}
 
 /* ---- layers ----
  * One file per layer type under csrc/layers/, each defining a const

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mxn_net.h"
+#include "kernels.h"
 
 enum { BLOB_EMPTY = 0, BLOB_GIVEN = 1, BLOB_COMPUTED = 2 };
 
@@ -31,7 +32,26 @@ struct mxn_session {
     unsigned char *layer_needed;
     int *pending_uses;          /* needed consumers not yet run, per blob */
     mxn_mat *io;                /* scratch: bottoms then tops of the widest layer */
+    size_t blob_bytes;          /* bytes of the blobs held now (given and computed) */
+    size_t peak_bytes;          /* the last run's peak: blobs + the running layer's scratch */
 };
+
+static size_t mat_bytes(const mxn_mat *m)
+{
+    return m->data ? mxn_mat_total(m) * mxn_dtype_size(m->dtype) : 0;
+}
+
+/* free a blob the session holds, keeping the byte count */
+static void drop_blob(mxn_session *s, int b)
+{
+    s->blob_bytes -= mat_bytes(&s->blobs[b]);
+    mxn_mat_free(&s->blobs[b]);
+}
+
+size_t mxn_session_peak_memory(const mxn_session *s)
+{
+    return s ? s->peak_bytes : 0;
+}
 
 mxn_session *mxn_session_create(const mxn_net *net)
 {
@@ -42,6 +62,9 @@ mxn_session *mxn_session_create(const mxn_net *net)
     if (!s) return NULL;
     s->net = net;
     s->opt.num_threads = 1;
+    /* $MAIXNN_KERNELS or the best set: a bad value is reported by the first
+     * set_input / run (this function has no error channel but NULL) */
+    s->opt.kernels = mxn_kernel_set_default(&s->err);
     nb = s->blob_count = net->param_loaded ? net->blob_count : 0;
     nl = s->layer_count = net->param_loaded ? net->layer_count : 0;
     for (i = 0; i < nl; i++) {
@@ -91,8 +114,46 @@ int mxn_session_set_num_threads(mxn_session *s, int n)
     return MXN_OK;
 }
 
+int mxn_session_set_kernels(mxn_session *s, const char *name)
+{
+    const mxn_kernel_set *k;
+    if (!s) return MXN_ERR_PARAM;
+    k = mxn_kernel_set_find(name, &s->err);
+    if (!k) return s->err.code;
+    s->opt.kernels = k;
+    return MXN_OK;
+}
+
+const char *mxn_session_kernels(const mxn_session *s)
+{
+    return s && s->opt.kernels ? s->opt.kernels->name : "";
+}
+
+int mxn_kernels_count(void)
+{
+    int i, n = 0, ok;
+    for (i = 0; i < mxn_kernel_set_count(); i++)
+        if (mxn_kernel_set_at(i, &ok) && ok) n++;
+    return n;
+}
+
+const char *mxn_kernels_name(int i)
+{
+    int k, n = 0, ok;
+    for (k = 0; k < mxn_kernel_set_count(); k++) {
+        const mxn_kernel_set *ks = mxn_kernel_set_at(k, &ok);
+        if (ok && n++ == i) return ks->name;
+    }
+    return NULL;
+}
+
 static int check_net_ready(mxn_session *s)
 {
+    if (!s->opt.kernels) {
+        mxn_error e;
+        mxn_kernel_set_default(&e);
+        return mxn_error_set(&s->err, e.code, "%s (set by mxn_session_set_kernels)", e.msg);
+    }
     if (!s->net->param_loaded)
         return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net has no model loaded");
     if (s->blob_count != s->net->blob_count || s->layer_count != s->net->layer_count)
@@ -148,8 +209,9 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void 
     rc = mxn_mat_alloc(&m, dims, w, h, c, dtype, &s->err);
     if (rc) return mxn_error_prefix(&s->err, "input '%s': ", net->blob_names[blob]);
     memcpy(m.data, data, mxn_mat_total(&m) * mxn_dtype_size(dtype));
-    mxn_mat_free(&s->blobs[blob]);
+    drop_blob(s, blob);
     s->blobs[blob] = m;
+    s->blob_bytes += mat_bytes(&m);
     s->state[blob] = BLOB_GIVEN;
     return MXN_OK;
 }
@@ -157,7 +219,7 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void 
 static void release_if_done(mxn_session *s, int b)
 {
     if (s->state[b] == BLOB_COMPUTED && !s->wanted[b] && s->pending_uses[b] <= 0) {
-        mxn_mat_free(&s->blobs[b]);
+        drop_blob(s, b);
         s->state[b] = BLOB_EMPTY;
     }
 }
@@ -177,8 +239,12 @@ static int run_layer(mxn_session *s, int li)
                                  l->name, l->type, net->blob_names[b]);
         bottoms[k] = s->blobs[b];
     }
+    size_t scratch = 0, top_bytes = 0;
+
     memset(tops, 0, (size_t)l->top_count * sizeof(mxn_mat));
+    s->opt.scratch_peak = &scratch;
     rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
+    s->opt.scratch_peak = NULL;
     if (rc == MXN_OK) {
         for (k = 0; k < l->top_count; k++)
             if (!tops[k].data || tops[k].dims < 1 || tops[k].dims > 3 || tops[k].w < 1 || tops[k].h < 1 ||
@@ -193,13 +259,16 @@ static int run_layer(mxn_session *s, int li)
         if (s->err.code != rc) mxn_error_set(&s->err, rc, "failed (code %d)", rc);
         return mxn_error_prefix(&s->err, "layer '%s' (%s): ", l->name, l->type);
     }
+    for (k = 0; k < l->top_count; k++) top_bytes += mat_bytes(&tops[k]);
+    if (s->blob_bytes + top_bytes + scratch > s->peak_bytes) s->peak_bytes = s->blob_bytes + top_bytes + scratch;
     for (k = 0; k < l->top_count; k++) {
         int b = l->tops[k];
         if (s->state[b] == BLOB_GIVEN) {
             mxn_mat_free(&tops[k]);  /* a value the caller set wins */
         } else {
-            mxn_mat_free(&s->blobs[b]);
+            drop_blob(s, b);
             s->blobs[b] = tops[k];
+            s->blob_bytes += mat_bytes(&tops[k]);
             s->state[b] = BLOB_COMPUTED;
         }
     }
@@ -228,7 +297,7 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
     /* forget the previous run's results; keep what the caller gave */
     for (i = 0; i < net->blob_count; i++) {
         if (s->state[i] == BLOB_COMPUTED) {
-            mxn_mat_free(&s->blobs[i]);
+            drop_blob(s, i);
             s->state[i] = BLOB_EMPTY;
         }
         s->wanted[i] = 0;
@@ -238,6 +307,8 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         for (k = 0; k < net->output_count; k++) s->wanted[net->output_blobs[k]] = 1;
     else
         for (k = 0; k < n; k++) s->wanted[wanted[k]] = 1;
+
+    s->peak_bytes = s->blob_bytes;
 
     /* backwards: a layer runs if one of its tops is needed and not given */
     memcpy(s->needed, s->wanted, (size_t)net->blob_count);

@@ -107,6 +107,21 @@ def test_run_npy_and_save(tmp_path):
     assert "relu: shape (4, 8, 8)" in proc.stdout
 
 
+def test_run_threads_and_kernels(tmp_path):
+    # --threads / --kernels reach the engine; the reference kernels with 3
+    # threads agree with the default run within the float32 kernels' 1e-5
+    param, binf = _classifier(tmp_path, seed=5)
+    x = np.random.default_rng(6).standard_normal((3, 8, 8)).astype(np.float32)
+    np.save(str(tmp_path / "x.npy"), x)
+    proc = maixnn_cli("run", tmp_path / "cls", tmp_path / "x.npy", "--threads", "3", "--kernels", "ref",
+                      "--outputs", "conv", "--save", tmp_path / "y.npy")
+    assert proc.returncode == 0, proc.stderr
+    ref = Net(param, binf, kernels="ref").forward(x, outputs="conv")["conv"]
+    np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), ref)
+    proc = maixnn_cli("run", tmp_path / "cls", tmp_path / "x.npy", "--threads", "0")
+    assert proc.returncode == 2 and "num_threads must be an int >= 1" in proc.stderr
+
+
 @pytest.mark.parametrize("case", ["missing_model", "garbage_param", "wrong_npy_shape", "bad_mean", "bad_output"])
 def test_errors_are_one_clean_line(tmp_path, case):
     param, binf = _classifier(tmp_path)
