@@ -35,7 +35,8 @@ typedef struct {
     int dims;
     int w, h, c;
     mxn_dtype dtype;
-    void *data;      /* owned by the mat; NULL when empty */
+    void *data;      /* owned by the mat (unless view); NULL when empty */
+    int view;        /* 1: data belongs to another mat (mxn_mat_view); freeing this one frees nothing */
 } mxn_mat;
 
 /* allocate an uninitialised mat; overflow-checked; frees nothing in `m` first */
@@ -44,6 +45,10 @@ int mxn_mat_alloc(mxn_mat *m, int dims, int w, int h, int c, mxn_dtype dtype, mx
 int mxn_mat_alloc_like(mxn_mat *m, const mxn_mat *like, mxn_dtype dtype, mxn_error *err);
 int mxn_mat_copy(mxn_mat *dst, const mxn_mat *src, mxn_error *err);
 void mxn_mat_free(mxn_mat *m);            /* leaves an empty mat */
+/* dst shows src's data with the shape (dims, w, h, c) (same element count):
+ * Split, Flatten, Reshape, Noop.  The session keeps src's data alive while
+ * views of it exist (session.c). */
+void mxn_mat_view(mxn_mat *dst, const mxn_mat *src, int dims, int w, int h, int c);
 size_t mxn_mat_total(const mxn_mat *m);   /* w*h*c (0 when empty) */
 size_t mxn_dtype_size(mxn_dtype t);
 static inline float *mxn_mat_f32(const mxn_mat *m) { return (float *)m->data; }

@@ -34,6 +34,13 @@ struct mxn_session {
     mxn_mat *io;                /* scratch: bottoms then tops of the widest layer */
     size_t blob_bytes;          /* bytes of the blobs held now (given and computed) */
     size_t peak_bytes;          /* the last run's peak: blobs + the running layer's scratch */
+    /* views (Split, Flatten, Reshape, Noop tops share their bottom's data):
+     * view_of[b] is the computed blob whose data view b shows (-1: b owns its
+     * data); viewers[b] counts the live views of b; a blob released while
+     * views of it live moves to held[b] until the last view goes */
+    int *view_of;
+    int *viewers;
+    mxn_mat *held;
 };
 
 static size_t mat_bytes(const mxn_mat *m)
@@ -41,11 +48,54 @@ static size_t mat_bytes(const mxn_mat *m)
     return m->data ? mxn_mat_total(m) * mxn_dtype_size(m->dtype) : 0;
 }
 
-/* free a blob the session holds, keeping the byte count */
+/* free a blob the session holds, keeping the byte count; a view frees
+ * nothing itself, but may be the last one keeping its owner's data */
 static void drop_blob(mxn_session *s, int b)
 {
-    s->blob_bytes -= mat_bytes(&s->blobs[b]);
-    mxn_mat_free(&s->blobs[b]);
+    mxn_mat *m = &s->blobs[b];
+    if (m->view) {
+        const int root = s->view_of[b];
+        mxn_mat_free(m);
+        s->view_of[b] = -1;
+        if (root >= 0 && --s->viewers[root] == 0 && s->held[root].data) {
+            s->blob_bytes -= mat_bytes(&s->held[root]);
+            mxn_mat_free(&s->held[root]);
+        }
+        return;
+    }
+    if (s->viewers[b] > 0 && m->data) {
+        s->held[b] = *m;   /* views still show it: keep the data, the blob is gone */
+        memset(m, 0, sizeof(*m));
+        return;
+    }
+    s->blob_bytes -= mat_bytes(m);
+    mxn_mat_free(m);
+}
+
+/* a layer's top that is a view: of which computed blob's data?  A view of a
+ * caller's input (or of anything else) becomes a copy, so that only computed
+ * blobs - freed at fixed points of a run - have views. */
+static int adopt_view(mxn_session *s, const mxn_layer *l, int top, mxn_mat *m)
+{
+    int j, root = -1;
+    for (j = 0; j < l->bottom_count; j++) {
+        const int b = l->bottoms[j];
+        if (s->blobs[b].data == m->data) {
+            root = s->view_of[b] >= 0 ? s->view_of[b] : b;
+            break;
+        }
+    }
+    if (root < 0 || !((s->state[root] == BLOB_COMPUTED && !s->blobs[root].view && s->blobs[root].data == m->data) ||
+                      (s->held[root].data && s->held[root].data == m->data))) {
+        mxn_mat copy;
+        memset(&copy, 0, sizeof(copy));
+        if (mxn_mat_copy(&copy, m, &s->err)) return s->err.code;
+        *m = copy;
+        return MXN_OK;
+    }
+    s->view_of[top] = root;
+    s->viewers[root]++;
+    return MXN_OK;
 }
 
 size_t mxn_session_peak_memory(const mxn_session *s)
@@ -78,10 +128,15 @@ mxn_session *mxn_session_create(const mxn_net *net)
     s->pending_uses = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
     s->layer_needed = (unsigned char *)calloc((size_t)(nl ? nl : 1), 1);
     s->io = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
-    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io) {
+    s->view_of = (int *)malloc(sizeof(int) * (size_t)(nb ? nb : 1));
+    s->viewers = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
+    s->held = (mxn_mat *)calloc((size_t)(nb ? nb : 1), sizeof(mxn_mat));
+    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io ||
+        !s->view_of || !s->viewers || !s->held) {
         mxn_session_destroy(s);
         return NULL;
     }
+    for (i = 0; i < (nb ? nb : 1); i++) s->view_of[i] = -1;
     return s;
 }
 
@@ -91,7 +146,12 @@ void mxn_session_destroy(mxn_session *s)
     if (!s) return;
     if (s->blobs)
         for (i = 0; i < s->blob_count; i++) mxn_mat_free(&s->blobs[i]);
+    if (s->held)
+        for (i = 0; i < s->blob_count; i++) mxn_mat_free(&s->held[i]);
     free(s->blobs);
+    free(s->view_of);
+    free(s->viewers);
+    free(s->held);
     free(s->state);
     free(s->wanted);
     free(s->needed);
@@ -259,7 +319,19 @@ static int run_layer(mxn_session *s, int li)
         if (s->err.code != rc) mxn_error_set(&s->err, rc, "failed (code %d)", rc);
         return mxn_error_prefix(&s->err, "layer '%s' (%s): ", l->name, l->type);
     }
-    for (k = 0; k < l->top_count; k++) top_bytes += mat_bytes(&tops[k]);
+    for (k = 0; k < l->top_count; k++) {
+        if (tops[k].view && s->state[l->tops[k]] != BLOB_GIVEN && adopt_view(s, l, l->tops[k], &tops[k])) {
+            int j;
+            for (j = 0; j < k; j++)   /* undo the views adopted so far */
+                if (tops[j].view && s->view_of[l->tops[j]] >= 0) {
+                    s->viewers[s->view_of[l->tops[j]]]--;
+                    s->view_of[l->tops[j]] = -1;
+                }
+            for (j = 0; j < l->top_count; j++) mxn_mat_free(&tops[j]);
+            return mxn_error_prefix(&s->err, "layer '%s' (%s): ", l->name, l->type);
+        }
+        if (!tops[k].view) top_bytes += mat_bytes(&tops[k]);
+    }
     if (s->blob_bytes + top_bytes + scratch > s->peak_bytes) s->peak_bytes = s->blob_bytes + top_bytes + scratch;
     for (k = 0; k < l->top_count; k++) {
         int b = l->tops[k];
@@ -268,7 +340,7 @@ static int run_layer(mxn_session *s, int li)
         } else {
             drop_blob(s, b);
             s->blobs[b] = tops[k];
-            s->blob_bytes += mat_bytes(&tops[k]);
+            if (!tops[k].view) s->blob_bytes += mat_bytes(&tops[k]);
             s->state[b] = BLOB_COMPUTED;
         }
     }

@@ -68,6 +68,11 @@ def test_info_table_and_memory_numbers(tmp_path):
     # peak while relu0 runs: conv (its input) + relu (its output); input0 is already dead
     assert s.activation_peak_bytes == 2048
     assert s.total_weights == 108 + 1285
+    # the engine's measurement (reference kernels): while conv0 runs, the kept
+    # input, conv0's output and its padded input copy (3 x 10 x 10 floats)
+    s = summarize(param, binf, net=Net(param, binf, kernels="ref"))
+    assert s.engine_peak_bytes == 768 + 1024 + 1200
+    assert "peak measured by the engine (input kept, layer scratch included)" in out
 
 
 def test_run_image_with_labels(tmp_path):

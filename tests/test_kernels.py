@@ -222,3 +222,36 @@ def test_peak_memory_is_the_blobs_held_at_once():
         net = Net.from_memory(model.param_text(), model.bin_bytes(), kernels=k)
         net.forward(x)
         assert x.nbytes + 2 * y <= net.peak_memory <= x.nbytes + 2 * y + 256 * 1024
+
+
+def test_split_flatten_reshape_noop_are_views():
+    """Split / Flatten / Reshape / Noop tops share their bottom's data: the
+    values are the bottom's, and the peak heap holds the convolution's output
+    once (x + y + z), not once per view."""
+    rng = np.random.RandomState(4)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    model = NcnnModel([Layer("Input", "in", [], ["x"]),
+                       Layer("Convolution", "conv", ["x"], ["y"], {0: 6, 1: 3, 6: w.size},
+                             [Weight("weight", w, "tagged")]),
+                       Layer("Split", "split", ["y"], ["a", "b", "c"]),
+                       Layer("Flatten", "flat", ["a"], ["f"]),
+                       Layer("Reshape", "rs", ["f"], ["r"], {0: -1, 1: 6}),
+                       Layer("Noop", "nop", ["c"], ["n"]),
+                       Layer("ReLU", "relu", ["b"], ["z"])])
+    x = rng.standard_normal((4, 20, 30)).astype(np.float32)
+    net = Net.from_memory(model.param_text(), model.bin_bytes(), kernels="ref")
+    out = net.forward(x, outputs=["y", "r", "n", "z"])
+    y = out["y"]
+    np.testing.assert_array_equal(out["r"], y.reshape(6, -1))
+    np.testing.assert_array_equal(out["n"], y)
+    np.testing.assert_array_equal(out["z"], np.maximum(y, 0))
+    assert net.peak_memory == x.nbytes + 2 * y.nbytes
+    # asking only for the views: y itself is released but its data stays for them
+    out = net.forward(x, outputs=["r", "n"])
+    np.testing.assert_array_equal(out["r"], y.reshape(6, -1))
+    np.testing.assert_array_equal(out["n"], y)
+    # a view of the caller's input is a copy (the caller may replace the input)
+    ident = NcnnModel([Layer("Input", "in", [], ["x"]), Layer("Split", "s", ["x"], ["p", "q"])])
+    out = Net.from_memory(ident.param_text(), b"").forward(x, outputs=["p", "q"])
+    np.testing.assert_array_equal(out["p"], x)
+    np.testing.assert_array_equal(out["q"], x)

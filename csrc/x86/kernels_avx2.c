@@ -35,48 +35,51 @@ static AVX2 __m256 act_avx2(const mxn_activation *a, __m256 v)
     }
 }
 
+/* 8 channels x 16 columns in two passes of 4 channels: per tap two loads of
+ * B and 4 broadcasts feed 8 FMAs (8 x 8 at once would need 9 loads for 8) */
 AVX2 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t)
 {
-    __m256 c0 = _mm256_set1_ps(t->bias[0]), c1 = _mm256_set1_ps(t->bias[1]);
-    __m256 c2 = _mm256_set1_ps(t->bias[2]), c3 = _mm256_set1_ps(t->bias[3]);
-    __m256 c4 = _mm256_set1_ps(t->bias[4]), c5 = _mm256_set1_ps(t->bias[5]);
-    __m256 c6 = _mm256_set1_ps(t->bias[6]), c7 = _mm256_set1_ps(t->bias[7]);
-    int k;
-    for (k = 0; k < K; k++) {
-        const __m256 bv = _mm256_loadu_ps(b + (size_t)k * NR);
-        const float *ak = a + (size_t)k * MR;
-        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 0), bv, c0);
-        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 1), bv, c1);
-        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 2), bv, c2);
-        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 3), bv, c3);
-        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 4), bv, c4);
-        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 5), bv, c5);
-        c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 6), bv, c6);
-        c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + 7), bv, c7);
+    float buf[MR * 16];
+    const int direct = t->nr == 16 && t->act->type <= 3;
+    int half, k, r;
+    for (half = 0; half < 2 && half * 4 < t->mr; half++) {
+        const float *ah = a + half * 4;
+        __m256 c00 = _mm256_set1_ps(t->bias[half * 4 + 0]), c01 = c00;
+        __m256 c10 = _mm256_set1_ps(t->bias[half * 4 + 1]), c11 = c10;
+        __m256 c20 = _mm256_set1_ps(t->bias[half * 4 + 2]), c21 = c20;
+        __m256 c30 = _mm256_set1_ps(t->bias[half * 4 + 3]), c31 = c30;
+        __m256 v[8];
+        for (k = 0; k < K; k++) {
+            const __m256 b0 = _mm256_loadu_ps(b + (size_t)k * 16), b1 = _mm256_loadu_ps(b + (size_t)k * 16 + 8);
+            const float *ak = ah + (size_t)k * MR;
+            __m256 x = _mm256_broadcast_ss(ak + 0);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(ak + 1);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(ak + 2);
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(ak + 3);
+            c30 = _mm256_fmadd_ps(x, b0, c30);
+            c31 = _mm256_fmadd_ps(x, b1, c31);
+        }
+        v[0] = c00; v[1] = c01; v[2] = c10; v[3] = c11; v[4] = c20; v[5] = c21; v[6] = c30; v[7] = c31;
+        for (r = 0; r < 4; r++) {
+            const int row = half * 4 + r;
+            if (direct) {
+                if (row < t->mr) {
+                    _mm256_storeu_ps(t->out_f32 + (size_t)row * t->ldc, act_avx2(t->act, v[2 * r]));
+                    _mm256_storeu_ps(t->out_f32 + (size_t)row * t->ldc + 8, act_avx2(t->act, v[2 * r + 1]));
+                }
+            } else {
+                _mm256_storeu_ps(buf + row * 16, v[2 * r]);
+                _mm256_storeu_ps(buf + row * 16 + 8, v[2 * r + 1]);
+            }
+        }
     }
-    if (t->mr == MR && t->nr == NR && t->act->type <= 3) {
-        float *o = t->out_f32;
-        const size_t ld = t->ldc;
-        _mm256_storeu_ps(o, act_avx2(t->act, c0));
-        _mm256_storeu_ps(o + ld, act_avx2(t->act, c1));
-        _mm256_storeu_ps(o + 2 * ld, act_avx2(t->act, c2));
-        _mm256_storeu_ps(o + 3 * ld, act_avx2(t->act, c3));
-        _mm256_storeu_ps(o + 4 * ld, act_avx2(t->act, c4));
-        _mm256_storeu_ps(o + 5 * ld, act_avx2(t->act, c5));
-        _mm256_storeu_ps(o + 6 * ld, act_avx2(t->act, c6));
-        _mm256_storeu_ps(o + 7 * ld, act_avx2(t->act, c7));
-    } else {
-        float buf[MR * NR];
-        _mm256_storeu_ps(buf + 0 * NR, c0);
-        _mm256_storeu_ps(buf + 1 * NR, c1);
-        _mm256_storeu_ps(buf + 2 * NR, c2);
-        _mm256_storeu_ps(buf + 3 * NR, c3);
-        _mm256_storeu_ps(buf + 4 * NR, c4);
-        _mm256_storeu_ps(buf + 5 * NR, c5);
-        _mm256_storeu_ps(buf + 6 * NR, c6);
-        _mm256_storeu_ps(buf + 7 * NR, c7);
-        mxn_gemm_tile_store_f32(t, buf, NR, 1);
-    }
+    if (!direct) mxn_gemm_tile_store_f32(t, buf, 16, 1);
 }
 
 static AVX2 __m256i bcast_pair(const int16_t *p)
