@@ -192,6 +192,11 @@ struct mxn_kernel_set {
     mxn_quantize_fn quantize;     /* NULL: mxn_quantize_f32_to_s8 */
     mxn_dw_f32_fn dw_f32;         /* NULL: depthwise through the reference */
     mxn_dw_s8_fn dw_s8;
+    /* fully connected (InnerProduct, GEMV): the signatures of
+     * mxn_innerproduct_f32_ref / _s8_ref (float sums may be reordered; int8 exact) */
+    void (*fc_f32)(int num_input, int num_output, const float *in, const float *weight, const float *bias,
+                   float *out);
+    void (*fc_s8)(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -221,6 +226,9 @@ void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);
 void mxn_dw_f32_avx2(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
 void mxn_dw_s8_avx2(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
+                     float *out);
+void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
 void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)

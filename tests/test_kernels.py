@@ -255,3 +255,31 @@ def test_split_flatten_reshape_noop_are_views():
     out = Net.from_memory(ident.param_text(), b"").forward(x, outputs=["p", "q"])
     np.testing.assert_array_equal(out["p"], x)
     np.testing.assert_array_equal(out["q"], x)
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("num_input,num_output,rows", [(1, 1, 1), (7, 3, 1), (64, 10, 1), (1280, 1000, 1),
+                                                        (33, 17, 3), (512, 5, 1), (100, 13, 2)])
+@pytest.mark.parametrize("int8", [None, 2])
+def test_innerproduct_kernels(num_input, num_output, rows, int8):
+    """InnerProduct (GEMV per row): float32 within 1e-5, int8 bit-identical."""
+    rng = np.random.RandomState(num_input + num_output)
+    params = {0: num_output, 1: 1, 2: num_input * num_output, 9: 1}
+    if int8 is None:
+        weights = [Weight("weight", rng.standard_normal((num_output, num_input)).astype(np.float32), "tagged")]
+    else:
+        params[8] = int8
+        weights = [Weight("weight", rng.randint(-127, 128, (num_output, num_input)).astype(np.int8), "tagged")]
+    weights.append(Weight("bias", rng.standard_normal(num_output).astype(np.float32), "raw"))
+    if int8 is not None:
+        weights += [Weight("scales", rng.uniform(50, 200, num_output).astype(np.float32), "raw"),
+                    Weight("bottom", np.array([30.0], np.float32), "raw")]
+    model = NcnnModel([Layer("Input", "in", [], ["x"]), Layer("InnerProduct", "fc", ["x"], ["y"], params, weights)])
+    x = rng.standard_normal((rows, num_input) if rows > 1 else (num_input,)).astype(np.float32)
+    ref = run(model, x, "ref")
+    for k in FAST:
+        got = run(model, x, k)
+        if int8 is None:
+            assert float(np.abs(got - ref).max()) <= RTOL * max(float(np.abs(ref).max()), 1e-30), k
+        else:
+            np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32), err_msg=k)

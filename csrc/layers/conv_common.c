@@ -244,8 +244,12 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
         for (r = 0; r < rows; r++) {
             float *o = mxn_mat_f32(top) + (size_t)r * fc->num_output;
             size_t i;
-            mxn_innerproduct_f32_ref(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
-                                     mxn_mat_f32(fc->weight), fc->bias, o);
+            if (fc->kernels && fc->kernels->fc_f32)
+                fc->kernels->fc_f32(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
+                                    mxn_mat_f32(fc->weight), fc->bias, o);
+            else
+                mxn_innerproduct_f32_ref(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
+                                         mxn_mat_f32(fc->weight), fc->bias, o);
             if (fc->act->type)
                 for (i = 0; i < (size_t)fc->num_output; i++) o[i] = mxn_activation_apply(fc->act, o[i]);
         }
@@ -269,7 +273,10 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
         } else {
             xq = mxn_mat_i8(bottom) + (size_t)r * fc->num_input;
         }
-        mxn_innerproduct_s8_ref(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
+        if (fc->kernels && fc->kernels->fc_s8)
+            fc->kernels->fc_s8(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
+        else
+            mxn_innerproduct_s8_ref(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
         mxn_innerproduct_dequant_ref(acc, fc->num_output, fc->scale_in, fc->bias, fc->act,
                                      mxn_mat_f32(top) + (size_t)r * fc->num_output);
     }
@@ -346,6 +353,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         fc.scale_in = c->scale_in;
         fc.bottom_scale = c->bottom_scale;
         fc.act = &c->act;
+        fc.kernels = opt->kernels;
         return mxn_fc_forward(&fc, in, 1, out, err);
     }
 

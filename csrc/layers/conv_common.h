@@ -50,6 +50,7 @@ typedef struct {
     const float *scale_in;        /* int8 only: [num_output] */
     float bottom_scale;           /* int8 only */
     const mxn_activation *act;
+    const mxn_kernel_set *kernels;  /* the session's: fc_f32 / fc_s8 when it has them */
 } mxn_fc_params;
 
 int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
