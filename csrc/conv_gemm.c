@@ -109,6 +109,23 @@ void mxn_dw_store_s32(const int32_t *acc, int n, const mxn_dw_row *r)
     }
 }
 
+void mxn_run_workers(int workers, void *(*fn)(void *), void *args, size_t arg_size)
+{
+    pthread_t *tids = workers > 1 ? (pthread_t *)calloc((size_t)workers, sizeof(pthread_t)) : NULL;
+    unsigned char *started = workers > 1 ? (unsigned char *)calloc((size_t)workers, 1) : NULL;
+    int i;
+    if (tids && started)
+        for (i = 1; i < workers; i++)
+            started[i] = pthread_create(&tids[i], NULL, fn, (char *)args + (size_t)i * arg_size) == 0;
+    fn(args);
+    for (i = 1; i < workers; i++) {
+        if (started && started[i]) pthread_join(tids[i], NULL);
+        else fn((char *)args + (size_t)i * arg_size);
+    }
+    free(tids);
+    free(started);
+}
+
 /* ---- the forward ------------------------------------------------------------ */
 
 typedef struct {
@@ -264,8 +281,6 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
 {
     run_ctx c;
     worker *wk = NULL;
-    pthread_t *tids = NULL;
-    unsigned char *started = NULL;
     size_t *koff = NULL, col_bytes;
     const int in_g = s->in_c / s->group;
     const size_t in_plane = (size_t)s->in_h * s->in_w;
@@ -306,9 +321,7 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
                      (size_t)c.workers * (col_bytes * (size_t)c.nc + sizeof(size_t) * (size_t)c.nc);
     koff = (size_t *)malloc(sizeof(size_t) * (size_t)g->K);
     wk = (worker *)calloc((size_t)c.workers, sizeof(worker));
-    tids = (pthread_t *)calloc((size_t)c.workers, sizeof(pthread_t));
-    started = (unsigned char *)calloc((size_t)c.workers, 1);
-    if (!koff || !wk || !tids || !started) goto no_mem;
+    if (!koff || !wk) goto no_mem;
     for (q = 0, i = 0; q < in_g; q++)
         for (ky = 0; ky < s->kernel_h; ky++)
             for (kx = 0; kx < s->kernel_w; kx++)
@@ -321,14 +334,7 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
         wk[i].coff = (size_t *)malloc(sizeof(size_t) * (size_t)c.nc);
         if (!wk[i].bpack || !wk[i].coff) goto no_mem;
     }
-    /* workers 1.. on their own threads, worker 0 here; a thread that cannot
-     * be started has its share run here too (same results, only slower) */
-    for (i = 1; i < c.workers; i++) started[i] = pthread_create(&tids[i], NULL, worker_main, &wk[i]) == 0;
-    worker_main(&wk[0]);
-    for (i = 1; i < c.workers; i++) {
-        if (started[i]) pthread_join(tids[i], NULL);
-        else worker_main(&wk[i]);
-    }
+    mxn_run_workers(c.workers, worker_main, wk, sizeof(worker));
     goto done;
 
 no_mem:
@@ -340,8 +346,6 @@ done:
             free(wk[i].coff);
         }
     free(wk);
-    free(tids);
-    free(started);
     free(koff);
     return rc;
 }

@@ -40,4 +40,10 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
                       const mxn_conv_gemm_out *o, const mxn_kernel_set *k, int num_threads,
                       size_t *scratch_bytes, mxn_error *err);
 
+/* Run fn on `workers` argument blocks (args, args + arg_size, ...): block 0
+ * on the calling thread, the others on their own pthreads; a thread that
+ * cannot be started has its block run on the calling thread (same results,
+ * only slower).  Returns when all are done. */
+void mxn_run_workers(int workers, void *(*fn)(void *), void *args, size_t arg_size);
+
 #endif

@@ -11,7 +11,6 @@
  * threads; the results do not depend on their number.  Everything else - other
  * group shapes, strides above 2, the reference kernel set - goes through the
  * shared convolution forward. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "conv_common.h"
@@ -166,8 +165,6 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     const int ext_w = c->dilation_w * (c->kernel_w - 1) + 1, ext_h = c->dilation_h * (c->kernel_h - 1) + 1;
     dw_ctx d;
     dw_worker *wk = NULL;
-    pthread_t *tids = NULL;
-    unsigned char *started = NULL;
     size_t plane_bytes;
     int pl, pr, pt, pb, i, rc = MXN_OK;
 
@@ -209,9 +206,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     if (rc) return rc;
     plane_bytes = (size_t)d.pw * d.ph * (int8 ? 1 : 4);
     wk = (dw_worker *)calloc((size_t)d.workers, sizeof(dw_worker));
-    tids = (pthread_t *)calloc((size_t)d.workers, sizeof(pthread_t));
-    started = (unsigned char *)calloc((size_t)d.workers, 1);
-    if (!wk || !tids || !started) goto no_mem;
+    if (!wk) goto no_mem;
     for (i = 0; i < d.workers; i++) {
         wk[i].d = &d;
         wk[i].id = i;
@@ -223,13 +218,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     }
     mxn_note_scratch(opt, (size_t)d.workers * (plane_bytes * (c->stride_w == 2 ? 2 : 1) +
                                                 (int8 && in->dtype == MXN_F32 ? (size_t)in->w * in->h : 0)));
-    /* a thread that cannot be started has its channels done here (same results) */
-    for (i = 1; i < d.workers; i++) started[i] = pthread_create(&tids[i], NULL, dw_worker_main, &wk[i]) == 0;
-    dw_worker_main(&wk[0]);
-    for (i = 1; i < d.workers; i++) {
-        if (started[i]) pthread_join(tids[i], NULL);
-        else dw_worker_main(&wk[i]);
-    }
+    mxn_run_workers(d.workers, dw_worker_main, wk, sizeof(dw_worker));
     goto done;
 
 no_mem:
@@ -243,8 +232,6 @@ done:
             free(wk[i].quantized);
         }
     free(wk);
-    free(tids);
-    free(started);
     return rc;
 }
 

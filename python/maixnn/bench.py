@@ -181,19 +181,29 @@ def _maixnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int
         return ms, net.peak_memory
 
 
-def _ncnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int, runs: int) -> Optional[float]:
-    try:
-        import ncnn
-    except ImportError:
-        return None
+def load_ncnn_net(param_path: str, bin_path: str, threads: int = 1):
+    """An ncnn.Net of the OFFICIAL wheel with the model loaded, fp16/bf16 off
+    (maixnn computes in float32), `threads` threads."""
+    import ncnn
     net = ncnn.Net()
     net.opt.use_fp16_storage = False
     net.opt.use_fp16_arithmetic = False
     net.opt.use_fp16_packed = False
     net.opt.use_bf16_storage = False
     net.opt.num_threads = threads
-    if net.load_param(param) != 0 or net.load_model(binp) != 0:
-        raise RuntimeError("the ncnn wheel could not load %s" % param)
+    if net.load_param(param_path) != 0:
+        raise RuntimeError("ncnn could not load %s" % param_path)
+    if net.load_model(bin_path) != 0:
+        raise RuntimeError("ncnn could not load %s" % bin_path)
+    return net
+
+
+def _ncnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int, runs: int) -> Optional[float]:
+    try:
+        import ncnn
+    except ImportError:
+        return None
+    net = load_ncnn_net(param, binp, threads)
     mat = ncnn.Mat(x)
 
     def forward():
@@ -331,8 +341,9 @@ def run_cli(args) -> int:
         cases = [c for c in cases if c[0] in wanted]
     from .runtime import Net, loaded_library_path  # noqa: F401  (load the engine before the slow part)
     from .runtime import available_kernels
-    print("maixnn bench on %s (%d cores), kernels %s; %s; median of %d after %d warm-up"
-          % (cpu_name(), cores, available_kernels()[0], loaded_library_path(), runs, warmup))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print("maixnn bench on %s (%d cores, load average %.1f), kernels %s; %s; median of %d after %d warm-up"
+          % (cpu_name(), cores, load, available_kernels()[0], loaded_library_path(), runs, warmup))
     print(HEADER)
     sys.stdout.flush()
     run_bench(cases, threads, quick, warmup, runs, args.calibration_images,
