@@ -283,3 +283,31 @@ def test_innerproduct_kernels(num_input, num_output, rows, int8):
             assert float(np.abs(got - ref).max()) <= RTOL * max(float(np.abs(ref).max()), 1e-30), k
         else:
             np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32), err_msg=k)
+
+
+def test_maixnn_kernels_environment_variable(tmp_path):
+    """$MAIXNN_KERNELS picks a new session's kernel set; a bad value is an
+    error naming the variable at the first run (not a silent fallback)."""
+    import os
+    import subprocess
+    import sys
+    model = model_of(FIXED[5])
+    param, binp = str(tmp_path / "m.param"), str(tmp_path / "m.bin")
+    model.save(param, binp)
+    x = make_input(FIXED[5])
+    np.save(str(tmp_path / "x.npy"), x)
+    script = ("import sys, numpy as np\n"
+              "from maixnn.runtime import Net\n"
+              "np.save(sys.argv[3], Net(sys.argv[1], sys.argv[2]).forward(np.load(sys.argv[4])))\n")
+
+    def run_with(value):
+        env = dict(os.environ, MAIXNN_KERNELS=value)
+        return subprocess.run([sys.executable, "-c", script, param, binp, str(tmp_path / "y.npy"),
+                               str(tmp_path / "x.npy")], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+
+    proc = run_with("ref")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), run(model, x, "ref"))
+    proc = run_with("bogus")
+    assert proc.returncode != 0 and "MAIXNN_KERNELS: unknown kernel set 'bogus'" in proc.stderr
