@@ -1,13 +1,15 @@
 /* Compute kernels of the heavy layers (Convolution, ConvolutionDepthWise,
  * InnerProduct) and the int8 arithmetic they share.
  *
- * Every kernel here has a portable reference implementation in
- * csrc/kernels_ref.c (plain C99 loops, the innermost loop over contiguous
- * memory so the compiler can vectorise it).  Architecture kernels
- * (csrc/x86/, csrc/arm/) are meant to implement the same signatures and be
- * tested against the reference bit for bit: the integer parts must agree
- * exactly, and the float epilogues below define the rounding (they are the
- * formulas that make maixnn agree with the official ncnn runtime).
+ * The portable reference implementation in csrc/kernels_ref.c (plain C99
+ * loops, the innermost loop over contiguous memory so the compiler can
+ * vectorise it) defines every result.  The fast kernels (packed GEMM,
+ * depthwise rows, GEMV, quantize; below) come in kernel sets, one per
+ * instruction set (csrc/x86/, csrc/arm/, chosen in kernel_select.c), and are
+ * tested against the reference: the integer parts agree exactly and the int8
+ * epilogues use the float formulas below unchanged (they are the formulas
+ * that make maixnn agree with the official ncnn runtime), so int8 results are
+ * bit-identical; float32 sums may be reordered (within 1e-5 relative).
  *
  * The kernels do no validation: the layer code checks shapes, sizes and
  * overflow before calling them.
