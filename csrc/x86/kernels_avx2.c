@@ -179,24 +179,24 @@ static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
     }
 }
 
+/* The int8 micro-kernel body: ACC(c, a, b) adds the pairwise products of
+ * a and b to c (exact int32). */
+#define MXN_S8GEMM_BODY(ACC)                                                                          \
+    __m256i c[NR];                                                                                    \
+    int kp, j;                                                                                        \
+    for (j = 0; j < NR; j++) c[j] = _mm256_setzero_si256();                                           \
+    for (kp = 0; kp < K2; kp++) {                                                                     \
+        const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + (size_t)kp * MR * 2))); \
+        const int16_t *bk = b + (size_t)kp * NR * 2;                                                  \
+        for (j = 0; j < NR; j++) c[j] = ACC(c[j], av, bcast_pair(bk + 2 * j));                        \
+    }                                                                                                 \
+    s8_epilogue(c, t);
+
+#define ACC_MADD(c, x, y) _mm256_add_epi32((c), _mm256_madd_epi16((x), (y)))
+
 AVX2 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
 {
-    __m256i c[NR];
-    int kp, j;
-    for (j = 0; j < NR; j++) c[j] = _mm256_setzero_si256();
-    for (kp = 0; kp < K2; kp++) {
-        const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + (size_t)kp * MR * 2)));
-        const int16_t *bk = b + (size_t)kp * NR * 2;
-        c[0] = _mm256_add_epi32(c[0], _mm256_madd_epi16(av, bcast_pair(bk + 0)));
-        c[1] = _mm256_add_epi32(c[1], _mm256_madd_epi16(av, bcast_pair(bk + 2)));
-        c[2] = _mm256_add_epi32(c[2], _mm256_madd_epi16(av, bcast_pair(bk + 4)));
-        c[3] = _mm256_add_epi32(c[3], _mm256_madd_epi16(av, bcast_pair(bk + 6)));
-        c[4] = _mm256_add_epi32(c[4], _mm256_madd_epi16(av, bcast_pair(bk + 8)));
-        c[5] = _mm256_add_epi32(c[5], _mm256_madd_epi16(av, bcast_pair(bk + 10)));
-        c[6] = _mm256_add_epi32(c[6], _mm256_madd_epi16(av, bcast_pair(bk + 12)));
-        c[7] = _mm256_add_epi32(c[7], _mm256_madd_epi16(av, bcast_pair(bk + 14)));
-    }
-    s8_epilogue(c, t);
+    MXN_S8GEMM_BODY(ACC_MADD)
 }
 
 /* AVX-512 VNNI (with VL, on 256-bit registers): vpdpwssd is vpmaddwd and the
@@ -205,22 +205,7 @@ AVX2 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_g
 
 VNNI void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
 {
-    __m256i c[NR];
-    int kp, j;
-    for (j = 0; j < NR; j++) c[j] = _mm256_setzero_si256();
-    for (kp = 0; kp < K2; kp++) {
-        const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + (size_t)kp * MR * 2)));
-        const int16_t *bk = b + (size_t)kp * NR * 2;
-        c[0] = _mm256_dpwssd_epi32(c[0], av, bcast_pair(bk + 0));
-        c[1] = _mm256_dpwssd_epi32(c[1], av, bcast_pair(bk + 2));
-        c[2] = _mm256_dpwssd_epi32(c[2], av, bcast_pair(bk + 4));
-        c[3] = _mm256_dpwssd_epi32(c[3], av, bcast_pair(bk + 6));
-        c[4] = _mm256_dpwssd_epi32(c[4], av, bcast_pair(bk + 8));
-        c[5] = _mm256_dpwssd_epi32(c[5], av, bcast_pair(bk + 10));
-        c[6] = _mm256_dpwssd_epi32(c[6], av, bcast_pair(bk + 12));
-        c[7] = _mm256_dpwssd_epi32(c[7], av, bcast_pair(bk + 14));
-    }
-    s8_epilogue(c, t);
+    MXN_S8GEMM_BODY(_mm256_dpwssd_epi32)
 }
 
 AVX2 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d)
