@@ -1,13 +1,15 @@
 /* Compute kernels of the heavy layers (Convolution, ConvolutionDepthWise,
  * InnerProduct) and the int8 arithmetic they share.
  *
- * Every kernel here has a portable reference implementation in
- * csrc/kernels_ref.c (plain C99 loops, the innermost loop over contiguous
- * memory so the compiler can vectorise it).  Architecture kernels
- * (csrc/x86/, csrc/arm/) are meant to implement the same signatures and be
- * tested against the reference bit for bit: the integer parts must agree
- * exactly, and the float epilogues below define the rounding (they are the
- * formulas that make maixnn agree with the official ncnn runtime).
+ * The portable reference implementation in csrc/kernels_ref.c (plain C99
+ * loops, the innermost loop over contiguous memory so the compiler can
+ * vectorise it) defines every result.  The fast kernels (packed GEMM,
+ * depthwise rows, GEMV, quantize; below) come in kernel sets, one per
+ * instruction set (csrc/x86/, csrc/arm/, chosen in kernel_select.c), and are
+ * tested against the reference: the integer parts agree exactly and the int8
+ * epilogues use the float formulas below unchanged (they are the formulas
+ * that make maixnn agree with the official ncnn runtime), so int8 results are
+ * bit-identical; float32 sums may be reordered (within 1e-5 relative).
  *
  * The kernels do no validation: the layer code checks shapes, sizes and
  * overflow before calling them.
@@ -113,5 +115,131 @@ void mxn_pad_planes_s8(const int8_t *in, int c, int h, int w, int top, int botto
 int mxn_ncnn_x86_rcp_depthwise(void);
 /* the host's rcpps(x) on x86, 1.f / x elsewhere */
 float mxn_ncnn_x86_rcp(float x);
+
+/* ---- fast kernels: packed GEMM convolution ------------------------------
+ *
+ * Convolution as C[M][N] = A[M][K] * B[K][N] per group: M output channels,
+ * K = input channels x kernel taps, N = output pixels.  A (the weights) is
+ * packed ONCE at load (mxn_conv_gemm_prepare, ncnn's create_pipeline) into
+ * panels of MXN_GEMM_MR output channels; B (im2col of the input) is packed
+ * per forward into tiles of nr columns that stay in cache, never the whole
+ * matrix.  The panel layouts do not depend on the instruction set, so one
+ * prepared net serves sessions that use different kernel sets:
+ *
+ *   float32: A panel [K][MR] floats      B panel [K][nr] floats
+ *   int8:    A panel [K2][MR][2] int8    B panel [K2][nr][2] int16
+ *            (K2 = ceil(K/2): pairs of taps, as pmaddwd / vmlal want them;
+ *            an odd K is padded with a zero tap)
+ *
+ * A micro-kernel computes one MR x nr tile over all of K and writes it with
+ * its epilogue (bias, int8 dequantize/requantize, activation) fused into the
+ * output loop.  The int8 epilogue is exactly mxn_conv_dequant_ref's formula;
+ * the float32 sums may be reassociated / fused (within 1e-5 relative). */
+#define MXN_GEMM_MR 8
+
+typedef struct {
+    int mr, nr;               /* valid rows (output channels) and columns of this tile */
+    size_t ldc;               /* distance between two output channels' planes */
+    float *out_f32;           /* element (row 0, column 0) of the tile, or NULL */
+    int8_t *out_i8;           /* int8 output (requantize), or NULL */
+    const float *bias;        /* [MR] (zero padded) */
+    const float *scale_in;    /* int8: [MR] */
+    float top_scale;          /* int8 output only */
+    int fused;                /* int8: fmaf(acc, scale, bias) (1) or acc * scale + bias (0) */
+    const mxn_activation *act;
+} mxn_gemm_tile;
+
+typedef void (*mxn_sgemm_fn)(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+typedef void (*mxn_s8gemm_fn)(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+/* nr_s8 pixels of two taps' rows interleaved into int16 pairs (d[2j] = s0[j],
+ * d[2j+1] = s1[j]): the int8 B panel of consecutive pixels */
+typedef void (*mxn_pack_pairs_fn)(const int8_t *s0, const int8_t *s1, int16_t *d);
+/* mxn_quantize_f32_to_s8's exact arithmetic, vectorised */
+typedef void (*mxn_quantize_fn)(const float *in, size_t n, float scale, int8_t *out);
+
+/* One instruction set's kernels.  "ref" has no GEMM kernels (NULL): the
+ * layers then use the portable reference above, the definition of the
+ * result. */
+/* ---- fast kernels: depthwise convolution ---------------------------------
+ *
+ * One output row of one channel of a pure depthwise convolution (one input
+ * and one output channel per group): out[x] = epilogue(sum_t w[t] * src[t][x])
+ * for x < n, where src[t] is the input row of tap t, already offset so that
+ * it is contiguous in x (the layer splits stride-2 rows into even and odd
+ * columns).  float32 starts the sum at the bias; int8 sums in int32 and ends
+ * with mxn_conv_dequant_ref's epilogue. */
+typedef struct {
+    float bias;
+    float scale_in;           /* int8 */
+    float top_scale;          /* int8 output */
+    int fused;                /* int8: fmaf or mul + add, as mxn_gemm_tile */
+    const mxn_activation *act;
+    float *out_f32;           /* the row, or NULL */
+    int8_t *out_i8;
+} mxn_dw_row;
+
+typedef void (*mxn_dw_f32_fn)(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
+typedef void (*mxn_dw_s8_fn)(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+
+/* the reference epilogue of n int32 sums / n float sums (bias included) of one row */
+void mxn_dw_store_s32(const int32_t *acc, int n, const mxn_dw_row *r);
+void mxn_dw_store_f32(const float *acc, int n, const mxn_dw_row *r);
+
+struct mxn_kernel_set {
+    const char *name;
+    int nr_f32, nr_s8;        /* columns per tile of sgemm / s8gemm */
+    mxn_sgemm_fn sgemm;
+    mxn_s8gemm_fn s8gemm;
+    mxn_pack_pairs_fn pack_pairs;
+    mxn_quantize_fn quantize;     /* NULL: mxn_quantize_f32_to_s8 */
+    mxn_dw_f32_fn dw_f32;         /* NULL: depthwise through the reference */
+    mxn_dw_s8_fn dw_s8;
+    /* fully connected (InnerProduct, GEMV): the signatures of
+     * mxn_innerproduct_f32_ref / _s8_ref (float sums may be reordered; int8 exact) */
+    void (*fc_f32)(int num_input, int num_output, const float *in, const float *weight, const float *bias,
+                   float *out);
+    void (*fc_s8)(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
+};
+
+/* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
+int mxn_kernel_set_count(void);
+const mxn_kernel_set *mxn_kernel_set_at(int i, int *supported);
+/* By name ("auto" or NULL = the best this CPU runs); NULL + message when the
+ * name is unknown or the CPU lacks the instructions. */
+const mxn_kernel_set *mxn_kernel_set_find(const char *name, mxn_error *err);
+/* The default of a new session: $MAIXNN_KERNELS when set, else "auto". */
+const mxn_kernel_set *mxn_kernel_set_default(mxn_error *err);
+
+/* The portable epilogue for one tile, element by element: the reference
+ * formulas (used by the kernels for partial tiles and the rarer activations).
+ * Accumulator (row r, column j) is acc[r * rs + j * cs]. */
+void mxn_gemm_tile_store_f32(const mxn_gemm_tile *t, const float *acc, int rs, int cs);
+void mxn_gemm_tile_store_s32(const mxn_gemm_tile *t, const int32_t *acc, int rs, int cs);
+
+/* x86 kernels (csrc/x86/), NULL-free only where compiled in */
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
+#define MXN_HAVE_X86_KERNELS 1
+void mxn_sgemm_sse2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_s8gemm_sse2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+void mxn_pack_pairs_sse2(const int8_t *s0, const int8_t *s1, int16_t *d);
+void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
+void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);
+void mxn_dw_f32_avx2(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
+void mxn_dw_s8_avx2(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
+                     float *out);
+void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
+void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#define MXN_HAVE_NEON_KERNELS 1
+void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d);
+void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
+void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+#endif
 
 #endif

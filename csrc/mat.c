@@ -22,6 +22,7 @@ int mxn_mat_alloc(mxn_mat *m, int dims, int w, int h, int c, mxn_dtype dtype, mx
     m->w = m->h = m->c = 0;
     m->dtype = dtype;
     m->data = NULL;
+    m->view = 0;
     if (dims < 1 || dims > 3)
         return mxn_error_set(err, MXN_ERR_PARAM, "blob dims must be 1..3, got %d", dims);
     if (dtype != MXN_F32 && dtype != MXN_I8)
@@ -66,10 +67,22 @@ int mxn_mat_copy(mxn_mat *dst, const mxn_mat *src, mxn_error *err)
     return MXN_OK;
 }
 
+void mxn_mat_view(mxn_mat *dst, const mxn_mat *src, int dims, int w, int h, int c)
+{
+    dst->dims = dims;
+    dst->w = w;
+    dst->h = h;
+    dst->c = c;
+    dst->dtype = src->dtype;
+    dst->data = src->data;
+    dst->view = 1;
+}
+
 void mxn_mat_free(mxn_mat *m)
 {
     if (!m) return;
-    free(m->data);
+    if (!m->view) free(m->data);
+    m->view = 0;
     m->data = NULL;
     m->dims = 0;
     m->w = m->h = m->c = 0;

@@ -99,6 +99,7 @@ int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mx
     out->w = out->h = out->c = 0;
     out->dtype = MXN_F32;
     out->data = NULL;
+    out->view = 0;
     if (count == 0 || count > (size_t)INT32_MAX)
         return mxn_error_set(err, MXN_ERR_FORMAT, "invalid weight array size %zu at byte offset %zu",
                              count, mb->pos);

@@ -35,7 +35,8 @@ typedef struct {
     int dims;
     int w, h, c;
     mxn_dtype dtype;
-    void *data;      /* owned by the mat; NULL when empty */
+    void *data;      /* owned by the mat (unless view); NULL when empty */
+    int view;        /* 1: data belongs to another mat (mxn_mat_view); freeing this one frees nothing */
 } mxn_mat;
 
 /* allocate an uninitialised mat; overflow-checked; frees nothing in `m` first */
@@ -44,6 +45,10 @@ int mxn_mat_alloc(mxn_mat *m, int dims, int w, int h, int c, mxn_dtype dtype, mx
 int mxn_mat_alloc_like(mxn_mat *m, const mxn_mat *like, mxn_dtype dtype, mxn_error *err);
 int mxn_mat_copy(mxn_mat *dst, const mxn_mat *src, mxn_error *err);
 void mxn_mat_free(mxn_mat *m);            /* leaves an empty mat */
+/* dst shows src's data with the shape (dims, w, h, c) (same element count):
+ * Split, Flatten, Reshape, Noop.  The session keeps src's data alive while
+ * views of it exist (session.c). */
+void mxn_mat_view(mxn_mat *dst, const mxn_mat *src, int dims, int w, int h, int c);
 size_t mxn_mat_total(const mxn_mat *m);   /* w*h*c (0 when empty) */
 size_t mxn_dtype_size(mxn_dtype t);
 static inline float *mxn_mat_f32(const mxn_mat *m) { return (float *)m->data; }
@@ -103,9 +108,18 @@ int mxn_modelbin_read_named(mxn_modelbin *mb, size_t count, int type, const char
 int mxn_modelbin_read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn_error *err);
 
 /* ---- execution options ---- */
+typedef struct mxn_kernel_set mxn_kernel_set;   /* csrc/kernels.h */
 typedef struct {
     int num_threads;
+    const mxn_kernel_set *kernels;   /* the session's kernel set (never NULL in a forward) */
+    size_t *scratch_peak;            /* a forward records its largest scratch here (may be NULL) */
 } mxn_option;
+
+/* a layer's forward: "I hold `bytes` of scratch memory besides my tops" */
+static inline void mxn_note_scratch(const mxn_option *opt, size_t bytes)
+{
+    if (opt && opt->scratch_peak && bytes > *opt->scratch_peak) *opt->scratch_peak = bytes;
+}
 
 /* ---- layers ----
  * One file per layer type under csrc/layers/, each defining a const

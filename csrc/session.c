@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "awnn.h"
+#include "mxn_net.h"
+#include "kernels.h"
 
 enum { BLOB_EMPTY = 0, BLOB_GIVEN = 1, BLOB_COMPUTED = 2 };
 
@@ -32,7 +34,83 @@ struct mxn_session {
     int *pending_uses;          /* needed consumers not yet run, per blob */
     mxn_mat *io;                /* scratch: bottoms then tops of the widest layer */
     mxn_mat *converted;         /* awnn: bottoms converted between CPU and NPU (awnn.h) */
+    size_t blob_bytes;          /* bytes of the blobs held now (given and computed) */
+    size_t peak_bytes;          /* the last run's peak: blobs + the running layer's scratch */
+    /* views (Split, Flatten, Reshape, Noop tops share their bottom's data):
+     * view_of[b] is the computed blob whose data view b shows (-1: b owns its
+     * data); viewers[b] counts the live views of b; a blob released while
+     * views of it live moves to held[b] until the last view goes */
+    int *view_of;
+    int *viewers;
+    mxn_mat *held;
 };
+
+static size_t mat_bytes(const mxn_mat *m)
+{
+    return m->data ? mxn_mat_total(m) * mxn_dtype_size(m->dtype) : 0;
+}
+
+/* free a blob the session holds, keeping the byte count; a view frees
+ * nothing itself, but may be the last one keeping its owner's data */
+static void drop_blob(mxn_session *s, int b)
+{
+    mxn_mat *m = &s->blobs[b];
+    if (m->view) {
+        const int root = s->view_of[b];
+        mxn_mat_free(m);
+        s->view_of[b] = -1;
+        if (root >= 0 && --s->viewers[root] == 0 && s->held[root].data) {
+            s->blob_bytes -= mat_bytes(&s->held[root]);
+            mxn_mat_free(&s->held[root]);
+        }
+        return;
+    }
+    if (s->viewers[b] > 0 && m->data) {
+        s->held[b] = *m;   /* views still show it: keep the data, the blob is gone */
+        memset(m, 0, sizeof(*m));
+        return;
+    }
+    s->blob_bytes -= mat_bytes(m);
+    mxn_mat_free(m);
+}
+
+/* a layer's top that is a view: of which computed blob's data?  A view of a
+ * caller's input (or of anything else) becomes a copy, so that only computed
+ * blobs - freed at fixed points of a run - have views. */
+static int adopt_view(mxn_session *s, const mxn_layer *l, int top, mxn_mat *m)
+{
+    int j, root = -1;
+    for (j = 0; j < l->bottom_count; j++) {
+        const int b = l->bottoms[j];
+        if (s->blobs[b].data == m->data) {
+            root = s->view_of[b] >= 0 ? s->view_of[b] : b;
+            break;
+        }
+    }
+    if (root < 0 || !((s->state[root] == BLOB_COMPUTED && !s->blobs[root].view && s->blobs[root].data == m->data) ||
+                      (s->held[root].data && s->held[root].data == m->data))) {
+        mxn_mat copy;
+        memset(&copy, 0, sizeof(copy));
+        if (mxn_mat_copy(&copy, m, &s->err)) return s->err.code;
+        *m = copy;
+        return MXN_OK;
+    }
+    s->view_of[top] = root;
+    s->viewers[root]++;
+    return MXN_OK;
+}
+
+/* awnn: the bottoms this layer read converted between CPU and NPU form */
+static void free_converted(mxn_session *s, const mxn_layer *l)
+{
+    int k;
+    for (k = 0; k < l->bottom_count; k++) mxn_mat_free(&s->converted[k]);
+}
+
+size_t mxn_session_peak_memory(const mxn_session *s)
+{
+    return s ? s->peak_bytes : 0;
+}
 
 mxn_session *mxn_session_create(const mxn_net *net)
 {
@@ -43,6 +121,9 @@ mxn_session *mxn_session_create(const mxn_net *net)
     if (!s) return NULL;
     s->net = net;
     s->opt.num_threads = 1;
+    /* $MAIXNN_KERNELS or the best set: a bad value is reported by the first
+     * set_input / run (this function has no error channel but NULL) */
+    s->opt.kernels = mxn_kernel_set_default(&s->err);
     nb = s->blob_count = net->param_loaded ? net->blob_count : 0;
     nl = s->layer_count = net->param_loaded ? net->layer_count : 0;
     for (i = 0; i < nl; i++) {
@@ -57,11 +138,15 @@ mxn_session *mxn_session_create(const mxn_net *net)
     s->layer_needed = (unsigned char *)calloc((size_t)(nl ? nl : 1), 1);
     s->io = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
     s->converted = (mxn_mat *)calloc((size_t)cap, sizeof(mxn_mat));
+    s->view_of = (int *)malloc(sizeof(int) * (size_t)(nb ? nb : 1));
+    s->viewers = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
+    s->held = (mxn_mat *)calloc((size_t)(nb ? nb : 1), sizeof(mxn_mat));
     if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io ||
-        !s->converted) {
+        !s->converted || !s->view_of || !s->viewers || !s->held) {
         mxn_session_destroy(s);
         return NULL;
     }
+    for (i = 0; i < (nb ? nb : 1); i++) s->view_of[i] = -1;
     return s;
 }
 
@@ -71,7 +156,12 @@ void mxn_session_destroy(mxn_session *s)
     if (!s) return;
     if (s->blobs)
         for (i = 0; i < s->blob_count; i++) mxn_mat_free(&s->blobs[i]);
+    if (s->held)
+        for (i = 0; i < s->blob_count; i++) mxn_mat_free(&s->held[i]);
     free(s->blobs);
+    free(s->view_of);
+    free(s->viewers);
+    free(s->held);
     free(s->state);
     free(s->wanted);
     free(s->needed);
@@ -95,8 +185,46 @@ int mxn_session_set_num_threads(mxn_session *s, int n)
     return MXN_OK;
 }
 
+int mxn_session_set_kernels(mxn_session *s, const char *name)
+{
+    const mxn_kernel_set *k;
+    if (!s) return MXN_ERR_PARAM;
+    k = mxn_kernel_set_find(name, &s->err);
+    if (!k) return s->err.code;
+    s->opt.kernels = k;
+    return MXN_OK;
+}
+
+const char *mxn_session_kernels(const mxn_session *s)
+{
+    return s && s->opt.kernels ? s->opt.kernels->name : "";
+}
+
+int mxn_kernels_count(void)
+{
+    int i, n = 0, ok;
+    for (i = 0; i < mxn_kernel_set_count(); i++)
+        if (mxn_kernel_set_at(i, &ok) && ok) n++;
+    return n;
+}
+
+const char *mxn_kernels_name(int i)
+{
+    int k, n = 0, ok;
+    for (k = 0; k < mxn_kernel_set_count(); k++) {
+        const mxn_kernel_set *ks = mxn_kernel_set_at(k, &ok);
+        if (ok && n++ == i) return ks->name;
+    }
+    return NULL;
+}
+
 static int check_net_ready(mxn_session *s)
 {
+    if (!s->opt.kernels) {
+        mxn_error e;
+        mxn_kernel_set_default(&e);
+        return mxn_error_set(&s->err, e.code, "%s (set by mxn_session_set_kernels)", e.msg);
+    }
     if (!s->net->param_loaded)
         return mxn_error_set(&s->err, MXN_ERR_NOT_READY, "the net has no model loaded");
     if (s->blob_count != s->net->blob_count || s->layer_count != s->net->layer_count)
@@ -152,8 +280,9 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void 
     rc = mxn_mat_alloc(&m, dims, w, h, c, dtype, &s->err);
     if (rc) return mxn_error_prefix(&s->err, "input '%s': ", net->blob_names[blob]);
     memcpy(m.data, data, mxn_mat_total(&m) * mxn_dtype_size(dtype));
-    mxn_mat_free(&s->blobs[blob]);
+    drop_blob(s, blob);
     s->blobs[blob] = m;
+    s->blob_bytes += mat_bytes(&m);
     s->state[blob] = BLOB_GIVEN;
     return MXN_OK;
 }
@@ -161,7 +290,7 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void 
 static void release_if_done(mxn_session *s, int b)
 {
     if (s->state[b] == BLOB_COMPUTED && !s->wanted[b] && s->pending_uses[b] <= 0) {
-        mxn_mat_free(&s->blobs[b]);
+        drop_blob(s, b);
         s->state[b] = BLOB_EMPTY;
     }
 }
@@ -181,11 +310,14 @@ static int run_layer(mxn_session *s, int li)
                                  l->name, l->type, net->blob_names[b]);
         bottoms[k] = s->blobs[b];
     }
+    size_t scratch = 0, top_bytes = 0;
+
     memset(tops, 0, (size_t)l->top_count * sizeof(mxn_mat));
     memset(s->converted, 0, (size_t)l->bottom_count * sizeof(mxn_mat));
+    s->opt.scratch_peak = &scratch;
     rc = net->awnn ? mxn_awnn_prepare_bottoms(net, l, bottoms, s->converted, &s->err) : MXN_OK;
     if (rc == MXN_OK) rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
-    for (k = 0; k < l->bottom_count; k++) mxn_mat_free(&s->converted[k]);
+    s->opt.scratch_peak = NULL;
     if (rc == MXN_OK) {
         for (k = 0; k < l->top_count; k++)
             if (!tops[k].data || tops[k].dims < 1 || tops[k].dims > 3 || tops[k].w < 1 || tops[k].h < 1 ||
@@ -197,16 +329,35 @@ static int run_layer(mxn_session *s, int li)
     }
     if (rc) {
         for (k = 0; k < l->top_count; k++) mxn_mat_free(&tops[k]);
+        free_converted(s, l);
         if (s->err.code != rc) mxn_error_set(&s->err, rc, "failed (code %d)", rc);
         return mxn_error_prefix(&s->err, "layer '%s' (%s): ", l->name, l->type);
     }
+    for (k = 0; k < l->top_count; k++) {
+        if (tops[k].view && s->state[l->tops[k]] != BLOB_GIVEN && adopt_view(s, l, l->tops[k], &tops[k])) {
+            int j;
+            for (j = 0; j < k; j++)   /* undo the views adopted so far */
+                if (tops[j].view && s->view_of[l->tops[j]] >= 0) {
+                    s->viewers[s->view_of[l->tops[j]]]--;
+                    s->view_of[l->tops[j]] = -1;
+                }
+            for (j = 0; j < l->top_count; j++) mxn_mat_free(&tops[j]);
+            free_converted(s, l);
+            return mxn_error_prefix(&s->err, "layer '%s' (%s): ", l->name, l->type);
+        }
+        if (!tops[k].view) top_bytes += mat_bytes(&tops[k]);
+    }
+    /* only now: a view top of a converted bottom was made a copy by adopt_view */
+    free_converted(s, l);
+    if (s->blob_bytes + top_bytes + scratch > s->peak_bytes) s->peak_bytes = s->blob_bytes + top_bytes + scratch;
     for (k = 0; k < l->top_count; k++) {
         int b = l->tops[k];
         if (s->state[b] == BLOB_GIVEN) {
             mxn_mat_free(&tops[k]);  /* a value the caller set wins */
         } else {
-            mxn_mat_free(&s->blobs[b]);
+            drop_blob(s, b);
             s->blobs[b] = tops[k];
+            if (!tops[k].view) s->blob_bytes += mat_bytes(&tops[k]);
             s->state[b] = BLOB_COMPUTED;
         }
     }
@@ -235,7 +386,7 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
     /* forget the previous run's results; keep what the caller gave */
     for (i = 0; i < net->blob_count; i++) {
         if (s->state[i] == BLOB_COMPUTED) {
-            mxn_mat_free(&s->blobs[i]);
+            drop_blob(s, i);
             s->state[i] = BLOB_EMPTY;
         }
         s->wanted[i] = 0;
@@ -245,6 +396,8 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         for (k = 0; k < net->output_count; k++) s->wanted[net->output_blobs[k]] = 1;
     else
         for (k = 0; k < n; k++) s->wanted[wanted[k]] = 1;
+
+    s->peak_bytes = s->blob_bytes;
 
     /* backwards: a layer runs if one of its tops is needed and not given */
     memcpy(s->needed, s->wanted, (size_t)net->blob_count);

@@ -71,19 +71,9 @@ def run_onnxruntime(onnx_path: str, x: np.ndarray, input_name: str = "input0") -
 
 def load_ncnn_net(param_path: str, bin_path: str, threads: int = 1):
     """An ncnn.Net of the OFFICIAL wheel with the model loaded, fp16/bf16 off
-    (maixnn computes in float32), `threads` threads."""
-    import ncnn
-    net = ncnn.Net()
-    net.opt.use_fp16_storage = False
-    net.opt.use_fp16_arithmetic = False
-    net.opt.use_fp16_packed = False
-    net.opt.use_bf16_storage = False
-    net.opt.num_threads = threads
-    if net.load_param(param_path) != 0:
-        raise RuntimeError("ncnn could not load %s" % param_path)
-    if net.load_model(bin_path) != 0:
-        raise RuntimeError("ncnn could not load %s" % bin_path)
-    return net
+    (maixnn computes in float32), `threads` threads (maixnn bench's setup)."""
+    from maixnn.bench import load_ncnn_net as load
+    return load(param_path, bin_path, threads)
 
 
 def run_ncnn(param_path: str, bin_path: str, x: np.ndarray, input_name: str = "input0",

@@ -166,9 +166,10 @@ def models(tmp_path_factory):
 
 # ---------------------------------------------------------------- running
 
-def run_on_arm(arm_build, param, binp, x, outdir, input_name="input0"):
+def run_on_arm(arm_build, param, binp, x, outdir, input_name="input0", kernels=None):
     """run_model under qemu-arm, every blob dumped: {name: array} in the shape
-    maixnn.runtime.Net gives."""
+    maixnn.runtime.Net gives; kernels: the kernel set ($MAIXNN_KERNELS), None =
+    the build's best (NEON)."""
     x = np.ascontiguousarray(x)
     if x.dtype == np.int8:
         dtype = "i8"
@@ -183,7 +184,7 @@ def run_on_arm(arm_build, param, binp, x, outdir, input_name="input0"):
     proc = subprocess.run(_qemu([arm_build["run_model"], param, binp, input_name, dtype, str(c), str(h), str(w),
                                  raw, outdir, "-a"]),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=QEMU_TIMEOUT)
+                          timeout=QEMU_TIMEOUT, env=_kernels_env(kernels))
     assert proc.returncode == 0, "run_model under qemu-arm failed (%d): %s" % (proc.returncode, proc.stdout[-3000:])
     blobs = {}
     with open(os.path.join(outdir, "blobs.txt")) as f:
@@ -198,13 +199,21 @@ def run_on_arm(arm_build, param, binp, x, outdir, input_name="input0"):
     return blobs
 
 
-def run_on_host(param, binp, x, library=None):
+def _kernels_env(kernels):
+    env = dict(os.environ)
+    env.pop("MAIXNN_KERNELS", None)
+    if kernels is not None:
+        env["MAIXNN_KERNELS"] = kernels
+    return env
+
+
+def run_on_host(param, binp, x, library=None, kernels=None):
     """Every blob except the input on the x86 engine: the session's library,
     or (library=path) another build of it, in a child process."""
     from maixnn.runtime import Net
     if library is not None:
         return _run_with_library(library, param, binp, x)
-    with Net(param, binp) as net:
+    with Net(param, binp, kernels=kernels) as net:
         names = [b for b in net.blob_names if b not in net.input_names]
         return net.forward(x, outputs=names)
 
@@ -296,14 +305,35 @@ def _summary(report):
 
 @pytest.mark.parametrize("name", FLOAT_NETS)
 def test_float_model_matches_x86(arm_build, models, name, tmp_path):
+    # the reference kernels on both: the same IEEE operations in the same order
     param, binp = models[name]["float"]
     x = helpers.random_input(models[name]["shape"], seed=1, batch=False)
-    arm = run_on_arm(arm_build, param, binp, x, str(tmp_path / "arm"))
-    host = run_on_host(param, binp, x)
+    arm = run_on_arm(arm_build, param, binp, x, str(tmp_path / "arm"), kernels="ref")
+    host = run_on_host(param, binp, x, kernels="ref")
     report = compare_blobs(arm, host)
     assert len(report) > 10
     worst = _check_float(report, host, "%s float" % name)
     print("%s float on armv7 vs x86: %s (worst %.1f ulp)" % (name, _summary(report), worst))
+
+
+@pytest.mark.parametrize("name", FLOAT_NETS[:2])
+def test_neon_kernels_match_reference(arm_build, models, name, tmp_path):
+    """On ARM, the NEON kernels against the portable reference kernels, every
+    blob: float32 within 1e-5 of the blob's largest value, int8 bit-identical."""
+    param, binp = models[name]["float"]
+    x = helpers.random_input(models[name]["shape"], seed=1, batch=False)
+    neon = run_on_arm(arm_build, param, binp, x, str(tmp_path / "neon"), kernels="neon")
+    ref = run_on_arm(arm_build, param, binp, x, str(tmp_path / "ref"), kernels="ref")
+    assert set(neon) == set(ref) and len(ref) > 10
+    for blob, r in ref.items():
+        scale = max(float(np.abs(r).max()), 1e-30)
+        assert float(np.abs(neon[blob] - r).max()) <= 1e-5 * scale, "float blob %s" % blob
+    param, binp = models[name]["int8"]
+    xq = models[name]["quantized"].preprocess(models[name]["images"][0]).astype(np.float32)
+    neon = run_on_arm(arm_build, param, binp, xq, str(tmp_path / "neon8"), kernels="neon")
+    ref = run_on_arm(arm_build, param, binp, xq, str(tmp_path / "ref8"), kernels="ref")
+    differing = sorted(n for n, v in compare_blobs(neon, ref).items() if not v[0])
+    assert not differing, "int8 NEON differs from the reference in %s" % differing[:5]
 
 
 @pytest.mark.parametrize("name", INT8_NETS)

@@ -68,6 +68,11 @@ def test_info_table_and_memory_numbers(tmp_path):
     # peak while relu0 runs: conv (its input) + relu (its output); input0 is already dead
     assert s.activation_peak_bytes == 2048
     assert s.total_weights == 108 + 1285
+    # the engine's measurement (reference kernels): while conv0 runs, the kept
+    # input, conv0's output and its padded input copy (3 x 10 x 10 floats)
+    s = summarize(param, binf, net=Net(param, binf, kernels="ref"))
+    assert s.engine_peak_bytes == 768 + 1024 + 1200
+    assert "peak measured by the engine (input kept, layer scratch included)" in out
 
 
 def test_run_image_with_labels(tmp_path):
@@ -105,6 +110,21 @@ def test_run_npy_and_save(tmp_path):
     np.testing.assert_array_equal(saved["relu"], ref["relu"])
     np.testing.assert_array_equal(saved["output0"], ref["output0"])
     assert "relu: shape (4, 8, 8)" in proc.stdout
+
+
+def test_run_threads_and_kernels(tmp_path):
+    # --threads / --kernels reach the engine; the reference kernels with 3
+    # threads agree with the default run within the float32 kernels' 1e-5
+    param, binf = _classifier(tmp_path, seed=5)
+    x = np.random.default_rng(6).standard_normal((3, 8, 8)).astype(np.float32)
+    np.save(str(tmp_path / "x.npy"), x)
+    proc = maixnn_cli("run", tmp_path / "cls", tmp_path / "x.npy", "--threads", "3", "--kernels", "ref",
+                      "--outputs", "conv", "--save", tmp_path / "y.npy")
+    assert proc.returncode == 0, proc.stderr
+    ref = Net(param, binf, kernels="ref").forward(x, outputs="conv")["conv"]
+    np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), ref)
+    proc = maixnn_cli("run", tmp_path / "cls", tmp_path / "x.npy", "--threads", "0")
+    assert proc.returncode == 2 and "num_threads must be an int >= 1" in proc.stderr
 
 
 @pytest.mark.parametrize("case", ["missing_model", "garbage_param", "wrong_npy_shape", "bad_mean", "bad_output"])

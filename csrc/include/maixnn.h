@@ -103,7 +103,20 @@ MXN_API int mxn_net_blob_int8_scale(mxn_net *net, int blob, void *scale_f32);
 MXN_API mxn_session *mxn_session_create(const mxn_net *net);        /* NULL on out of memory */
 MXN_API void mxn_session_destroy(mxn_session *s);                   /* NULL is fine */
 MXN_API const char *mxn_session_error(const mxn_session *s);
-MXN_API int mxn_session_set_num_threads(mxn_session *s, int n);     /* reserved, 1 today */
+/* Threads one forward may use (default 1).  Every result is bit-identical
+ * for any count: the work is split by output tiles, never by a reduction. */
+MXN_API int mxn_session_set_num_threads(mxn_session *s, int n);
+/* The compute kernels ("kernel set") of this session: "ref" (the portable
+ * reference that defines the results), "sse2", "avx2" (x86, chosen by cpuid),
+ * "neon" (ARM builds), or "auto" = the best this CPU runs.  A new session
+ * takes $MAIXNN_KERNELS when set, else "auto".  An unknown name or one the CPU
+ * cannot run is an error.  int8 results are bit-identical for every set;
+ * float32 results agree within 1e-5 relative (summation order differs). */
+MXN_API int mxn_session_set_kernels(mxn_session *s, const char *name);
+MXN_API const char *mxn_session_kernels(const mxn_session *s);     /* the set in use */
+/* The kernel sets this build runs on this CPU, best first (i = 0..count-1). */
+MXN_API int mxn_kernels_count(void);
+MXN_API const char *mxn_kernels_name(int i);                       /* NULL when out of range */
 
 /* Copy `data` (C,H,W contiguous; dims 1..3: w, then w,h, then w,h,c) into the
  * session as the value of blob `blob` (normally an Input layer's top). */
@@ -112,6 +125,11 @@ MXN_API int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
 /* Compute what is needed for the `n` blobs in `wanted` (all graph outputs when
  * n == 0).  Layers whose results are not needed are skipped. */
 MXN_API int mxn_session_run(mxn_session *s, const int *wanted, int n);
+/* The engine's heap high-water mark during the last mxn_session_run, in
+ * bytes: the blobs held at once (inputs, intermediate results until their
+ * last consumer ran, the wanted results) plus the running layer's scratch
+ * buffers.  The net's weights are not included. */
+MXN_API size_t mxn_session_peak_memory(const mxn_session *s);
 /* A computed blob: returns its data (NULL + error if not computed) and shape. */
 MXN_API const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);

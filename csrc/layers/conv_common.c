@@ -131,6 +131,28 @@ int mxn_check_int8_scales(const float *weight_scales, size_t n, float bottom_sca
     return MXN_OK;
 }
 
+/* The load-time preparation (ncnn's create_pipeline): the weights packed
+ * once into the GEMM kernels' panels.  Pure depthwise convolutions (one
+ * input and one output channel per group) keep the direct kernels. */
+static int conv_prepare(mxn_conv_layer *c, mxn_error *err)
+{
+    const int maxk = c->kernel_w * c->kernel_h;
+    const int out_g = c->num_output / c->group;
+    const long long K = (long long)c->weight_data_size / c->group / out_g;
+    int rc;
+    if (c->weight_data_size % ((long long)c->group * out_g * maxk) != 0) return MXN_OK; /* refused at forward */
+    if (K / maxk == 1 && out_g == 1) return MXN_OK;
+    if (c->weight.dtype == MXN_I8)
+        rc = mxn_conv_gemm_prepare(&c->gemm, c->group, out_g, (int)K, NULL, mxn_mat_i8(&c->weight),
+                                   c->bias_term ? mxn_mat_f32(&c->bias) : NULL, c->scale_in, err);
+    else
+        rc = mxn_conv_gemm_prepare(&c->gemm, c->group, out_g, (int)K, mxn_mat_f32(&c->weight), NULL,
+                                   c->bias_term ? mxn_mat_f32(&c->bias) : NULL, NULL, err);
+    if (rc) return rc;
+    c->use_gemm = 1;
+    return MXN_OK;
+}
+
 int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
 {
     mxn_conv_layer *c = (mxn_conv_layer *)l->priv;
@@ -182,7 +204,7 @@ int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
                 c->scale_in[p] = mxn_int8_scale_in(c->bottom_scale, ws[idx]);
         }
     }
-    return MXN_OK;
+    return conv_prepare(c, err);
 }
 
 void mxn_conv_destroy(mxn_layer *l)
@@ -193,6 +215,7 @@ void mxn_conv_destroy(mxn_layer *l)
     mxn_mat_free(&c->bias);
     mxn_mat_free(&c->weight_scales);
     free(c->scale_in);
+    mxn_conv_gemm_free(&c->gemm);
     free(c);
     l->priv = NULL;
 }
@@ -221,8 +244,12 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
         for (r = 0; r < rows; r++) {
             float *o = mxn_mat_f32(top) + (size_t)r * fc->num_output;
             size_t i;
-            mxn_innerproduct_f32_ref(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
-                                     mxn_mat_f32(fc->weight), fc->bias, o);
+            if (fc->kernels && fc->kernels->fc_f32)
+                fc->kernels->fc_f32(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
+                                    mxn_mat_f32(fc->weight), fc->bias, o);
+            else
+                mxn_innerproduct_f32_ref(fc->num_input, fc->num_output, x + (size_t)r * fc->num_input,
+                                         mxn_mat_f32(fc->weight), fc->bias, o);
             if (fc->act->type)
                 for (i = 0; i < (size_t)fc->num_output; i++) o[i] = mxn_activation_apply(fc->act, o[i]);
         }
@@ -246,7 +273,10 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
         } else {
             xq = mxn_mat_i8(bottom) + (size_t)r * fc->num_input;
         }
-        mxn_innerproduct_s8_ref(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
+        if (fc->kernels && fc->kernels->fc_s8)
+            fc->kernels->fc_s8(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
+        else
+            mxn_innerproduct_s8_ref(fc->num_input, fc->num_output, xq, mxn_mat_i8(fc->weight), acc);
         mxn_innerproduct_dequant_ref(acc, fc->num_output, fc->scale_in, fc->bias, fc->act,
                                      mxn_mat_f32(top) + (size_t)r * fc->num_output);
     }
@@ -299,8 +329,10 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     void *padded = NULL;
     int8_t *quantized = NULL;
     int32_t *acc = NULL;
+    size_t gemm_scratch = 0;
     int rc = MXN_OK;
-    (void)opt;
+    /* the session's kernel set: GEMM kernels when it has them, else the reference */
+    const int gemm = c->use_gemm && (int8 ? opt->kernels->s8gemm != NULL : opt->kernels->sgemm != NULL);
 
     if (!in->data || in->dims < 1)
         return mxn_error_set(err, MXN_ERR_SHAPE, "empty input blob");
@@ -321,6 +353,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         fc.scale_in = c->scale_in;
         fc.bottom_scale = c->bottom_scale;
         fc.act = &c->act;
+        fc.kernels = opt->kernels;
         return mxn_fc_forward(&fc, in, 1, out, err);
     }
 
@@ -389,9 +422,15 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
             mxn_pad_planes_f32(src, in_c, in_h, in_w, pt, pb, pl, pr, c->pad_value, (float *)padded);
             src = (const float *)padded;
         }
-        mxn_conv2d_f32_ref(&s, src, mxn_mat_f32(&c->weight), c->bias_term ? mxn_mat_f32(&c->bias) : NULL,
-                           mxn_mat_f32(out));
-        if (c->act.type) {
+        if (gemm) {
+            mxn_conv_gemm_out o = {&c->act, 0.f, 1, mxn_mat_f32(out), NULL};
+            rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, &gemm_scratch, err);
+            if (rc) goto fail;
+        } else {
+            mxn_conv2d_f32_ref(&s, src, mxn_mat_f32(&c->weight), c->bias_term ? mxn_mat_f32(&c->bias) : NULL,
+                               mxn_mat_f32(out));
+        }
+        if (!gemm && c->act.type) {
             float *o = mxn_mat_f32(out);
             size_t i, n = mxn_mat_total(out);
             for (i = 0; i < n; i++) o[i] = mxn_activation_apply(&c->act, o[i]);
@@ -406,7 +445,10 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         if (in->dtype == MXN_F32) {
             quantized = (int8_t *)malloc(in_total ? in_total : 1);
             if (!quantized) goto no_mem;
-            mxn_quantize_f32_to_s8(mxn_mat_f32(in), in_total, c->bottom_scale, quantized);
+            if (opt->kernels->quantize)
+                opt->kernels->quantize(mxn_mat_f32(in), in_total, c->bottom_scale, quantized);
+            else
+                mxn_quantize_f32_to_s8(mxn_mat_f32(in), in_total, c->bottom_scale, quantized);
             src = quantized;
         } else {
             src = mxn_mat_i8(in);
@@ -417,6 +459,14 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
             mxn_pad_planes_s8(src, in_c, in_h, in_w, pt, pb, pl, pr, qpad, (int8_t *)padded);
             src = (const int8_t *)padded;
         }
+        if (gemm) {
+            mxn_conv_gemm_out o = {&c->act, c->top_scale, c->dequant_fused,
+                                   out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
+                                   out->dtype == MXN_I8 ? mxn_mat_i8(out) : NULL};
+            rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, &gemm_scratch, err);
+            if (rc) goto fail;
+            goto done;
+        }
         acc = (int32_t *)malloc(sizeof(int32_t) * mxn_mat_total(out));
         if (!acc) goto no_mem;
         mxn_conv2d_s8_ref(&s, src, mxn_mat_i8(&c->weight), acc);
@@ -425,15 +475,23 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
                              c->dequant_fused, out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
                              out->dtype == MXN_I8 ? mxn_mat_i8(out) : NULL);
     }
+done:
+    /* what was held at once: the padded and quantized input copies, the
+     * int32 accumulators or the GEMM's tiles */
+    mxn_note_scratch(opt, (padded ? (size_t)padded_total * (int8 ? 1 : 4) : 0) +
+                              (quantized ? (size_t)in_c * in_h * in_w : 0) +
+                              (acc ? sizeof(int32_t) * mxn_mat_total(out) : 0) + gemm_scratch);
     free(padded);
     free(quantized);
     free(acc);
     return MXN_OK;
 
 no_mem:
+    rc = mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+fail:
     free(padded);
     free(quantized);
     free(acc);
     mxn_mat_free(out);
-    return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
+    return rc;
 }

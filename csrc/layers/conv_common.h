@@ -6,6 +6,7 @@
 #define MXN_CONV_COMMON_H
 
 #include "../mxn_core.h"
+#include "../conv_gemm.h"
 
 typedef struct {
     int depthwise_layer;          /* 1 for ConvolutionDepthWise (reads param 7 group) */
@@ -28,6 +29,8 @@ typedef struct {
     float top_scale;
     float *scale_in;              /* [num_output]: 1 / (bottom_scale * weight_scale), int8 only */
     int dequant_fused;            /* int8 epilogue uses fmaf (0: ncnn-x86 depthwise rule) */
+    int use_gemm;                 /* weights packed for the GEMM kernels (all but pure depthwise) */
+    mxn_conv_gemm gemm;
 } mxn_conv_layer;
 
 int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_layer, mxn_error *err);
@@ -47,6 +50,7 @@ typedef struct {
     const float *scale_in;        /* int8 only: [num_output] */
     float bottom_scale;           /* int8 only */
     const mxn_activation *act;
+    const mxn_kernel_set *kernels;  /* the session's: fc_f32 / fc_s8 when it has them */
 } mxn_fc_params;
 
 /* bottom_scale of an int8 InnerProduct (1), or 0 for a float one

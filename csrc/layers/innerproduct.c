@@ -104,6 +104,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     fc.scale_in = ip->scale_in;
     fc.bottom_scale = ip->bottom_scale;
     fc.act = &ip->act;
+    fc.kernels = opt->kernels;
     return mxn_fc_forward(&fc, in, rows, &tops[0], err);
 }
 

@@ -1,4 +1,4 @@
-/* Noop: passes each bottom through to the matching top unchanged. */
+/* Noop: passes each bottom through to the matching top unchanged (a view, no copy). */
 #include "layer_util.h"
 
 static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
@@ -13,10 +13,10 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
 static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
                    mxn_error *err)
 {
-    int k, rc;
-    (void)opt;
+    int k;
+    (void)opt; (void)err;
     for (k = 0; k < l->top_count; k++)
-        if ((rc = mxn_mat_copy(&tops[k], &bottoms[k], err))) return rc;
+        mxn_mat_view(&tops[k], &bottoms[k], bottoms[k].dims, bottoms[k].w, bottoms[k].h, bottoms[k].c);
     return MXN_OK;
 }
 

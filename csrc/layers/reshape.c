@@ -50,7 +50,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     const reshape_priv *p = (const reshape_priv *)l->priv;
     const mxn_mat *a = &bottoms[0];
     size_t total = mxn_mat_total(a), known = 1;
-    int in_ext[3], out[3] = {1, 1, 1}, k, infer = -1, rc;
+    int in_ext[3], out[3] = {1, 1, 1}, k, infer = -1;
     (void)opt;
     in_ext[0] = a->w;
     in_ext[1] = a->h;
@@ -71,8 +71,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
         return mxn_error_set(err, MXN_ERR_SHAPE,
                              "cannot reshape input c,h,w = %d,%d,%d (%zu elements) to w,h,c = %d,%d,%d (%zu elements)",
                              a->c, a->h, a->w, total, out[0], out[1], out[2], known);
-    if ((rc = mxn_mat_alloc(&tops[0], p->ndim, out[0], out[1], out[2], a->dtype, err))) return rc;
-    memcpy(tops[0].data, a->data, mxn_mat_bytes(a));
+    /* the same values in C,H,W order: a view of the input, no copy */
+    mxn_mat_view(&tops[0], a, p->ndim, out[0], p->ndim < 2 ? 1 : out[1], p->ndim < 3 ? 1 : out[2]);
     return MXN_OK;
 }
 

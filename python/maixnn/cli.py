@@ -29,6 +29,7 @@ COMMANDS = (
     ("run", "maixnn.runner", "run an image or .npy through an ncnn model on maixnn's engine (top-k)"),
     ("info", "maixnn.summary", "layers, output shapes, parameters and memory of an ncnn model"),
     ("demo", "maixnn.demo", "the whole float pipeline on a built-in ResNet-style network"),
+    ("bench", "maixnn.bench", "speed and peak memory: maixnn vs the ncnn wheel vs onnxruntime"),
 )
 
 EXIT_ERROR = 2

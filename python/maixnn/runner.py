@@ -130,13 +130,17 @@ def configure_parser(p) -> None:
     p.add_argument("--top-k", type=int, default=5, help="how many classes to print (default 5)")
     p.add_argument("--softmax", action="store_true", help="apply softmax to the output before top-k")
     p.add_argument("--outputs", help="comma-separated blob names to fetch (default: the graph outputs)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads of the engine (default 1; results are identical for any count)")
+    p.add_argument("--kernels", help="the engine's kernel set: auto (default), ref, sse2, avx2, avx512vnni, "
+                                     "neon (as this build and CPU have them)")
     p.add_argument("--save", metavar="FILE.npy|FILE.npz",
                    help="save the output (.npy, first output) or all fetched blobs (.npz)")
 
 
 def run_cli(args) -> int:
     param, bin_path = model_paths(args.model, args.bin)
-    net = Net(param, bin_path)
+    net = Net(param, bin_path, num_threads=args.threads, kernels=args.kernels)
     if len(net.input_names) != 1:
         raise OptionError("maixnn run feeds one input; %s has %d (%s)"
                           % (param, len(net.input_names), ", ".join(net.input_names)))

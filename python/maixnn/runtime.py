@@ -138,10 +138,15 @@ mxn_session *mxn_session_create(const mxn_net *net);
 void mxn_session_destroy(mxn_session *s);
 const char *mxn_session_error(const mxn_session *s);
 int mxn_session_set_num_threads(mxn_session *s, int n);
+int mxn_session_set_kernels(mxn_session *s, const char *name);
+const char *mxn_session_kernels(const mxn_session *s);
+int mxn_kernels_count(void);
+const char *mxn_kernels_name(int i);
 
 int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
                           const void *data, int dims, int w, int h, int c);
 int mxn_session_run(mxn_session *s, const int *wanted, int n);
+size_t mxn_session_peak_memory(const mxn_session *s);
 const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);
 """
@@ -233,6 +238,13 @@ def loaded_library_path() -> Optional[str]:
     return _lib_path
 
 
+def available_kernels() -> List[str]:
+    """The engine's kernel sets this build runs on this CPU, best first
+    ("ref", the portable reference, is always last)."""
+    c = _library()
+    return [_string(c, c.lib.mxn_kernels_name(i)) for i in range(c.lib.mxn_kernels_count())]
+
+
 def _string(c, ptr) -> str:
     return c.string(ptr).decode("utf-8", "replace")
 
@@ -315,8 +327,10 @@ class Net:
     InputShapeError or RuntimeEngineError, each with the engine's message.
     """
 
-    def __init__(self, param: str, bin: Optional[str] = None):
+    def __init__(self, param: str, bin: Optional[str] = None, num_threads: int = 1,
+                 kernels: Optional[str] = None):
         lib = _library().lib
+        self._set_options(num_threads, kernels)
         param = path_argument(param, "Net: param")
         bin = path_argument(bin, "Net: bin") if bin is not None else None
         self.param_path = param
@@ -332,10 +346,12 @@ class Net:
         self._read_metadata()
 
     @classmethod
-    def from_memory(cls, param_text: Union[str, bytes], bin_data: Optional[bytes] = None) -> "Net":
+    def from_memory(cls, param_text: Union[str, bytes], bin_data: Optional[bytes] = None,
+                    num_threads: int = 1, kernels: Optional[str] = None) -> "Net":
         """Load from the text of a .param and the bytes of a .bin held in memory."""
         lib = _library().lib
         self = cls.__new__(cls)
+        self._set_options(num_threads, kernels)
         self.param_path = None
         self.bin_path = None
         text = param_text.encode() if isinstance(param_text, str) else _bytes_argument(param_text, "param_text")
@@ -350,6 +366,24 @@ class Net:
                 self._fail_load(status, ".bin data")
         self._read_metadata()
         return self
+
+    # ------------------------------------------------------------ options
+
+    def _set_options(self, num_threads, kernels) -> None:
+        """num_threads: threads per forward (results are identical for any
+        count); kernels: the engine's kernel set ("ref", "sse2", "avx2",
+        "neon", "auto"; None = $MAIXNN_KERNELS or auto), see available_kernels()."""
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+            raise OptionError("num_threads must be an int >= 1, got %r" % (num_threads,))
+        if kernels is not None and (not isinstance(kernels, str) or
+                                    kernels not in ("auto",) + tuple(available_kernels())):
+            raise OptionError("kernels=%r: this build and CPU run %s"
+                              % (kernels, ", ".join(("auto",) + tuple(available_kernels()))))
+        self.num_threads = num_threads
+        self.kernels = kernels
+        # bytes: the engine's heap high-water mark during the last forward()
+        # (blobs held at once + the running layer's scratch; weights excluded)
+        self.peak_memory = 0
 
     # ------------------------------------------------------------ lifetime
 
@@ -574,6 +608,11 @@ class Net:
         if cb.is_null(session):
             raise RuntimeEngineError("out of memory creating a session")
         try:
+            status = lib.mxn_session_set_num_threads(session, self.num_threads)
+            if status == MXN_OK and self.kernels is not None:
+                status = lib.mxn_session_set_kernels(session, self.kernels.encode())
+            if status != MXN_OK:
+                raise _status_error(status, _string(cb, lib.mxn_session_error(session)))
             for name, (arr, dtype) in inputs.items():
                 dims, w, h, c = _ncnn_shape(arr, name)
                 data = cb.address(arr.__array_interface__["data"][0])
@@ -586,6 +625,8 @@ class Net:
             status = lib.mxn_session_run(session, wanted_c, len(wanted))
             if status != MXN_OK:
                 raise _status_error(status, _string(cb, lib.mxn_session_error(session)))
+            # the engine's heap high-water mark of this forward (weights excluded)
+            self.peak_memory = int(lib.mxn_session_peak_memory(session))
             dims, w, h, c, dt = (cb.int_out() for _ in range(5))
             results = {}
             for name, index in zip(wanted_names, wanted):

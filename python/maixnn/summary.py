@@ -12,10 +12,14 @@ Activation memory, two numbers:
 * total: every blob of the graph held at once (what a debugging run that keeps
   every intermediate blob needs);
 * peak: the most bytes alive at any layer when each blob is freed after its
-  last consumer, and a Split's outputs share their input's memory (as ncnn's
-  reference-counted Mats do); graph outputs live to the end.  This is a lower
-  bound for a straightforward executor, not a measurement of the board's NPU
-  allocator (which is closed).
+  last consumer, and the outputs of Split, Flatten, Reshape and Noop share
+  their input's memory (as ncnn's reference-counted Mats do, and maixnn's
+  engine, which makes them views); graph outputs live to the end.  This is a
+  lower bound for a straightforward executor, not a measurement of the board's
+  NPU allocator (which is closed);
+* and the engine's own measurement of one forward (Net.peak_memory): the same
+  accounting plus the running layer's scratch buffers, with the caller's
+  input kept for the whole run.
 
 Board-side safe: numpy (+ cffi, or ctypes when cffi is absent), Python 3.8.
 """
@@ -49,9 +53,11 @@ class Summary(NamedTuple):
     weight_bytes: int
     activation_total_bytes: int
     activation_peak_bytes: int
+    engine_peak_bytes: int = 0              # measured by the engine on one forward (Net.peak_memory)
 
 
-ALIAS_LAYERS = ("Split",)
+# layers whose tops share their bottom's memory (top k shows bottom k, or the only bottom)
+ALIAS_LAYERS = ("Split", "Flatten", "Reshape", "Noop")
 
 
 def summarize(param_path: str, bin_path: Optional[str] = None,
@@ -87,8 +93,9 @@ def summarize(param_path: str, bin_path: Optional[str] = None,
                              new_bytes))
     total, peak = _activation_bytes(net, blob_bytes)
     weight_bytes = os.path.getsize(bin_path) if bin_path and os.path.exists(bin_path) else 0
+    net.forward(zeros)  # only the graph outputs kept: what a real run holds
     return Summary(param_path, bin_path, shapes, rows, sum(r.weight_count for r in rows), weight_bytes,
-                   total, peak)
+                   total, peak, net.peak_memory)
 
 
 def _activation_bytes(net: Net, blob_bytes: Dict[str, int]) -> Tuple[int, int]:
@@ -96,9 +103,9 @@ def _activation_bytes(net: Net, blob_bytes: Dict[str, int]) -> Tuple[int, int]:
     consumer), a Split's tops sharing their bottom's storage (module doc)."""
     root = {name: name for name in net.blob_names}
     for layer in net.layers:
-        if layer.type in ALIAS_LAYERS and len(layer.bottoms) == 1:
-            for top in layer.tops:
-                root[top] = root[layer.bottoms[0]]
+        if layer.type in ALIAS_LAYERS and layer.bottoms:
+            for k, top in enumerate(layer.tops):
+                root[top] = root[layer.bottoms[min(k, len(layer.bottoms) - 1)]]
     root_bytes = {r: blob_bytes[r] for r in set(root.values())}
     end = len(net.layers)
     last_use: Dict[str, int] = {}
@@ -165,6 +172,8 @@ def format_summary(s: Summary) -> str:
                                                             _fmt_int(s.activation_total_bytes)),
             "Activations, peak when each blob is freed after its last use: %s (%s bytes)"
             % (_fmt_bytes(s.activation_peak_bytes), _fmt_int(s.activation_peak_bytes)),
+            "Activations, peak measured by the engine (input kept, layer scratch included): %s (%s bytes)"
+            % (_fmt_bytes(s.engine_peak_bytes), _fmt_int(s.engine_peak_bytes)),
             "Estimated total, weights + peak activations: %s" % _fmt_bytes(s.weight_bytes + s.activation_peak_bytes),
             "-" * width]
     return "\n".join(out)

@@ -1,6 +1,7 @@
 /* One loaded mxn_net shared by several threads, each with its own sessions
  * (the threading model maixnn.h documents): every result must be bit-identical
- * to the serial one.  Built with ThreadSanitizer (MAIXNN_TSAN=ON) this also
+ * to the serial one, whatever number of engine threads each session uses
+ * (mxn_session_set_num_threads).  Built with ThreadSanitizer (MAIXNN_TSAN=ON) this also
  * proves there is no data race in the loader's shared state or the layers'
  * forward (which must never write to the layer); with ASan it checks memory.
  *
@@ -34,8 +35,10 @@ typedef struct {
     char message[300];
 } worker_arg;
 
-/* Run input k and return a malloc'd copy of output 0 (NULL + message on error). */
-static unsigned char *run_one(const shared_case *sc, int k, size_t *bytes, char *message, size_t msize)
+/* Run input k with `nthreads` engine threads and return a malloc'd copy of
+ * output 0 (NULL + message on error). */
+static unsigned char *run_one(const shared_case *sc, int k, int nthreads, size_t *bytes, char *message,
+                              size_t msize)
 {
     mxn_session *s = mxn_session_create(sc->net);
     int dims, w, h, c, dtype, status;
@@ -45,7 +48,9 @@ static unsigned char *run_one(const shared_case *sc, int k, size_t *bytes, char 
         snprintf(message, msize, "mxn_session_create failed");
         return NULL;
     }
-    status = mxn_session_set_input(s, mxn_net_input_blob(sc->net, 0), MXN_F32, sc->inputs[k], 3, sc->w, sc->h,
+    status = mxn_session_set_num_threads(s, nthreads);
+    if (status == 0)
+        status = mxn_session_set_input(s, mxn_net_input_blob(sc->net, 0), MXN_F32, sc->inputs[k], 3, sc->w, sc->h,
                                    sc->c);
     if (status == 0)
         status = mxn_session_run(s, NULL, 0);
@@ -76,7 +81,8 @@ static void *worker(void *p)
             int k = (j + a->id + round) % INPUTS;   /* threads start at different inputs */
             size_t bytes = 0;
             char message[300] = "";
-            unsigned char *got = run_one(sc, k, &bytes, message, sizeof(message));
+            /* sessions with their own engine threads too: any count gives the serial bits */
+            unsigned char *got = run_one(sc, k, 1 + (a->id + round) % 3, &bytes, message, sizeof(message));
             /* read-only queries racing with the runs */
             (void)mxn_net_layer_name(sc->net, k % (mxn_net_layer_count(sc->net) + 1));
             (void)mxn_net_find_blob(sc->net, mxn_net_blob_name(sc->net, 0));
@@ -129,7 +135,7 @@ static int test_model(const char *param, const char *bin, const char *name)
             state = state * 1664525u + 1013904223u;
             sc.inputs[k][i] = (float)((state >> 8) & 0xffff) / 8192.0f - 4.0f;
         }
-        sc.expected[k] = run_one(&sc, k, &sc.expected_bytes[k], message, sizeof(message));
+        sc.expected[k] = run_one(&sc, k, 1, &sc.expected_bytes[k], message, sizeof(message));
         if (!sc.expected[k]) {
             printf("FAIL  %s: serial run of input %d: %s\n", name, k, message);
             failures++;

@@ -1,0 +1,178 @@
+/* NEON micro-kernels (armv7 and later) of the packed GEMM convolution
+ * (kernels.h), chosen at build time.
+ *
+ * float32: 8 output channels x 4 columns, vmla by lane.
+ * int8: vld2 splits a tap pair's 8 channels into the even and odd tap,
+ * vmovl widens them to int16, vmlal_lane multiplies by each column's taps
+ * into int32 (exact; the sum order is free).  ARMv7 NEON flushes denormals to
+ * zero, so the int8 epilogue runs the portable reference (VFP, IEEE) to stay
+ * bit-identical.  Depthwise rows: 8 columns at a time (vmla / vmlal_n). */
+#include "../kernels.h"
+
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+#include <string.h>
+
+#define MR MXN_GEMM_MR
+#define NR 4
+
+void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *t)
+{
+    float32x4_t c0 = vdupq_n_f32(t->bias[0]), c1 = vdupq_n_f32(t->bias[1]);
+    float32x4_t c2 = vdupq_n_f32(t->bias[2]), c3 = vdupq_n_f32(t->bias[3]);
+    float32x4_t c4 = vdupq_n_f32(t->bias[4]), c5 = vdupq_n_f32(t->bias[5]);
+    float32x4_t c6 = vdupq_n_f32(t->bias[6]), c7 = vdupq_n_f32(t->bias[7]);
+    float buf[MR * NR];
+    int k;
+    for (k = 0; k < K; k++) {
+        const float32x4_t bv = vld1q_f32(b + (size_t)k * NR);
+        const float32x4_t a0 = vld1q_f32(a + (size_t)k * MR), a1 = vld1q_f32(a + (size_t)k * MR + 4);
+        c0 = vmlaq_lane_f32(c0, bv, vget_low_f32(a0), 0);
+        c1 = vmlaq_lane_f32(c1, bv, vget_low_f32(a0), 1);
+        c2 = vmlaq_lane_f32(c2, bv, vget_high_f32(a0), 0);
+        c3 = vmlaq_lane_f32(c3, bv, vget_high_f32(a0), 1);
+        c4 = vmlaq_lane_f32(c4, bv, vget_low_f32(a1), 0);
+        c5 = vmlaq_lane_f32(c5, bv, vget_low_f32(a1), 1);
+        c6 = vmlaq_lane_f32(c6, bv, vget_high_f32(a1), 0);
+        c7 = vmlaq_lane_f32(c7, bv, vget_high_f32(a1), 1);
+    }
+    if (t->mr == MR && t->nr == NR && (t->act->type == 0 || t->act->type == 1)) {
+        float *o = t->out_f32;
+        const size_t ld = t->ldc;
+        if (t->act->type == 1) {
+            const float32x4_t z = vdupq_n_f32(0.f);
+            c0 = vmaxq_f32(c0, z); c1 = vmaxq_f32(c1, z); c2 = vmaxq_f32(c2, z); c3 = vmaxq_f32(c3, z);
+            c4 = vmaxq_f32(c4, z); c5 = vmaxq_f32(c5, z); c6 = vmaxq_f32(c6, z); c7 = vmaxq_f32(c7, z);
+        }
+        vst1q_f32(o, c0);
+        vst1q_f32(o + ld, c1);
+        vst1q_f32(o + 2 * ld, c2);
+        vst1q_f32(o + 3 * ld, c3);
+        vst1q_f32(o + 4 * ld, c4);
+        vst1q_f32(o + 5 * ld, c5);
+        vst1q_f32(o + 6 * ld, c6);
+        vst1q_f32(o + 7 * ld, c7);
+        return;
+    }
+    vst1q_f32(buf + 0 * NR, c0);
+    vst1q_f32(buf + 1 * NR, c1);
+    vst1q_f32(buf + 2 * NR, c2);
+    vst1q_f32(buf + 3 * NR, c3);
+    vst1q_f32(buf + 4 * NR, c4);
+    vst1q_f32(buf + 5 * NR, c5);
+    vst1q_f32(buf + 6 * NR, c6);
+    vst1q_f32(buf + 7 * NR, c7);
+    mxn_gemm_tile_store_f32(t, buf, NR, 1);
+}
+
+void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
+{
+    /* cJL: column J, channels 0-3 (L=0) / 4-7 (L=1) */
+    int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+              c31 = c00;
+    int32_t buf[NR * MR];
+    int kp;
+    for (kp = 0; kp < K2; kp++) {
+        const int8x8x2_t av = vld2_s8(a + (size_t)kp * MR * 2);
+        const int16x8_t e = vmovl_s8(av.val[0]), o = vmovl_s8(av.val[1]); /* taps 2kp, 2kp+1 */
+        const int16x8_t bv = vld1q_s16(b + (size_t)kp * NR * 2);
+        const int16x4_t b01 = vget_low_s16(bv), b23 = vget_high_s16(bv);
+        const int16x4_t el = vget_low_s16(e), eh = vget_high_s16(e), ol = vget_low_s16(o), oh = vget_high_s16(o);
+        c00 = vmlal_lane_s16(c00, el, b01, 0);
+        c01 = vmlal_lane_s16(c01, eh, b01, 0);
+        c00 = vmlal_lane_s16(c00, ol, b01, 1);
+        c01 = vmlal_lane_s16(c01, oh, b01, 1);
+        c10 = vmlal_lane_s16(c10, el, b01, 2);
+        c11 = vmlal_lane_s16(c11, eh, b01, 2);
+        c10 = vmlal_lane_s16(c10, ol, b01, 3);
+        c11 = vmlal_lane_s16(c11, oh, b01, 3);
+        c20 = vmlal_lane_s16(c20, el, b23, 0);
+        c21 = vmlal_lane_s16(c21, eh, b23, 0);
+        c20 = vmlal_lane_s16(c20, ol, b23, 1);
+        c21 = vmlal_lane_s16(c21, oh, b23, 1);
+        c30 = vmlal_lane_s16(c30, el, b23, 2);
+        c31 = vmlal_lane_s16(c31, eh, b23, 2);
+        c30 = vmlal_lane_s16(c30, ol, b23, 3);
+        c31 = vmlal_lane_s16(c31, oh, b23, 3);
+    }
+    vst1q_s32(buf + 0, c00);
+    vst1q_s32(buf + 4, c01);
+    vst1q_s32(buf + 8, c10);
+    vst1q_s32(buf + 12, c11);
+    vst1q_s32(buf + 16, c20);
+    vst1q_s32(buf + 20, c21);
+    vst1q_s32(buf + 24, c30);
+    vst1q_s32(buf + 28, c31);
+    mxn_gemm_tile_store_s32(t, buf, 1, MR);
+}
+
+void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d)
+{
+    /* 4 pixels: bytes s0[0] s1[0] s0[1] s1[1] ... widened */
+    int32_t v0, v1;
+    int8x8_t a, b;
+    memcpy(&v0, s0, 4);
+    memcpy(&v1, s1, 4);
+    a = vreinterpret_s8_s32(vdup_n_s32(v0));
+    b = vreinterpret_s8_s32(vdup_n_s32(v1));
+    vst1q_s16(d, vmovl_s8(vzip_s8(a, b).val[0]));
+}
+
+/* ---- depthwise rows: 8 columns at a time, the last ones from padded copies ---- */
+
+void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r)
+{
+    float buf[8], pad[8];
+    int x = 0, t, j;
+    for (; x < n; x += 8) {
+        const int m = n - x < 8 ? n - x : 8;
+        float32x4_t a0 = vdupq_n_f32(r->bias), a1 = a0;
+        mxn_dw_row rr = *r;
+        for (t = 0; t < taps; t++) {
+            const float *p = src[t] + x;
+            const float32x4_t wt = vdupq_n_f32(w[t]);
+            if (m < 8) {
+                for (j = 0; j < 8; j++) pad[j] = j < m ? p[j] : 0.f;
+                p = pad;
+            }
+            a0 = vmlaq_f32(a0, wt, vld1q_f32(p));
+            a1 = vmlaq_f32(a1, wt, vld1q_f32(p + 4));
+        }
+        vst1q_f32(buf, a0);
+        vst1q_f32(buf + 4, a1);
+        rr.out_f32 = r->out_f32 + x;
+        mxn_dw_store_f32(buf, m, &rr);
+    }
+}
+
+/* int32 sums exact (vmlal_s16), then the reference epilogue (VFP: no flush
+ * of denormals to zero, unlike ARMv7 NEON float) */
+void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r)
+{
+    int32_t buf[8];
+    int8_t pad[8];
+    int x = 0, t, j;
+    for (; x < n; x += 8) {
+        const int m = n - x < 8 ? n - x : 8;
+        int32x4_t a0 = vdupq_n_s32(0), a1 = a0;
+        mxn_dw_row rr = *r;
+        for (t = 0; t < taps; t++) {
+            const int8_t *p = src[t] + x;
+            int16x8_t v;
+            if (m < 8) {
+                for (j = 0; j < 8; j++) pad[j] = j < m ? p[j] : 0;
+                p = pad;
+            }
+            v = vmovl_s8(vld1_s8(p));
+            a0 = vmlal_n_s16(a0, vget_low_s16(v), (int16_t)w[t]);
+            a1 = vmlal_n_s16(a1, vget_high_s16(v), (int16_t)w[t]);
+        }
+        vst1q_s32(buf, a0);
+        vst1q_s32(buf + 4, a1);
+        if (rr.out_i8) rr.out_i8 += x;
+        else rr.out_f32 += x;
+        mxn_dw_store_s32(buf, m, &rr);
+    }
+}
+
+#endif

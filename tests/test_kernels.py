@@ -1,0 +1,313 @@
+"""Every kernel set this CPU runs (maixnn.runtime.available_kernels(): avx2,
+sse2 on x86; neon on ARM - see test_arm.py) against the portable reference
+kernels ("ref", csrc/kernels_ref.c), which define the result:
+
+* float32 convolutions within 1e-5 relative (max |diff| <= 1e-5 * max |ref|):
+  the GEMM kernels sum in another order and may fuse multiply-adds;
+* int8 convolutions bit-identical, int8 and float outputs alike;
+* any thread count gives exactly the result of one thread.
+
+Shapes are random (odd channel counts, 1x1, 3x3, 5x5, 7x7, strides,
+dilation, groups, padding, tiny and large planes) plus fixed edge cases.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maixnn.errors import OptionError
+from maixnn.ncnn_model import Layer, NcnnModel, Weight
+from maixnn.runtime import Net, available_kernels
+
+FAST = [k for k in available_kernels() if k != "ref"]
+RTOL = 1e-5
+
+
+def conv_model(cin, cout, k, stride=1, dil=1, pad=0, group=1, bias=True, act=0, int8=None, seed=0,
+               kh=None):
+    """One Convolution (group 1) or ConvolutionDepthWise layer, float32 or int8
+    (int8 = 1: float output, 101: int8 output)."""
+    rng = np.random.RandomState(seed)
+    kh = k if kh is None else kh
+    wshape = (cout, cin // group, kh, k)
+    params = {0: cout, 1: k, 11: kh, 2: dil, 3: stride, 4: pad, 5: int(bias), 6: int(np.prod(wshape))}
+    if group > 1:
+        params[7] = group
+    if act:
+        params[9] = act
+        if act == 2:
+            params[10] = [0.1]
+        elif act == 3:
+            params[10] = [-1.0, 2.5]
+        elif act == 6:
+            params[10] = [0.2, 0.5]
+    weights = []
+    if int8 is None:
+        weights.append(Weight("weight", rng.standard_normal(wshape).astype(np.float32) * 0.2, "tagged"))
+    else:
+        params[8] = int8
+        weights.append(Weight("weight", rng.randint(-127, 128, size=wshape).astype(np.int8), "tagged"))
+    if bias:
+        weights.append(Weight("bias", rng.standard_normal(cout).astype(np.float32), "raw"))
+    if int8 is not None:
+        nscales = cout if group == 1 else group
+        weights.append(Weight("scales", rng.uniform(50, 200, nscales).astype(np.float32), "raw"))
+        weights.append(Weight("bottom", np.array([rng.uniform(20, 60)], np.float32), "raw"))
+        if int8 > 100:
+            weights.append(Weight("top", np.array([rng.uniform(5, 40)], np.float32), "raw"))
+    kind = "Convolution" if group == 1 else "ConvolutionDepthWise"
+    model = NcnnModel([Layer("Input", "in", [], ["x"]), Layer(kind, "conv", ["x"], ["y"], params, weights)])
+    return model
+
+
+def run(model, x, kernels, threads=1):
+    net = Net.from_memory(model.param_text(), model.bin_bytes(), num_threads=threads, kernels=kernels)
+    return net.forward(x)
+
+
+def random_cases(n, seed):
+    rng = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        k = int(rng.choice([1, 1, 3, 3, 5, 7, 2]))
+        group = int(rng.choice([1, 1, 1, 2, 3]))
+        cin = group * int(rng.randint(1, 12))
+        cout = group * int(rng.randint(1, 21))
+        stride = int(rng.choice([1, 1, 2, 3]))
+        dil = int(rng.choice([1, 1, 2]))
+        pad = int(rng.randint(0, k))
+        ext = dil * (k - 1) + 1
+        h = int(rng.randint(max(1, ext - 2 * pad), 30))
+        w = int(rng.randint(max(1, ext - 2 * pad), 30))
+        act = int(rng.choice([0, 1, 1, 2, 3, 4, 6]))
+        cases.append(dict(cin=cin, cout=cout, k=k, stride=stride, dil=dil, pad=pad, group=group, act=act,
+                          bias=bool(rng.randint(2)), h=h, w=w, seed=i))
+    return cases
+
+
+FIXED = [
+    dict(cin=64, cout=64, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=56, w=56, seed=100),
+    dict(cin=3, cout=64, k=7, stride=2, dil=1, pad=3, group=1, act=1, bias=True, h=64, w=64, seed=101),
+    dict(cin=256, cout=512, k=1, stride=2, dil=1, pad=0, group=1, act=0, bias=True, h=14, w=14, seed=102),
+    dict(cin=513, cout=9, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=False, h=5, w=5, seed=103),
+    dict(cin=1, cout=1, k=1, stride=1, dil=1, pad=0, group=1, act=0, bias=False, h=1, w=1, seed=104),
+    dict(cin=7, cout=13, k=3, stride=2, dil=3, pad=2, group=1, act=3, bias=True, h=9, w=17, seed=105),
+    dict(cin=32, cout=32, k=3, stride=1, dil=1, pad=1, group=4, act=1, bias=True, h=12, w=12, seed=106),
+]
+def depthwise_cases(n, seed):
+    """Pure depthwise (group == channels == num_output): ConvolutionDepthWise's own forward."""
+    rng = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        k = int(rng.choice([3, 3, 5, 1, 7, 2]))
+        ch = int(rng.choice([2, 3, 8, 16, 13, 24, 32]))
+        stride = int(rng.choice([1, 1, 2, 2, 3]))
+        dil = int(rng.choice([1, 1, 1, 2]))
+        pad = int(rng.randint(0, k))
+        ext = dil * (k - 1) + 1
+        h = int(rng.randint(max(1, ext - 2 * pad), 40))
+        w = int(rng.randint(max(1, ext - 2 * pad), 40))
+        cases.append(dict(cin=ch, cout=ch, k=k, stride=stride, dil=dil, pad=pad, group=ch,
+                          act=int(rng.choice([0, 1, 2, 3, 4, 6])), bias=bool(rng.randint(2)), h=h, w=w,
+                          seed=200 + i))
+    return cases
+
+
+DEPTHWISE = depthwise_cases(24, 7) + [
+    dict(cin=32, cout=32, k=3, stride=1, dil=1, pad=1, group=32, act=3, bias=True, h=56, w=56, seed=300),
+    dict(cin=24, cout=24, k=5, stride=2, dil=1, pad=2, group=24, act=1, bias=True, h=57, w=58, seed=301),
+    dict(cin=8, cout=8, k=3, stride=2, dil=1, pad=1, group=8, act=0, bias=False, h=1, w=1, seed=302),
+]
+CASES = random_cases(36, 2024) + FIXED + DEPTHWISE
+
+
+def ident(case):
+    return "c{cin}-{cout}k{k}s{stride}d{dil}p{pad}g{group}a{act}{h}x{w}".format(**case)
+
+
+def make_input(case, seed=7):
+    return np.random.RandomState(seed).standard_normal((case["cin"], case["h"], case["w"])).astype(np.float32)
+
+
+def model_of(case, int8=None):
+    return conv_model(case["cin"], case["cout"], case["k"], case["stride"], case["dil"], case["pad"],
+                      case["group"], case["bias"], case["act"], int8=int8, seed=case["seed"])
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("case", CASES, ids=ident)
+def test_float32_kernels_match_reference(case):
+    model, x = model_of(case), make_input(case)
+    ref = run(model, x, "ref")
+    scale = max(float(np.abs(ref).max()), 1e-30)
+    for k in FAST:
+        got = run(model, x, k)
+        assert got.shape == ref.shape
+        assert float(np.abs(got - ref).max()) <= RTOL * scale, k
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("int8", [1, 101])
+@pytest.mark.parametrize("case", CASES, ids=ident)
+def test_int8_kernels_bit_identical(case, int8):
+    model, x = model_of(case, int8), make_input(case)
+    ref = run(model, x, "ref")
+    assert ref.dtype == (np.int8 if int8 > 100 else np.float32)
+    for k in FAST:
+        got = run(model, x, k)
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        np.testing.assert_array_equal(got.view(np.uint8 if int8 > 100 else np.uint32),
+                                      ref.view(np.uint8 if int8 > 100 else np.uint32), err_msg=k)
+
+
+@pytest.mark.parametrize("int8", [None, 101])
+def test_thread_count_does_not_change_results(int8):
+    for case in FIXED[:3] + CASES[:6]:
+        model, x = model_of(case, int8), make_input(case)
+        for k in available_kernels():
+            one = run(model, x, k, threads=1)
+            for t in (2, 3, 8):
+                np.testing.assert_array_equal(run(model, x, k, threads=t), one, err_msg="%s %d" % (k, t))
+
+
+def test_kernel_choice_is_checked():
+    assert available_kernels()[-1] == "ref"
+    model = model_of(FIXED[4])
+    with pytest.raises(OptionError, match="kernels='nope'"):
+        Net.from_memory(model.param_text(), model.bin_bytes(), kernels="nope")
+    with pytest.raises(OptionError, match="num_threads"):
+        Net.from_memory(model.param_text(), model.bin_bytes(), num_threads=0)
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("int8", [2, 102])
+def test_int8_quantize_edges_bit_identical(int8):
+    """Input quantization and requantization at their edges: NaN, +-inf, huge
+    values, exact .5 ties after scaling, -0; every set as the reference."""
+    case = dict(cin=5, cout=11, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=13, w=17, seed=5)
+    model = model_of(case, int8)
+    x = make_input(case) * 3
+    flat = x.reshape(-1)
+    bottom = float(model.layers[1].weights[-2 if int8 > 100 else -1].data[0])
+    specials = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, -0.0, 0.0, 126.5, -126.5, 127.49, -127.51],
+                        np.float32)
+    flat[:specials.size] = specials
+    ties = (np.arange(-40, 40, dtype=np.float32) + 0.5) / np.float32(bottom)
+    flat[20:20 + ties.size] = ties
+    ref = run(model, x, "ref")
+    for k in FAST:
+        got = run(model, x, k)
+        np.testing.assert_array_equal(got.view(np.uint8 if int8 > 100 else np.uint32),
+                                      ref.view(np.uint8 if int8 > 100 else np.uint32), err_msg=k)
+
+
+def test_peak_memory_is_the_blobs_held_at_once():
+    """Net.peak_memory (mxn_session_peak_memory): Input x -> Convolution (no
+    padding, float, reference kernels: no scratch) -> y1 -> ReLU -> y2.  The
+    caller's input stays, y1 lives until ReLU ran: the peak is x + y1 + y2."""
+    rng = np.random.RandomState(3)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    model = NcnnModel([Layer("Input", "in", [], ["x"]),
+                       Layer("Convolution", "conv", ["x"], ["y1"], {0: 6, 1: 3, 6: w.size},
+                             [Weight("weight", w, "tagged")]),
+                       Layer("ReLU", "relu", ["y1"], ["y2"])])
+    x = rng.standard_normal((4, 20, 30)).astype(np.float32)
+    net = Net.from_memory(model.param_text(), model.bin_bytes(), kernels="ref")
+    assert net.peak_memory == 0
+    net.forward(x)
+    y = 6 * 18 * 28 * 4
+    assert net.peak_memory == x.nbytes + y + y
+    # the GEMM kernels add their packing tiles while the convolution runs
+    for k in FAST:
+        net = Net.from_memory(model.param_text(), model.bin_bytes(), kernels=k)
+        net.forward(x)
+        assert x.nbytes + 2 * y <= net.peak_memory <= x.nbytes + 2 * y + 256 * 1024
+
+
+def test_split_flatten_reshape_noop_are_views():
+    """Split / Flatten / Reshape / Noop tops share their bottom's data: the
+    values are the bottom's, and the peak heap holds the convolution's output
+    once (x + y + z), not once per view."""
+    rng = np.random.RandomState(4)
+    w = rng.standard_normal((6, 4, 3, 3)).astype(np.float32)
+    model = NcnnModel([Layer("Input", "in", [], ["x"]),
+                       Layer("Convolution", "conv", ["x"], ["y"], {0: 6, 1: 3, 6: w.size},
+                             [Weight("weight", w, "tagged")]),
+                       Layer("Split", "split", ["y"], ["a", "b", "c"]),
+                       Layer("Flatten", "flat", ["a"], ["f"]),
+                       Layer("Reshape", "rs", ["f"], ["r"], {0: -1, 1: 6}),
+                       Layer("Noop", "nop", ["c"], ["n"]),
+                       Layer("ReLU", "relu", ["b"], ["z"])])
+    x = rng.standard_normal((4, 20, 30)).astype(np.float32)
+    net = Net.from_memory(model.param_text(), model.bin_bytes(), kernels="ref")
+    out = net.forward(x, outputs=["y", "r", "n", "z"])
+    y = out["y"]
+    np.testing.assert_array_equal(out["r"], y.reshape(6, -1))
+    np.testing.assert_array_equal(out["n"], y)
+    np.testing.assert_array_equal(out["z"], np.maximum(y, 0))
+    assert net.peak_memory == x.nbytes + 2 * y.nbytes
+    # asking only for the views: y itself is released but its data stays for them
+    out = net.forward(x, outputs=["r", "n"])
+    np.testing.assert_array_equal(out["r"], y.reshape(6, -1))
+    np.testing.assert_array_equal(out["n"], y)
+    # a view of the caller's input is a copy (the caller may replace the input)
+    ident = NcnnModel([Layer("Input", "in", [], ["x"]), Layer("Split", "s", ["x"], ["p", "q"])])
+    out = Net.from_memory(ident.param_text(), b"").forward(x, outputs=["p", "q"])
+    np.testing.assert_array_equal(out["p"], x)
+    np.testing.assert_array_equal(out["q"], x)
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("num_input,num_output,rows", [(1, 1, 1), (7, 3, 1), (64, 10, 1), (1280, 1000, 1),
+                                                        (33, 17, 3), (512, 5, 1), (100, 13, 2)])
+@pytest.mark.parametrize("int8", [None, 2])
+def test_innerproduct_kernels(num_input, num_output, rows, int8):
+    """InnerProduct (GEMV per row): float32 within 1e-5, int8 bit-identical."""
+    rng = np.random.RandomState(num_input + num_output)
+    params = {0: num_output, 1: 1, 2: num_input * num_output, 9: 1}
+    if int8 is None:
+        weights = [Weight("weight", rng.standard_normal((num_output, num_input)).astype(np.float32), "tagged")]
+    else:
+        params[8] = int8
+        weights = [Weight("weight", rng.randint(-127, 128, (num_output, num_input)).astype(np.int8), "tagged")]
+    weights.append(Weight("bias", rng.standard_normal(num_output).astype(np.float32), "raw"))
+    if int8 is not None:
+        weights += [Weight("scales", rng.uniform(50, 200, num_output).astype(np.float32), "raw"),
+                    Weight("bottom", np.array([30.0], np.float32), "raw")]
+    model = NcnnModel([Layer("Input", "in", [], ["x"]), Layer("InnerProduct", "fc", ["x"], ["y"], params, weights)])
+    x = rng.standard_normal((rows, num_input) if rows > 1 else (num_input,)).astype(np.float32)
+    ref = run(model, x, "ref")
+    for k in FAST:
+        got = run(model, x, k)
+        if int8 is None:
+            assert float(np.abs(got - ref).max()) <= RTOL * max(float(np.abs(ref).max()), 1e-30), k
+        else:
+            np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32), err_msg=k)
+
+
+def test_maixnn_kernels_environment_variable(tmp_path):
+    """$MAIXNN_KERNELS picks a new session's kernel set; a bad value is an
+    error naming the variable at the first run (not a silent fallback)."""
+    import os
+    import subprocess
+    import sys
+    model = model_of(FIXED[5])
+    param, binp = str(tmp_path / "m.param"), str(tmp_path / "m.bin")
+    model.save(param, binp)
+    x = make_input(FIXED[5])
+    np.save(str(tmp_path / "x.npy"), x)
+    script = ("import sys, numpy as np\n"
+              "from maixnn.runtime import Net\n"
+              "np.save(sys.argv[3], Net(sys.argv[1], sys.argv[2]).forward(np.load(sys.argv[4])))\n")
+
+    def run_with(value):
+        env = dict(os.environ, MAIXNN_KERNELS=value)
+        return subprocess.run([sys.executable, "-c", script, param, binp, str(tmp_path / "y.npy"),
+                               str(tmp_path / "x.npy")], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+
+    proc = run_with("ref")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), run(model, x, "ref"))
+    proc = run_with("bogus")
+    assert proc.returncode != 0 and "MAIXNN_KERNELS: unknown kernel set 'bogus'" in proc.stderr
