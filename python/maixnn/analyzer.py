@@ -406,6 +406,9 @@ def _blobs_to_compare(int8_model: NcnnModel, quantized: List[Layer],
 def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_model, quantized, compared,
                   entire, single_stats, fold_stats, float_top1, int8_top1, labels, output_blob) -> AnalysisReport:
     layers = []
+    # what calibration clipped per layer (quantize's .json; None for older files or a table)
+    clipped = {d.get("name"): (d.get("calibration") or {}).get("clipped")
+               for d in (sidecar or {}).get("layers", []) if isinstance(d, dict)}
     for index, l in enumerate(quantized):
         top = l.tops[0]
         ws = l.weight("weight_scales")
@@ -424,6 +427,7 @@ def _build_report(float_base, int8_base, count, preprocess, sidecar, fold, int8_
             "weight_scale_min": float(wsv.min()) if wsv.size else None,
             "weight_scale_max": float(wsv.max()) if wsv.size else None,
             "zero_weight_channels": int((ws.data == 0).sum()) if ws is not None else 0,
+            "calibration_clipped": clipped.get(l.name),
             "entire": entire[top].to_dict() if top in entire else None,
             "single": single_stats[l.name].to_dict() if single_stats is not None else None,
         }
@@ -544,12 +548,17 @@ def _fmt_err(v: Optional[float]) -> str:
     return "%.2e" % v
 
 
+def _fmt_clipped(row: Dict) -> str:
+    v = row.get("calibration_clipped")
+    return "-" if v is None else "%.2f%%" % (100.0 * v)
+
+
 def format_table(report: Dict) -> str:
     layers = report["layers"]
     name_w = max([len("layer")] + [len(r["layer"]) for r in layers])
     type_w = max([len("type")] + [len(r["type"]) for r in layers])
-    head = "%3s  %-*s  %-*s  %10s  %10s  %9s  %10s  %9s  %s" % (
-        "#", name_w, "layer", type_w, "type", "in scale", "cos entire", "err entire", "cos single",
+    head = "%3s  %-*s  %-*s  %10s  %8s  %10s  %9s  %10s  %9s  %s" % (
+        "#", name_w, "layer", type_w, "type", "in scale", "clipped", "cos entire", "err entire", "cos single",
         "err single", "")
     lines = ["int8 vs float per quantized layer (%d images; cos = cosine similarity, err = ||int8-float||/||float||)"
              % report["images"], head, "-" * len(head)]
@@ -562,9 +571,9 @@ def format_table(report: Dict) -> str:
             flag = "<< low"
         elif r["layer"] in suggested:
             flag = "<  keep float?" if report.get("suggestion_strength") == "strong" else "<  worst"
-        lines.append("%3d  %-*s  %-*s  %10s  %10s  %9s  %10s  %9s  %s" % (
+        lines.append("%3d  %-*s  %-*s  %10s  %8s  %10s  %9s  %10s  %9s  %s" % (
             r["index"], name_w, r["layer"], type_w, r["type"],
-            "%.4g" % r["bottom_scale"] if r["bottom_scale"] is not None else "-",
+            "%.4g" % r["bottom_scale"] if r["bottom_scale"] is not None else "-", _fmt_clipped(r),
             _fmt_cos(e.get("cosine")), _fmt_err(e.get("rel_error")),
             _fmt_cos(s.get("cosine")), _fmt_err(s.get("rel_error")), flag))
     out = report["output"]
@@ -751,10 +760,10 @@ def render_html(report: Dict, png: bytes) -> str:
         else set()
     for r in report["layers"]:
         en, sg = r["entire"] or {}, r["single"] or {}
-        rows.append("<tr%s><td>%d</td><td>%s</td><td>%s</td><td class='num'>%s</td>"
+        rows.append("<tr%s><td>%d</td><td>%s</td><td>%s</td><td class='num'>%s</td><td class='num'>%s</td>"
                     "<td class='num %s'>%s</td><td class='num'>%s</td><td class='num %s'>%s</td><td class='num'>%s</td></tr>"
                     % (" class='worst'" if r["layer"] in worst else "", r["index"], e(r["layer"]), e(r["type"]),
-                       "%.4g" % r["bottom_scale"] if r["bottom_scale"] is not None else "-",
+                       "%.4g" % r["bottom_scale"] if r["bottom_scale"] is not None else "-", e(_fmt_clipped(r)),
                        _cos_class(en.get("cosine")), _fmt_cos(en.get("cosine")), _fmt_err(en.get("rel_error")),
                        _cos_class(sg.get("cosine")), _fmt_cos(sg.get("cosine")), _fmt_err(sg.get("rel_error"))))
     blob_rows = "".join("<tr><td>%s</td><td>%s</td><td>%s</td><td class='num %s'>%s</td><td class='num'>%s</td></tr>"
@@ -810,7 +819,7 @@ A layer whose <i>single</i> curve dips is a candidate to keep in float. Circled:
 <img alt="per-layer cosine and relative error" src="data:image/png;base64,%(png)s">
 %(suggestion)s
 <h2>Quantized layers</h2>
-<table><tr><th>#</th><th>layer</th><th>type</th><th>input scale</th><th>cosine entire</th><th>rel. error entire</th>
+<table><tr><th>#</th><th>layer</th><th>type</th><th>input scale</th><th>clipped in calibration</th><th>cosine entire</th><th>rel. error entire</th>
 <th>cosine single</th><th>rel. error single</th></tr>
 %(rows)s</table>
 <p class="small">cosine &ge; %(good)s green, &ge; %(warn)s yellow, below red. Relative error = ||int8 &minus; float|| / ||float|| over all images.</p>
