@@ -49,6 +49,10 @@ typedef struct {
     const mxn_activation *act;
 } mxn_fc_params;
 
+/* bottom_scale of an int8 InnerProduct (1), or 0 for a float one
+ * (innerproduct.c; used by mxn_net_blob_int8_scale). */
+int mxn_innerproduct_int8_bottom_scale(const mxn_layer *l, float *scale);
+
 int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
                    mxn_mat *top, mxn_error *err);
 

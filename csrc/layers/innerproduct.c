@@ -120,3 +120,14 @@ static void destroy(mxn_layer *l)
 }
 
 const mxn_layer_ops mxn_layer_innerproduct = {"InnerProduct", load_param, load_model, forward, destroy};
+
+/* The int8 input scale (bottom_scale) of an InnerProduct layer, for
+ * mxn_net_blob_int8_scale (csrc/int8_scale.c): 1 and *scale for an int8
+ * layer, 0 for a float one. */
+int mxn_innerproduct_int8_bottom_scale(const mxn_layer *l, float *scale)
+{
+    const ip_layer *ip = (const ip_layer *)l->priv;
+    if (!ip || !ip->int8_scale_term) return 0;
+    *scale = ip->bottom_scale;
+    return 1;
+}
