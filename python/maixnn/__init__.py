@@ -22,6 +22,7 @@ _LAZY = {
     "analyze": ("analyzer", "analyze"),
     "Net": ("runtime", "Net"),
     "nn": ("nn", None),
+    "pack": ("packer", "pack"),
 }
 
 
