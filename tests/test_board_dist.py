@@ -1,0 +1,436 @@
+"""examples/nn_resnet on the host and on ARM, and the board's dist/ folder
+(issue 7 items 3 and 5).
+
+* nn_resnet (libmaix's nn API, emu backend) built for the host (build/pytest-lib,
+  which tests/conftest.py builds) and for ARM with each toolchain of
+  tests/cross.py (Debian armhf, zig, the v831 file with its zig stand-in), run
+  under qemu-arm on the same int8 and float models and PNG images: the same
+  top-5 (classes and labels identical; the printed probabilities within 2e-6,
+  the print's precision: zig's expf in the app's softmax may differ from
+  glibc's by an ulp), the quantized input tensors (-d dumps N.in.i8)
+  bit-identical, the raw outputs (N.out.f32) bit-identical for the int8 model
+  and within 1e-5 relative for the float model (zig's libm: an ulp-level
+  tolerance; measured numbers are printed).
+* `maixnn pack` (maixnn.packer) with the zig toolchain: the dist/ layout,
+  start_app.sh started from another working directory (MAIXNN_DIST_LAUNCHER
+  runs the ARM app through qemu-arm: no binfmt here) prints what the host
+  prints; its LD_LIBRARY_PATH is the script's lib/ + the caller's + the
+  board's folders; without it the app does not find lib/; a host dist runs
+  the unchanged script with no launcher at all; the board-side Python
+  package in dist/python imports and runs with nothing else on sys.path; a
+  failed pack leaves no half dist/.
+
+Skips as tests/test_toolchains.py (fails under CI when a tool is missing).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import cross
+import helpers
+import nets
+
+REPO = cross.REPO
+TOOLCHAINS = ("armhf", "zig", "v831")
+APP_TARGETS = ("maixnn", "maix_nn", "nn_resnet")
+HOST_APP = os.path.join(REPO, "build", "pytest-lib", "examples", "nn_resnet", "nn_resnet")
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+IMAGES = 3
+FLOAT_REL = 1e-5
+PROB_ABS = 2e-6
+# zig's linker says this of the -rpath-link CMake passes for a library's private
+# dependencies; it is not a compiler warning
+IGNORED_WARNINGS = ("warning: rpath-link option is unimplemented and ignored",)
+# What the zig dist imports that only musl >= 1.2 has (64-bit time_t on 32-bit ARM):
+# nn_resnet's clock_gettime for the forward time.  See README "The board's dist/".
+KNOWN_TIME64_IMPORTS = {"nn_resnet": {"__clock_gettime64"}}
+
+
+def _skip_or_fail(name):
+    reason = cross.missing_tools(name)
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("CI must test the %s toolchain: %s" % (name, reason))
+    pytest.skip(reason)
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Small ResNet18 of tests/nets.py (64x64, 10 classes): float with a .mud
+    (ImageNet mean/std in awnn terms) and int8 (maixnn quantize, kl), PNG
+    images and a 10-line labels file."""
+    import maixnn
+    from maixnn import nn
+    from maixnn.preprocess import Preprocess
+    from PIL import Image
+    d = tmp_path_factory.mktemp("nn_resnet")
+    model = nets.SMALL_NETS["resnet18"](seed=0)
+    paths = helpers.export_and_convert(model, d)
+    c, h, w = model.input_shape
+    rng = np.random.default_rng(11)
+    calib = (rng.random((6, h, w, 3)) * 255).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = maixnn.quantize(str(d / "model"), str(d / "model_int8"), images=calib, mean=MEAN, std=STD,
+                            method="kl", progress=False)
+    pre = Preprocess((c, h, w), mean=MEAN, std=STD)
+    with open(str(d / "model.mud"), "w") as f:
+        f.write(nn.mud_text("model.param", "model.bin", {"input0": ((h, w, c), pre.awnn_mean, pre.awnn_norm)},
+                            {"output0": (1, 1, 10)}))
+    images = []
+    for i in range(IMAGES):
+        # smooth pictures of different sizes (nn_resnet resizes them to 64x64)
+        size = (w + 16 * i, h + 8 * i)
+        yy, xx = np.mgrid[0:size[1], 0:size[0]]
+        pic = np.stack([(xx * (3 + i) + yy * 2) % 256, (yy * (5 - i) + 40 * i) % 256,
+                        ((xx + yy) * (i + 1)) % 256], axis=-1).astype(np.uint8)
+        pic = np.clip(pic.astype(int) + rng.integers(-20, 20, pic.shape), 0, 255).astype(np.uint8)
+        path = str(d / ("img%d.png" % i))
+        Image.fromarray(pic).save(path)
+        images.append(path)
+    labels = str(d / "labels.txt")
+    with open(labels, "w") as f:
+        f.write("".join("class-%d label\n" % i for i in range(10)))
+    return {"dir": str(d), "int8": q.mud, "float": str(d / "model.mud"), "images": images, "labels": labels,
+            "size": "%dx%d" % (w, h)}
+
+
+@pytest.fixture(scope="module", params=TOOLCHAINS)
+def arm_app(request):
+    name = request.param
+    _skip_or_fail(name)
+    tc = cross.toolchain(name)
+    out = cross.build(tc, APP_TARGETS)
+    seen = [ln for ln in out.splitlines() if "warning:" in ln and not ln.strip().endswith(IGNORED_WARNINGS)]
+    assert not seen, "the %s build of nn_resnet has warnings:\n%s" % (name, "\n".join(seen[:20]))
+    return tc
+
+
+def _app_args(models, kind, dump_dir):
+    return ["-m", models[kind], "-s", models["size"], "-c", "10", "-l", models["labels"], "-d", dump_dir] \
+        + models["images"]
+
+
+def _run(cmd, env=None, cwd=None):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=cross.QEMU_TIMEOUT, env=env, cwd=cwd, errors="replace")
+    return proc
+
+
+def run_host(models, kind, dump_dir):
+    assert os.path.exists(HOST_APP), "tests/conftest.py builds nn_resnet into build/pytest-lib"
+    os.makedirs(dump_dir, exist_ok=True)
+    proc = _run([HOST_APP] + _app_args(models, kind, dump_dir))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def parse_top5(stdout):
+    """[(image, [(class, prob, label) x5])] from nn_resnet's output; the
+    forward time lines are dropped."""
+    frames = []
+    for line in stdout.splitlines():
+        if line.startswith("== "):
+            frames.append((line[3:], []))
+        elif line.startswith("#"):
+            m = re.match(r"#(\d) class (\d+) prob ([0-9.]+) ?(.*)$", line)
+            assert m, line
+            frames[-1][1].append((int(m.group(2)), float(m.group(3)), m.group(4)))
+        else:
+            assert line.startswith("forward: ") and line.endswith(" ms"), line
+    return frames
+
+
+def assert_same_top5(arm_out, host_out, what):
+    arm, host = parse_top5(arm_out), parse_top5(host_out)
+    assert len(host) == IMAGES and all(len(t) == 5 for _n, t in host), host_out
+    assert [n for n, _t in arm] == [n for n, _t in host], (arm_out, host_out)
+    worst = 0.0
+    for (name, a), (_n, h) in zip(arm, host):
+        assert [(c, lab) for c, _p, lab in a] == [(c, lab) for c, _p, lab in h], \
+            "%s: top-5 of %s differs:\nARM  %s\nhost %s" % (what, name, a, h)
+        for (_c, pa, _l), (_c2, ph, _l2) in zip(a, h):
+            assert abs(pa - ph) <= PROB_ABS, "%s: %s prob %g vs %g" % (what, name, pa, ph)
+            worst = max(worst, abs(pa - ph))
+    return worst
+
+
+def compare_dumps(arm_dir, host_dir, kind, what):
+    """N.in.i8 identical; N.out.f32 identical (int8) or within FLOAT_REL (float)."""
+    worst = 0.0
+    for i in range(IMAGES):
+        if kind == "int8":
+            a = np.fromfile(os.path.join(arm_dir, "%d.in.i8" % i), np.int8)
+            h = np.fromfile(os.path.join(host_dir, "%d.in.i8" % i), np.int8)
+            assert a.size == 64 * 64 * 3 and np.array_equal(a, h), "%s: quantized input %d differs" % (what, i)
+        else:
+            assert not os.path.exists(os.path.join(host_dir, "%d.in.i8" % i))
+        a = np.fromfile(os.path.join(arm_dir, "%d.out.f32" % i), np.float32)
+        h = np.fromfile(os.path.join(host_dir, "%d.out.f32" % i), np.float32)
+        assert a.shape == h.shape == (10,), (a.shape, h.shape)
+        if kind == "int8":
+            assert np.array_equal(a, h), "%s: int8 model output %d differs: %s vs %s" % (what, i, a, h)
+        else:
+            rel = float(np.max(np.abs(a - h)) / np.max(np.abs(h)))
+            assert rel <= FLOAT_REL, "%s: float output %d differs by %g relative" % (what, i, rel)
+            worst = max(worst, rel)
+    return worst
+
+
+# ---------------------------------------------------------------- nn_resnet on ARM
+
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_nn_resnet_on_arm_prints_the_hosts_top5(arm_app, models, kind, tmp_path):
+    host_dump, arm_dump = str(tmp_path / "host"), str(tmp_path / "arm")
+    host_out = run_host(models, kind, host_dump)
+    os.makedirs(arm_dump)
+    app = os.path.join(arm_app.build_dir, "examples", "nn_resnet", "nn_resnet")
+    proc = _run(arm_app.qemu + [app] + _app_args(models, kind, arm_dump))
+    assert proc.returncode == 0, proc.stderr
+    what = "%s %s" % (arm_app.name, kind)
+    prob_diff = assert_same_top5(proc.stdout, host_out, what)
+    out_rel = compare_dumps(arm_dump, host_dump, kind, what)
+    print("%s: top-5 of %d images as on the host (max prob diff %g), outputs max rel diff %g%s" % (
+        what, IMAGES, prob_diff, out_rel, ", quantized inputs bit-identical" if kind == "int8" else ""))
+
+
+# ---------------------------------------------------------------- dist/
+
+def test_board_modules_list_is_the_board_side_tests_list():
+    """python/maixnn/board_modules.txt (what dist/python gets) is the set
+    tests/test_board_side.py checks for Python 3.8 and no PC tooling."""
+    import test_board_side
+    from maixnn import packer
+    assert sorted(packer.board_modules()) == sorted(test_board_side.BOARD_MODULES)
+
+
+@pytest.fixture(scope="module")
+def zig_dist(models, tmp_path_factory):
+    _skip_or_fail("zig")
+    from maixnn import packer
+    out = str(tmp_path_factory.mktemp("pack") / "dist")
+    result = packer.pack(models["int8"], out, toolchain="zig", labels=models["labels"],
+                         build_dir=os.path.join(REPO, "build", "pack-zig"), progress=False)
+    return result
+
+
+def test_pack_writes_libmaix_layout(zig_dist, models):
+    from maixnn import packer
+    out = zig_dist.out
+    expected = {"start_app.sh", "nn_resnet", "lib/libmaixnn.so", "lib/libmaix_nn.so", "model/labels.txt",
+                "model/model_int8.mud", "model/model_int8.param", "model/model_int8.bin",
+                "python/maixnn/libmaixnn.so"} | {"python/maixnn/%s.py" % m for m in packer.board_modules()}
+    assert set(zig_dist.files) == expected, sorted(set(zig_dist.files) ^ expected)
+    for p in ("start_app.sh", "nn_resnet"):
+        assert os.access(os.path.join(out, p), os.X_OK), p
+    # the model files are the given ones, the .mud names them beside it
+    src = os.path.dirname(models["int8"])
+    for ext in (".param", ".bin"):
+        with open(os.path.join(src, "model_int8" + ext), "rb") as a, \
+                open(os.path.join(out, "model", "model_int8" + ext), "rb") as b:
+            assert a.read() == b.read()
+    with open(os.path.join(out, "model", "model_int8.mud")) as f:
+        mud = f.read()
+    assert "param = model_int8.param" in mud and "bin = model_int8.bin" in mud, mud
+    assert "input0 = 64,64,3," in mud and "output0 = 1,1,10" in mud, mud
+    with open(os.path.join(out, "python", "maixnn", "runtime.py")) as a, \
+            open(os.path.join(REPO, "python", "maixnn", "runtime.py")) as b:
+        assert a.read() == b.read()
+    # ARM musl binaries; the libraries need only libc (+ each other)
+    needed = {}
+    for p in ("nn_resnet", "lib/libmaixnn.so", "lib/libmaix_nn.so", "python/maixnn/libmaixnn.so"):
+        needed[p] = sorted(cross_needed(os.path.join(out, p)))
+    assert needed["nn_resnet"] == ["libc.so", "libmaix_nn.so"], needed
+    assert needed["lib/libmaix_nn.so"] == ["libc.so", "libmaixnn.so"], needed
+    assert needed["lib/libmaixnn.so"] == ["libc.so"], needed
+    # the install has no build-tree RUNPATH: lib/ is found through start_app.sh
+    for p in ("nn_resnet", "lib/libmaix_nn.so"):
+        assert "RUNPATH" not in _dynamic(os.path.join(out, p)) and "RPATH" not in _dynamic(os.path.join(out, p))
+
+
+def _dynamic(path):
+    import test_toolchains
+    return subprocess.run([test_toolchains._readelf(), "-d", "-W", path], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout
+
+
+def cross_needed(path):
+    import test_toolchains
+    return test_toolchains.needed_libraries(path)
+
+
+def test_dist_imports_from_musl_1_2(zig_dist):
+    """zig's musl headers are 1.2's: any time_t function is imported under its
+    64-bit name, which a musl 1.1 (the board's 2017 toolchain era) lacks.  The
+    libraries import none; nn_resnet only clock_gettime (see README)."""
+    import test_toolchains
+    seen = {}
+    for p in ("nn_resnet", "lib/libmaixnn.so", "lib/libmaix_nn.so"):
+        names = {s for s in test_toolchains.imported_symbols(os.path.join(zig_dist.out, p))
+                 if test_toolchains.TIME64_SYMBOL.match(s)}
+        if names:
+            seen[os.path.basename(p)] = names
+    assert seen == KNOWN_TIME64_IMPORTS, seen
+
+
+def _launcher():
+    return "qemu-arm -L %s" % cross.musl_root()
+
+
+def test_start_app_runs_from_another_cwd(zig_dist, models, tmp_path):
+    """The packed app through start_app.sh, started from an unrelated working
+    directory, with a relative path and via `sh`, prints the host's top-5."""
+    host_out = run_host(models, "int8", str(tmp_path / "host"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = dict(os.environ, MAIXNN_DIST_LAUNCHER=_launcher())
+    env.pop("LD_LIBRARY_PATH", None)
+    script = zig_dist.start_script
+    rel = os.path.relpath(script, str(elsewhere))
+    for cmd, cwd in (([script], str(elsewhere)), (["sh", rel], str(elsewhere)),
+                     (["./start_app.sh"], zig_dist.out), (["../start_app.sh"], os.path.join(zig_dist.out, "lib"))):
+        proc = _run(cmd + models["images"], env=env, cwd=cwd)
+        assert proc.returncode == 0, (cmd, cwd, proc.stderr)
+        assert_same_top5(proc.stdout, host_out, "dist via %s from %s" % (" ".join(cmd), cwd))
+        # the labels in dist/model were used
+        assert all(lab.startswith("class-") for _n, top in parse_top5(proc.stdout) for _c, _p, lab in top)
+
+
+def test_app_without_start_app_does_not_find_lib(zig_dist, models, tmp_path):
+    """What start_app.sh is for: lib/ is not on any default path."""
+    proc = _run(_launcher().split() + [os.path.join(zig_dist.out, "nn_resnet"), "-m", zig_dist.mud,
+                                       "-s", "64x64", "-c", "10"] + models["images"][:1],
+                env={k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}, cwd=str(tmp_path))
+    assert proc.returncode != 0
+    assert "libmaix_nn.so" in proc.stderr, proc.stderr
+
+
+def test_start_app_library_path(zig_dist, tmp_path):
+    """LD_LIBRARY_PATH: the script's own lib/ (absolute), the caller's value
+    kept (libmaix's script lost its `$`), then the board's folders."""
+    board = "/usr/lib:/opt/lib:/usr/lib/eyesee-mpp"
+    lib = os.path.join(zig_dist.out, "lib")
+    for inherited, expected in ((None, lib + ":" + board), ("/x/y:/z", lib + ":/x/y:/z:" + board)):
+        env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+        if inherited:
+            env["LD_LIBRARY_PATH"] = inherited
+        env["MAIXNN_DIST_LAUNCHER"] = "printenv LD_LIBRARY_PATH"
+        proc = _run(["sh", os.path.relpath(zig_dist.start_script, str(tmp_path))], env=env, cwd=str(tmp_path))
+        assert proc.stdout.splitlines()[0] == expected, proc.stdout
+
+
+def test_dist_python_package_runs_alone(zig_dist, models, tmp_path):
+    """dist/python holds a complete board-side package: with only it on
+    sys.path and the PC tooling blocked, maixnn.nn loads the dist's .mud and
+    computes what the checkout computes (the host library stands in for the
+    ARM copy in dist/python/maixnn, which runs on the board)."""
+    code = r"""
+import sys
+for name in ("torch", "onnx", "onnxruntime", "tqdm", "sklearn", "ncnn", "pnnx"):
+    sys.modules[name] = None
+import numpy as np
+from maixnn import nn
+import maixnn
+assert maixnn.__file__.startswith(sys.argv[1]), maixnn.__file__
+m = nn.load(sys.argv[2])
+img = (np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)
+np.save(sys.argv[3], m.forward(img, quantize=True, layout="hwc"))
+"""
+    results = []
+    for root in (os.path.join(zig_dist.out, "python"), os.path.join(REPO, "python")):
+        npy = str(tmp_path / ("%d.npy" % len(results)))
+        env = dict(os.environ, PYTHONPATH=root, MAIXNN_LIBRARY=os.path.join(REPO, "build", "pytest-lib",
+                                                                              "libmaixnn.so"))
+        proc = _run([sys.executable, "-c", code, root, zig_dist.mud, npy], env=env, cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stderr
+        results.append(np.load(npy))
+    assert results[0].shape == (1, 1, 10) and np.array_equal(results[0], results[1])
+
+
+def test_host_dist_runs_the_shipped_script_unchanged(models, tmp_path):
+    """A host-toolchain dist: start_app.sh with no launcher execs the app
+    directly, as on the board, from another cwd."""
+    from maixnn import packer
+    result = packer.pack(models["int8"], str(tmp_path / "dist"), toolchain="host", labels=models["labels"],
+                         build_dir=os.path.join(REPO, "build", "pack-host"), progress=False)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "MAIXNN_DIST_LAUNCHER")}
+    proc = _run([result.start_script] + models["images"], env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert_same_top5(proc.stdout, run_host(models, "int8", str(tmp_path / "host")), "host dist")
+
+
+# ---------------------------------------------------------------- packer errors
+
+def _leftovers(parent):
+    return sorted(n for n in os.listdir(parent) if n.startswith("."))
+
+
+def test_failed_pack_leaves_no_half_dist(models, tmp_path):
+    from maixnn import packer
+    from maixnn.packer import BuildError
+    out = tmp_path / "dist"
+    with pytest.raises(BuildError) as info:
+        packer.pack(models["int8"], str(out), toolchain="host", cmake_args=["-DMAIXNN_LIBMAIX_BACKEND=bogus"],
+                    progress=False)
+    assert "MAIXNN_LIBMAIX_BACKEND=bogus" in str(info.value)
+    assert not out.exists() and _leftovers(str(tmp_path)) == []
+    # a previous dist stays as it was
+    out.mkdir()
+    (out / "start_app.sh").write_text("previous\n")
+    with pytest.raises(BuildError):
+        packer.pack(models["int8"], str(out), toolchain="host", cmake_args=["-DMAIXNN_LIBMAIX_BACKEND=bogus"],
+                    progress=False)
+    assert os.listdir(str(out)) == ["start_app.sh"] and (out / "start_app.sh").read_text() == "previous\n"
+    assert _leftovers(str(tmp_path)) == []
+
+
+def test_pack_refuses_a_folder_that_is_not_a_dist(models, tmp_path):
+    from maixnn import packer
+    from maixnn.errors import OptionError
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(OptionError, match="not a dist/ folder"):
+        packer.pack(models["int8"], str(tmp_path / "mine"), toolchain="host", progress=False)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_pack_base_without_mud_needs_preprocessing_and_writes_it(models, tmp_path):
+    """A .param/.bin base: no .mud and no mean/std is an error; with them
+    the staged .mud holds the awnn terms mean*255 and 1/(std*255)."""
+    from maixnn import nn, packer
+    from maixnn.errors import OptionError
+    base = tmp_path / "m"
+    for ext in (".param", ".bin"):
+        shutil.copyfile(os.path.join(models["dir"], "model" + ext), str(base) + ext)
+    with pytest.raises(OptionError, match="--mean with --std"):
+        packer._stage_model(str(base), str(tmp_path / "s1"), None, None, None)
+    mud, staged = packer._stage_model(str(base) + ".param", str(tmp_path / "s2"), MEAN, STD, None)
+    assert os.path.basename(mud) == "m.mud"
+    assert staged.inputs == {"input0": (64, 64, 3)} and staged.outputs == {"output0": (1, 1, 10)}
+    np.testing.assert_allclose(staged.mean["input0"], np.array(MEAN) * 255, rtol=1e-6)
+    np.testing.assert_allclose(staged.norm["input0"], 1 / (np.array(STD) * 255), rtol=1e-6)
+    # and the .mud is what nn.load reads: the same model as the original files
+    ref = nn.load({"param": models["dir"] + "/model.param", "bin": models["dir"] + "/model.bin"},
+                  opt={"model_type": "awnn", "inputs": {"input0": (64, 64, 3)}, "outputs": {"output0": (1, 1, 10)},
+                       "mean": list(np.array(MEAN) * 255), "norm": list(1 / (np.array(STD) * 255))})
+    img = (np.arange(64 * 64 * 3) % 253).astype(np.uint8)
+    np.testing.assert_array_equal(staged.forward(img.tobytes()), ref.forward(img.tobytes()))
+
+
+def test_pack_cli_errors_are_one_line(models, tmp_path):
+    proc = _run([sys.executable, "-m", "maixnn", "pack", str(tmp_path / "none.mud"), "--out", str(tmp_path / "d"),
+                 "--toolchain", "host", "--no-progress"])
+    assert proc.returncode == 2 and proc.stderr.startswith("maixnn pack: error: model "), proc.stderr
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
