@@ -134,7 +134,7 @@ def write_v831_standin(root: str) -> str:
                 + 'for a do shift; case "$a" in -march=armv7-a|-mcpu=cortex-a7) ;; *) set -- "$@" "$a" ;; esac; done\n'
                 + 'exec %s %s "$@"\n' % (zig, command))
         _write_if_changed(os.path.join(root, "bin", name), text, 0o755)
-    strip = shutil.which("llvm-strip")
+    strip = shutil.which("llvm-strip") or shutil.which("arm-linux-gnueabihf-strip")
     _write_if_changed(os.path.join(root, "bin", V831_PREFIX + "strip"),
                       "#!/bin/sh\n" + guard % (V831_PREFIX + "strip")
                       + ('exec %s "$@"\n' % strip if strip else 'echo "no strip in the stand-in" >&2; exit 1\n'),

@@ -15,8 +15,8 @@
   start_app.sh started from another working directory (MAIXNN_DIST_LAUNCHER
   runs the ARM app through qemu-arm: no binfmt here) prints what the host
   prints; its LD_LIBRARY_PATH is the script's lib/ + the caller's + the
-  board's folders; without it the app does not find lib/; a host dist runs
-  the unchanged script with no launcher at all; the board-side Python
+  board's folders; without it the app does not find lib/; with no launcher
+  (as on the board) the script execs the app itself; the board-side Python
   package in dist/python imports and runs with nothing else on sys.path; a
   failed pack leaves no half dist/.
 
@@ -359,16 +359,28 @@ np.save(sys.argv[3], m.forward(img, quantize=True, layout="hwc"))
     assert results[0].shape == (1, 1, 10) and np.array_equal(results[0], results[1])
 
 
-def test_host_dist_runs_the_shipped_script_unchanged(models, tmp_path):
-    """A host-toolchain dist: start_app.sh with no launcher execs the app
-    directly, as on the board, from another cwd."""
-    from maixnn import packer
-    result = packer.pack(models["int8"], str(tmp_path / "dist"), toolchain="host", labels=models["labels"],
-                         build_dir=os.path.join(REPO, "build", "pack-host"), progress=False)
+def test_shipped_script_execs_the_app_directly(zig_dist, tmp_path):
+    """Without MAIXNN_DIST_LAUNCHER (as on the board) start_app.sh execs
+    <its folder>/nn_resnet itself with the model arguments: checked on a copy
+    of the dist whose nn_resnet is a host script reporting how it was
+    started (qemu-arm cannot be bypassed here: no binfmt_misc)."""
+    copy = str(tmp_path / "maix_dist")
+    shutil.copytree(zig_dist.out, copy)
+    app = os.path.join(copy, "nn_resnet")
+    os.remove(app)
+    with open(app, "w") as f:
+        f.write('#!/bin/sh\necho "app=$0"\necho "cwd=$(pwd)"\nfor a in "$@"; do echo "arg=$a"; done\n')
+    os.chmod(app, 0o755)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "MAIXNN_DIST_LAUNCHER")}
-    proc = _run([result.start_script] + models["images"], env=env, cwd=str(tmp_path))
+    proc = _run([os.path.join(copy, "start_app.sh"), "a b.png"], env=env, cwd=str(cwd))
     assert proc.returncode == 0, proc.stderr
-    assert_same_top5(proc.stdout, run_host(models, "int8", str(tmp_path / "host")), "host dist")
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["app=" + app, "cwd=" + str(cwd)], lines
+    assert [ln[4:] for ln in lines[2:]] == ["-m", os.path.join(copy, "model", "model_int8.mud"), "-l",
+                                            os.path.join(copy, "model", "labels.txt"), "-s", "64x64", "-c", "10",
+                                            "a b.png"], lines
 
 
 # ---------------------------------------------------------------- packer errors

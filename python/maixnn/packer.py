@@ -350,7 +350,10 @@ def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None,
                "building nn_resnet (%s)" % toolchain)
         stages.finish()
         stages.start(3)
-        _cmake(["cmake", "--install", build, "--prefix", dist_tmp], "installing dist/")
+        # zig's Release builds are stripped at link time (zig-armv7-musl.cmake: its
+        # objcopy cannot strip 32-bit ARM); the other toolchains strip on install
+        strip = [] if toolchain == "zig" else ["--strip"]
+        _cmake(["cmake", "--install", build, "--prefix", dist_tmp] + strip, "installing dist/")
         files = _check_dist(dist_tmp, mud)
         stages.finish()
         _replace_folder(dist_tmp, out)
