@@ -27,6 +27,21 @@
 #include "maixnn.h"
 #include "maixnn_libmaix.h"
 
+/* awnn models (the V831's own format): the engine of branch awnn-emu adds
+ * these to maixnn.h (an awnn input's scale is its Input layer's, graph
+ * outputs are int8 codes dequantized with the board's rule).  Referenced
+ * weakly so that this file also builds and runs against an engine without
+ * them (then no model is awnn); once that branch is merged these lines may
+ * simply go, the calls below stay. */
+extern int mxn_net_is_awnn(const mxn_net *net) __attribute__((weak));
+extern float mxn_net_blob_scale(const mxn_net *net, int blob) __attribute__((weak));
+extern void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out) __attribute__((weak));
+
+static int is_awnn(const mxn_net *net)
+{
+    return mxn_net_is_awnn && mxn_net_blob_scale && mxn_awnn_dequantize && mxn_net_is_awnn(net) == 1;
+}
+
 /* libmaix's libmaix_nn_module_init/deinit are process-wide by design (on the
  * board they open the NPU driver).  The emulator keeps only a count of
  * module_init calls, so init() can refuse an object while no module_init is
@@ -54,6 +69,8 @@ typedef struct {
     float mean[3], norm[3];
     void *staging;
     size_t staging_size;
+    float *dequantized;           /* awnn outputs: the int8 codes as floats */
+    size_t dequantized_size;
 } emu_config;
 
 static const float DEFAULT_MEAN = 127.5f, DEFAULT_NORM = 0.0078125f;
@@ -95,6 +112,9 @@ static void release_model(emu_config *cfg)
     free(cfg->inputs);
     free(cfg->output_blobs);
     free(cfg->staging);
+    free(cfg->dequantized);
+    cfg->dequantized = NULL;
+    cfg->dequantized_size = 0;
     cfg->session = NULL;
     cfg->net = NULL;
     cfg->inputs = NULL;
@@ -172,6 +192,17 @@ static void choose_feed(mxn_net *net, emu_input *in)
     int first;
     in->feed = FEED_FLOAT;
     in->scale = 0.f;
+    if (is_awnn(net)) {
+        s = mxn_net_blob_scale(net, in->blob);
+        if (s > 0.f) {
+            in->feed = FEED_INT8;
+            in->scale = s;
+        } else {
+            in->feed = FEED_NO_NPU;
+            snprintf(in->why, sizeof(in->why), "awnn input %s has no int8 scale", mxn_net_blob_name(net, in->blob));
+        }
+        return;
+    }
     if (mxn_net_blob_int8_scale(net, in->blob, &s) != MXN_OK) {
         in->feed = FEED_NO_NPU;
         snprintf(in->why, sizeof(in->why), "%s", mxn_net_error(net));
@@ -449,15 +480,27 @@ static libmaix_err_t get_output(libmaix_nn_t *obj, int index, libmaix_nn_layer_t
     const float *src = (const float *)data;
     if (!data)
         return fail(obj, LIBMAIX_ERR_NOT_EXEC, "forward: output %s: %s", name, mxn_session_error(cfg->session));
-    if (dtype != MXN_F32)
-        return fail(obj, LIBMAIX_ERR_NOT_IMPLEMENT, "forward: output %s is int8 in this model (a requantized "
-                    "blob): fetch a float blob", name);
     if (dims == 3) {
         ow = w; oh = h; oc = c;
     } else {
         ow = 1; oh = 1; oc = dims == 2 ? w * h : w;
     }
     total = (long)ow * oh * oc;
+    if (dtype != MXN_F32) {
+        if (!is_awnn(cfg->net))
+            return fail(obj, LIBMAIX_ERR_NOT_IMPLEMENT, "forward: output %s is int8 in this model (a requantized "
+                        "blob): fetch a float blob", name);
+        /* the board's NPU->CPU conversion of the codes */
+        if ((size_t)total > cfg->dequantized_size) {
+            float *p = (float *)realloc(cfg->dequantized, (size_t)total * sizeof(float));
+            if (!p) return fail(obj, LIBMAIX_ERR_NO_MEM, "forward: out of memory");
+            cfg->dequantized = p;
+            cfg->dequantized_size = (size_t)total;
+        }
+        mxn_awnn_dequantize((const signed char *)data, (size_t)total, mxn_net_blob_scale(cfg->net, blob),
+                            cfg->dequantized);
+        src = cfg->dequantized;
+    }
     declared = (long)layer->w * layer->h * layer->c;
     if (layer->dtype != LIBMAIX_NN_DTYPE_FLOAT)
         return fail(obj, LIBMAIX_ERR_PARAM, "forward: outputs[%d].dtype must be FLOAT", index);

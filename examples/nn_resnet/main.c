@@ -44,7 +44,8 @@ static void usage(FILE *out)
             "  -o NAME       output blob (default output0; with -p/-b)\n"
             "  -M MEAN -N NORM  (u8 - MEAN) * NORM (default 127.5 and 1/127.5; with -p/-b)\n"
             "  -n N          stop after N frames (default: every image, or forever on the camera)\n"
-            "  -d DIR        write each frame's quantized input (N.in.i8) and output (N.out.f32) to DIR\n"
+            "  -d DIR        write each frame (N.frame.u8, RGB HWC), its quantized input (N.in.i8) and the\n"
+            "                raw output before softmax (N.out.f32) to DIR, N = 0, 1, ...\n"
             "IMAGE: PPM/PNG/JPEG files on the host build (ignored with the board's camera)\n");
 }
 
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
         }
         n = output.w * output.h * output.c;
         if (o.dump_dir) {
+            if (dump(o.dump_dir, frame_no, "frame.u8", frame.rgb, (size_t)frame.w * frame.h * 3)) goto end;
             if (input.dtype == LIBMAIX_NN_DTYPE_INT8 &&
                 dump(o.dump_dir, frame_no, "in.i8", quantized, (size_t)frame.w * frame.h * 3))
                 goto end;

@@ -6,7 +6,7 @@
  * libmaix's documented nn API compiles unchanged against this header and runs
  * on maixnn's engine (library libmaix_nn, CMake target maix_nn); built with
  * -DMAIXNN_LIBMAIX_BACKEND=awnn the same program links Sipeed's libraries.
- * What the emulator does, call by call, is described in csrc/libmaix/README.md.
+ * What the emulator does, call by call: README.md, "libmaix C API and nn_resnet".
  * maixnn's own additions are in maixnn_libmaix.h, not here. */
 #ifndef __LIBMAIX_NN_H__
 #define __LIBMAIX_NN_H__
