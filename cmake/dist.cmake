@@ -4,7 +4,8 @@
 #   start_app.sh           sets LD_LIBRARY_PATH to its own lib/ and starts the app
 #   nn_resnet              the app (MAIXNN_DIST_APP)
 #   lib/libmaixnn.so       the engine
-#   lib/libmaix_nn.so      libmaix's nn API on it (emu backend)
+#   lib/libmaix_nn.so      libmaix's nn API on it (emu backend), or with the awnn
+#                          backend Sipeed's libraries from LIBMAIX_DIR (every .so there)
 #   model/                 MAIXNN_DIST_MODEL: the .mud and the .param/.bin it names,
 #                          labels.txt (MAIXNN_DIST_LABELS)
 #   python/maixnn/         the board-side Python package (python/maixnn/board_modules.txt)
@@ -35,8 +36,7 @@ if(CMAKE_INSTALL_PREFIX_INITIALIZED_TO_DEFAULT)
 endif()
 
 if(NOT TARGET ${MAIXNN_DIST_APP} OR NOT TARGET maix_nn)
-  message(FATAL_ERROR "MAIXNN_DIST needs the targets ${MAIXNN_DIST_APP} and maix_nn "
-                      "(MAIXNN_BUILD_BOARD=ON, MAIXNN_LIBMAIX_BACKEND=emu)")
+  message(FATAL_ERROR "MAIXNN_DIST needs the targets ${MAIXNN_DIST_APP} and maix_nn (MAIXNN_BUILD_BOARD=ON)")
 endif()
 
 # start_app.sh's arguments for the app: the model and labels in model/, then the
@@ -79,7 +79,18 @@ configure_file("${CMAKE_CURRENT_LIST_DIR}/start_app.sh.in" "${CMAKE_BINARY_DIR}/
 
 install(PROGRAMS "${CMAKE_BINARY_DIR}/dist-files/start_app.sh" DESTINATION .)
 install(TARGETS ${MAIXNN_DIST_APP} RUNTIME DESTINATION .)
-install(TARGETS maixnn maix_nn LIBRARY DESTINATION lib RUNTIME DESTINATION lib)
+install(TARGETS maixnn LIBRARY DESTINATION lib RUNTIME DESTINATION lib)
+get_target_property(_maix_nn_imported maix_nn IMPORTED)
+if(_maix_nn_imported)
+  # awnn backend: Sipeed's prebuilt libmaix_nn.so and everything beside it (the
+  # camera, display and image libraries, the vendor's mpp/ISP libraries they
+  # load), as libmaix's own dist/lib holds them
+  get_target_property(_vendor_lib maix_nn IMPORTED_LOCATION)
+  get_filename_component(_vendor_dir "${_vendor_lib}" DIRECTORY)
+  install(DIRECTORY "${_vendor_dir}/" DESTINATION lib FILES_MATCHING PATTERN "*.so" PATTERN "*.so.*")
+else()
+  install(TARGETS maix_nn LIBRARY DESTINATION lib RUNTIME DESTINATION lib)
+endif()
 
 # the board-side Python package and the library it dlopens next to runtime.py
 file(STRINGS "${PROJECT_SOURCE_DIR}/python/maixnn/board_modules.txt" _modules REGEX "^[A-Za-z_]")
@@ -92,6 +103,6 @@ install(TARGETS maixnn LIBRARY DESTINATION python/maixnn RUNTIME DESTINATION pyt
 
 add_custom_target(dist
   COMMAND ${CMAKE_COMMAND} --install "${CMAKE_BINARY_DIR}" --prefix "${MAIXNN_DIST_DIR}"
-  DEPENDS ${MAIXNN_DIST_APP} maix_nn maixnn
+  DEPENDS ${MAIXNN_DIST_APP} maixnn
   COMMENT "Installing the board's dist/ into ${MAIXNN_DIST_DIR}"
   VERBATIM)

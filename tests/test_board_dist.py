@@ -318,6 +318,34 @@ def test_shipped_script_execs_the_app_directly(zig_dist, tmp_path):
                                             "a b.png"], lines
 
 
+def test_awnn_dist_ships_sipeeds_libraries(models, tmp_path):
+    """--libmaix-dir (awnn backend): lib/ gets every library of the libmaix
+    checkout (here tests/libmaix_stub's, plus a stand-in for the vendor's
+    mpp libraries beside them) and libmaixnn for the Python package; the host
+    build's start_app.sh, run from another cwd without a launcher, starts
+    nn_resnet with them (the stub's .mud loader then returns NULL: exit 1
+    without a loader error), while the bare app does not find them."""
+    import test_libmaix
+    from maixnn import packer
+    root = str(tmp_path / "libmaix")
+    libdir = test_libmaix.make_fake_libmaix(root)
+    shutil.copyfile(os.path.join(libdir, "libmaix_utils.so"), os.path.join(libdir, "libvendor_mpp.so.1"))
+    result = packer.pack(models["int8"], str(tmp_path / "dist"), toolchain="host", libmaix_dir=root,
+                         build_dir=os.path.join(REPO, "build", "pack-awnn-host"),
+                         cmake_args=["-DCMAKE_BUILD_TYPE=Debug"], progress=False)
+    libs = sorted(f for f in result.files if f.startswith("lib/"))
+    assert libs == ["lib/libmaix_cam.so", "lib/libmaix_disp.so", "lib/libmaix_image.so", "lib/libmaix_nn.so",
+                    "lib/libmaix_utils.so", "lib/libmaixnn.so", "lib/libvendor_mpp.so.1"], libs
+    assert "libmaix_cam.so" in cross_needed(result.app)
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "MAIXNN_DIST_LAUNCHER")}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = _run([result.start_script, "-n", "1"], env=env, cwd=str(elsewhere))
+    assert proc.returncode == 1 and "shared librar" not in proc.stderr, (proc.returncode, proc.stderr)
+    proc = _run([result.app, "-m", result.mud], env=env, cwd=str(elsewhere))
+    assert proc.returncode == 127 and "libmaix_" in proc.stderr, (proc.returncode, proc.stderr)
+
+
 # ---------------------------------------------------------------- packer errors
 
 def _leftovers(parent):

@@ -288,8 +288,8 @@ def _replace_folder(new: str, out: str) -> None:
 
 
 def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None, std=None, norm=None,
-         source=None, build_dir=None, toolchain_root=None, jobs: int = 2, cmake_args: Sequence[str] = (),
-         progress: bool = True) -> PackResult:
+         source=None, build_dir=None, toolchain_root=None, libmaix_dir=None, jobs: int = 2,
+         cmake_args: Sequence[str] = (), progress: bool = True) -> PackResult:
     """Build the board's dist/ folder `out` for `model` (see the module doc).
 
     model        a .mud, or a .param/.bin base (with mean and std, PyTorch terms, or
@@ -299,6 +299,9 @@ def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None,
                  1000-class model, none otherwise; "" for none
     source       maixnn's source tree (default: the checkout this package runs from)
     build_dir    keep the CMake build there (default: a temporary folder)
+    libmaix_dir  a sipeed/libmaix checkout: the awnn backend (Sipeed's libmaix_nn.so on
+                 the NPU, the camera and display; its libraries go to lib/); default:
+                 the emu backend (maixnn's engine on the CPU, image files as arguments)
     """
     model = path_argument(model, "model")
     out = os.path.abspath(path_argument(out, "out"))
@@ -339,14 +342,17 @@ def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None,
         stages.start(1)
         build = os.path.abspath(build_dir) if build_dir else os.path.join(work, "build")
         dist_tmp = os.path.join(work, "dist")
+        backend = ["-DMAIXNN_LIBMAIX_BACKEND=emu"] if libmaix_dir is None else [
+            "-DMAIXNN_LIBMAIX_BACKEND=awnn", "-DLIBMAIX_DIR=" + os.path.abspath(path_argument(libmaix_dir,
+                                                                                            "libmaix_dir"))]
         _cmake(["cmake", "-S", source, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_DIST=ON",
-                "-DMAIXNN_BUILD_BOARD=ON", "-DMAIXNN_LIBMAIX_BACKEND=emu", "-DMAIXNN_DIST_MODEL=" + mud,
+                "-DMAIXNN_BUILD_BOARD=ON", "-DMAIXNN_DIST_MODEL=" + mud] + backend + [
                 "-DMAIXNN_DIST_LABELS=" + (os.path.abspath(labels) if labels else ""),
                 "-DMAIXNN_DIST_APP_ARGS=-s;%dx%d;-c;%d" % (w, h, classes)] + configure + list(cmake_args),
                "configuring the %s build" % toolchain)
         stages.finish()
         stages.start(2)
-        _cmake(["cmake", "--build", build, "-j", str(int(jobs)), "--target", APP, "maix_nn", "maixnn"],
+        _cmake(["cmake", "--build", build, "-j", str(int(jobs)), "--target", APP, "maixnn"],
                "building nn_resnet (%s)" % toolchain)
         stages.finish()
         stages.start(3)
@@ -384,6 +390,8 @@ def configure_parser(p) -> None:
     p.add_argument("--mean", help="with a .param/.bin base: per-channel mean (0..1 with --std, 0..255 with --norm)")
     p.add_argument("--std", help="per-channel std, PyTorch terms")
     p.add_argument("--norm", help="per-channel norm, awnn terms (x - mean) * norm")
+    p.add_argument("--libmaix-dir", help="a sipeed/libmaix checkout: the awnn backend (Sipeed's libraries: NPU, "
+                                         "camera, display) instead of maixnn's engine on the CPU")
     p.add_argument("--source", help="maixnn's source tree (default: this checkout)")
     p.add_argument("--build-dir", help="keep the CMake build folder here (default: temporary)")
     p.add_argument("-j", "--jobs", type=int, default=2, help="parallel build jobs (default 2)")
@@ -398,7 +406,7 @@ def run_cli(args) -> int:
     result = pack(args.model, args.out, toolchain=args.toolchain, labels="" if args.no_labels else args.labels,
                   mean=number_list(args.mean, "mean"), std=number_list(args.std, "std"),
                   norm=number_list(args.norm, "norm"), source=args.source, build_dir=args.build_dir,
-                  toolchain_root=args.toolchain_root, jobs=args.jobs, cmake_args=args.cmake_arg,
+                  toolchain_root=args.toolchain_root, libmaix_dir=args.libmaix_dir, jobs=args.jobs, cmake_args=args.cmake_arg,
                   progress=not args.no_progress)
     print(result.summary())
     return 0
