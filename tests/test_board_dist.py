@@ -46,15 +46,6 @@ PROB_ABS = 2e-6
 KNOWN_TIME64_IMPORTS = {"nn_resnet": {"__clock_gettime64"}}
 
 
-def _skip_or_fail(name):
-    reason = cross.missing_tools(name)
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail("CI must test the %s toolchain: %s" % (name, reason))
-    pytest.skip(reason)
-
-
 # ---------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
@@ -153,7 +144,7 @@ def test_board_modules_list_is_the_board_side_tests_list():
 
 @pytest.fixture(scope="module")
 def zig_dist(models, tmp_path_factory):
-    _skip_or_fail("zig")
+    cross.require("zig")
     from maixnn import packer
     out = str(tmp_path_factory.mktemp("pack") / "dist")
     result = packer.pack(models["int8"], out, toolchain="zig", labels=models["labels"],

@@ -50,19 +50,10 @@ FLOAT_ULPS = 4
 TIME64_SYMBOL = re.compile(r"__\w*(time|stat|clock|timer|utime|select|poll|nanosleep)\w*64")
 
 
-def _skip_or_fail(name):
-    reason = cross.missing_tools(name)
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail("CI must test the %s toolchain: %s" % (name, reason))
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module", params=TOOLCHAINS)
 def built(request):
     name = request.param
-    _skip_or_fail(name)
+    cross.require(name)
     tc = cross.toolchain(name)
     cross.build(tc, TARGETS)
     return tc
@@ -204,7 +195,7 @@ def test_v831_standin_refuses_to_run_without_staging_dir():
     """The stand-in behaves like OpenWrt's tools, so the v831 build above
     (run with STAGING_DIR removed from the environment) proves that the
     toolchain file hands STAGING_DIR to every compile and link step."""
-    _skip_or_fail("v831")
+    cross.require("v831")
     root = cross.write_v831_standin(os.path.join(cross.REPO, "build", "v831-standin"))
     gcc = os.path.join(root, "bin", cross.V831_PREFIX + "gcc")
     env = {k: v for k, v in os.environ.items() if k != "STAGING_DIR"}
