@@ -88,8 +88,10 @@ if(_maix_nn_imported)
   get_target_property(_vendor_lib maix_nn IMPORTED_LOCATION)
   get_filename_component(_vendor_dir "${_vendor_lib}" DIRECTORY)
   install(DIRECTORY "${_vendor_dir}/" DESTINATION lib FILES_MATCHING PATTERN "*.so" PATTERN "*.so.*")
+  set(_dist_depends ${MAIXNN_DIST_APP} maixnn)
 else()
   install(TARGETS maix_nn LIBRARY DESTINATION lib RUNTIME DESTINATION lib)
+  set(_dist_depends ${MAIXNN_DIST_APP} maixnn maix_nn)
 endif()
 
 # the board-side Python package and the library it dlopens next to runtime.py
@@ -103,6 +105,6 @@ install(TARGETS maixnn LIBRARY DESTINATION python/maixnn RUNTIME DESTINATION pyt
 
 add_custom_target(dist
   COMMAND ${CMAKE_COMMAND} --install "${CMAKE_BINARY_DIR}" --prefix "${MAIXNN_DIST_DIR}"
-  DEPENDS ${MAIXNN_DIST_APP} maixnn
+  DEPENDS ${_dist_depends}
   COMMENT "Installing the board's dist/ into ${MAIXNN_DIST_DIR}"
   VERBATIM)

@@ -309,6 +309,26 @@ def test_shipped_script_execs_the_app_directly(zig_dist, tmp_path):
                                             "a b.png"], lines
 
 
+def test_static_app_needs_nothing_of_the_boards_libc(models, tmp_path):
+    """--static-app: nn_resnet has no interpreter and no NEEDED library and
+    imports nothing (so the board's musl version does not matter), runs under
+    plain qemu-arm without any loader or lib/, and prints the host's top-5."""
+    cross.require("zig")
+    from maixnn import packer
+    import test_toolchains
+    result = packer.pack(models["int8"], str(tmp_path / "dist"), toolchain="zig", labels=models["labels"],
+                         static_app=True, build_dir=os.path.join(REPO, "build", "pack-zig-static"), progress=False)
+    with open(result.app, "rb") as f:
+        assert test_toolchains._interpreter(f.read()) is None
+    assert cross_needed(result.app) == [] and test_toolchains.imported_symbols(result.app) == set()
+    assert "lib/libmaixnn.so" in result.files and "lib/libmaix_nn.so" in result.files   # for Python / your programs
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    proc = _run(["qemu-arm", result.app, "-m", result.mud, "-s", "64x64", "-c", "10", "-l", models["labels"]]
+                + models["images"], env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert_same_top5(proc.stdout, run_host(models, "int8", str(tmp_path / "host")), "static zig nn_resnet")
+
+
 def test_awnn_dist_ships_sipeeds_libraries(models, tmp_path):
     """--libmaix-dir (awnn backend): lib/ gets every library of the libmaix
     checkout (here tests/libmaix_stub's, plus a stand-in for the vendor's

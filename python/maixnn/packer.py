@@ -288,8 +288,8 @@ def _replace_folder(new: str, out: str) -> None:
 
 
 def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None, std=None, norm=None,
-         source=None, build_dir=None, toolchain_root=None, libmaix_dir=None, jobs: int = 2,
-         cmake_args: Sequence[str] = (), progress: bool = True) -> PackResult:
+         source=None, build_dir=None, toolchain_root=None, libmaix_dir=None, static_app: bool = False,
+         jobs: int = 2, cmake_args: Sequence[str] = (), progress: bool = True) -> PackResult:
     """Build the board's dist/ folder `out` for `model` (see the module doc).
 
     model        a .mud, or a .param/.bin base (with mean and std, PyTorch terms, or
@@ -302,6 +302,9 @@ def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None,
     libmaix_dir  a sipeed/libmaix checkout: the awnn backend (Sipeed's libmaix_nn.so on
                  the NPU, the camera and display; its libraries go to lib/); default:
                  the emu backend (maixnn's engine on the CPU, image files as arguments)
+    static_app   link nn_resnet statically (engine and C library inside): it then needs
+                 nothing of the board's libc (lib/ still holds the shared libraries for
+                 Python and your own programs)
     """
     model = path_argument(model, "model")
     out = os.path.abspath(path_argument(out, "out"))
@@ -346,13 +349,14 @@ def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None,
             "-DMAIXNN_LIBMAIX_BACKEND=awnn", "-DLIBMAIX_DIR=" + os.path.abspath(path_argument(libmaix_dir,
                                                                                             "libmaix_dir"))]
         _cmake(["cmake", "-S", source, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_DIST=ON",
-                "-DMAIXNN_BUILD_BOARD=ON", "-DMAIXNN_DIST_MODEL=" + mud] + backend + [
+                "-DMAIXNN_BUILD_BOARD=ON", "-DMAIXNN_DIST_MODEL=" + mud,
+                "-DMAIXNN_STATIC_APP=" + ("ON" if static_app else "OFF")] + backend + [
                 "-DMAIXNN_DIST_LABELS=" + (os.path.abspath(labels) if labels else ""),
                 "-DMAIXNN_DIST_APP_ARGS=-s;%dx%d;-c;%d" % (w, h, classes)] + configure + list(cmake_args),
                "configuring the %s build" % toolchain)
         stages.finish()
         stages.start(2)
-        _cmake(["cmake", "--build", build, "-j", str(int(jobs)), "--target", APP, "maixnn"],
+        _cmake(["cmake", "--build", build, "-j", str(int(jobs)), "--target", APP, "maixnn"] + ([] if libmaix_dir else ["maix_nn"]),
                "building nn_resnet (%s)" % toolchain)
         stages.finish()
         stages.start(3)
@@ -392,6 +396,9 @@ def configure_parser(p) -> None:
     p.add_argument("--norm", help="per-channel norm, awnn terms (x - mean) * norm")
     p.add_argument("--libmaix-dir", help="a sipeed/libmaix checkout: the awnn backend (Sipeed's libraries: NPU, "
                                          "camera, display) instead of maixnn's engine on the CPU")
+    p.add_argument("--static-app", action="store_true",
+                   help="link nn_resnet statically: needs nothing of the board's libc (use it when the dynamic "
+                        "app fails on the board with '__clock_gettime64: symbol not found', a musl 1.1)")
     p.add_argument("--source", help="maixnn's source tree (default: this checkout)")
     p.add_argument("--build-dir", help="keep the CMake build folder here (default: temporary)")
     p.add_argument("-j", "--jobs", type=int, default=2, help="parallel build jobs (default 2)")
@@ -406,7 +413,8 @@ def run_cli(args) -> int:
     result = pack(args.model, args.out, toolchain=args.toolchain, labels="" if args.no_labels else args.labels,
                   mean=number_list(args.mean, "mean"), std=number_list(args.std, "std"),
                   norm=number_list(args.norm, "norm"), source=args.source, build_dir=args.build_dir,
-                  toolchain_root=args.toolchain_root, libmaix_dir=args.libmaix_dir, jobs=args.jobs, cmake_args=args.cmake_arg,
+                  toolchain_root=args.toolchain_root, libmaix_dir=args.libmaix_dir,
+                  static_app=args.static_app, jobs=args.jobs, cmake_args=args.cmake_arg,
                   progress=not args.no_progress)
     print(result.summary())
     return 0
