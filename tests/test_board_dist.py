@@ -41,6 +41,9 @@ MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 IMAGES = 3
 PROB_ABS = 2e-6
+# one build folder for the dynamic and the static zig pack: the static one then
+# compiles only the static engine and relinks nn_resnet
+PACK_ZIG_BUILD = os.path.join(REPO, "build", "pack-zig")
 # What the zig dist imports that only musl >= 1.2 has (64-bit time_t on 32-bit ARM):
 # nn_resnet's clock_gettime for the forward time.  See README "The board's dist/".
 KNOWN_TIME64_IMPORTS = {"nn_resnet": {"__clock_gettime64"}}
@@ -148,7 +151,7 @@ def zig_dist(models, tmp_path_factory):
     from maixnn import packer
     out = str(tmp_path_factory.mktemp("pack") / "dist")
     result = packer.pack(models["int8"], out, toolchain="zig", labels=models["labels"],
-                         build_dir=os.path.join(REPO, "build", "pack-zig"), progress=False)
+                         build_dir=PACK_ZIG_BUILD, progress=False)
     return result
 
 
@@ -317,7 +320,7 @@ def test_static_app_needs_nothing_of_the_boards_libc(models, tmp_path):
     from maixnn import packer
     import test_toolchains
     result = packer.pack(models["int8"], str(tmp_path / "dist"), toolchain="zig", labels=models["labels"],
-                         static_app=True, build_dir=os.path.join(REPO, "build", "pack-zig-static"), progress=False)
+                         static_app=True, build_dir=PACK_ZIG_BUILD, progress=False)
     with open(result.app, "rb") as f:
         assert test_toolchains._interpreter(f.read()) is None
     assert cross_needed(result.app) == [] and test_toolchains.imported_symbols(result.app) == set()
