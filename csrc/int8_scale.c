@@ -70,9 +70,10 @@ static int visit(mxn_net *net, int blob, scale_search *s, int depth)
     return MXN_OK;
 }
 
-int mxn_net_blob_int8_scale(mxn_net *net, int blob, float *scale)
+int mxn_net_blob_int8_scale(mxn_net *net, int blob, void *scale_f32)
 {
     scale_search s;
+    float *scale = (float *)scale_f32;
     int rc;
     if (!net || !scale) return MXN_ERR_PARAM;
     *scale = 0.f;

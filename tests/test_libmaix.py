@@ -382,3 +382,79 @@ def test_awnn_backend_refuses_a_bad_libmaix_dir_at_configure_time(tmp_path, case
         assert ("library %s/libmaix_cam.so" % lib in text) == (case == "empty")
     if case in ("empty", "no_headers"):
         assert "header %s/libmaix_nn.h" % inc in text and "header %s/mud.h" % inc in text
+
+
+# ---------------------------------------------------------------- awnn models (once the engine reads them)
+
+def _awnn_vectors():
+    """MAIXNN_AWNN_VECTORS, or ../shared/reference/awnn-vectors beside the
+    checkout (CI) or beside its parent folder (a worktree under wt/)."""
+    for d in (os.environ.get("MAIXNN_AWNN_VECTORS", ""),
+              os.path.join(REPO, "..", "shared", "reference", "awnn-vectors"),
+              os.path.join(REPO, "..", "..", "shared", "reference", "awnn-vectors")):
+        if d and os.path.isdir(d):
+            return os.path.abspath(d)
+    return None
+
+
+AWNN_VECTORS = _awnn_vectors()
+
+
+def test_awnn_models_through_libmaix_equal_maixnn_nn(host_build, tmp_path):
+    """The V831's own models (golden files of ../shared/reference/awnn-vectors
+    with a 3-channel image input) through libmaix's API: input quantized with
+    the Input's scale, int8 outputs dequantized by the engine - the same raw
+    output and quantized input as maixnn.nn.  Runs once the engine reads awnn
+    models (branch awnn-emu), skipped before."""
+    from PIL import Image
+    from maixnn import nn
+    from maixnn.runtime import Net
+    if AWNN_VECTORS is None:
+        pytest.skip("the golden awnn files ../shared/reference/awnn-vectors are not there")
+    cases = sorted(d for d in os.listdir(AWNN_VECTORS) if d.startswith("case"))
+    import maixnn.errors
+    try:
+        probe = Net(os.path.join(AWNN_VECTORS, cases[0], "awnn.param"),
+                    os.path.join(AWNN_VECTORS, cases[0], "awnn.bin"))
+    except maixnn.errors.Error as exc:
+        pytest.skip("this engine does not read awnn models yet (branch awnn-emu): %s" % exc)
+    if not getattr(probe, "is_awnn", False):
+        pytest.skip("this engine does not read awnn models yet (branch awnn-emu)")
+    rng = np.random.default_rng(5)
+    done = 0
+    for case in cases:
+        param, binp = (os.path.join(AWNN_VECTORS, case, "awnn." + ext) for ext in ("param", "bin"))
+        net = Net(param, binp)
+        if len(net.input_names) != 1 or len(net.output_names) != 1:
+            continue
+        c, h, w = net.input_shapes[net.input_names[0]]
+        if c != 3:
+            continue
+        image = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+        path = str(tmp_path / ("%s.ppm" % case))
+        Image.fromarray(image).save(path)
+        shape = np.asarray(net.forward(np.zeros((c, h, w), np.int8))).shape
+        out_hwc = (shape[1], shape[2], shape[0]) if len(shape) == 3 else (1, 1, int(np.prod(shape)))
+        model = nn.load({"param": param, "bin": binp},
+                        opt={"model_type": "awnn", "inputs": {net.input_names[0]: (h, w, 3)},
+                             "outputs": {net.output_names[0]: out_hwc}, "mean": [127.5] * 3,
+                             "norm": [0.0078125] * 3})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = model.forward(image.tobytes(), quantize=True).reshape(-1)
+        dump = tmp_path / case
+        dump.mkdir()
+        rc, out, err = _run([host_build["nn_resnet"], "-p", param, "-b", binp, "-i", net.input_names[0], "-o",
+                             net.output_names[0], "-s", "%dx%d" % (w, h), "-c", str(expected.size), "-M", "127.5",
+                             "-N", "0.0078125", "-d", str(dump), path], env=host_build["env"])
+        assert rc == 0, case + out + err
+        np.testing.assert_array_equal(np.fromfile(str(dump / "0.out.f32"), np.float32), expected, err_msg=case)
+        q = np.fromfile(str(dump / "0.in.i8"), np.int8).reshape(h, w, 3)
+        from maixnn import npu
+        scale = net.blob_scale(net.input_names[0])
+        ref = npu.quantize_input(npu.normalize_like_board(image, 127.5, 0.0078125), scale).transpose(1, 2, 0)
+        np.testing.assert_array_equal(q, ref, err_msg=case)
+        done += 1
+        if done == 4:
+            break
+    assert done >= 2

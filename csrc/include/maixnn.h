@@ -76,14 +76,16 @@ MXN_API int mxn_net_output_blob(const mxn_net *net, int i);
 /* declared shape of an Input layer's top (0 where the .param leaves it open) */
 MXN_API int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
 
-/* The int8 scale at which the model's int8 layers read `blob`: an input
- * quantized as q = clamp(roundf(f * scale), -127, 127) and set as MXN_I8 is
- * exactly what they compute on (what the V831 NPU does with a quantized
- * input).  *scale = 0 when only float layers read the blob; an error
- * (NOT_IMPLEMENT) when int8 layers read it with different scales or int8 and
- * float layers both read it.  Needs the weights loaded.  (ncnn int8: the
- * readers' bottom_scale, through Split layers.) */
-MXN_API int mxn_net_blob_int8_scale(mxn_net *net, int blob, float *scale);
+/* The int8 scale at which the model's int8 layers read `blob`, written as
+ * one float to *scale_f32: an input quantized as q = clamp(roundf(f * scale),
+ * -127, 127) and set as MXN_I8 is exactly what they compute on (what the
+ * V831 NPU does with a quantized input).  0 when only float layers read the
+ * blob; an error (NOT_IMPLEMENT) when int8 layers read it with different
+ * scales or int8 and float layers both read it.  Needs the weights loaded.
+ * (ncnn int8 models: the readers' bottom_scale, through Split layers; an
+ * awnn model's blobs carry their own scales.  void * so that a binding
+ * without float types can pass it.) */
+MXN_API int mxn_net_blob_int8_scale(mxn_net *net, int blob, void *scale_f32);
 
 /* ---- execution ---- */
 MXN_API mxn_session *mxn_session_create(const mxn_net *net);        /* NULL on out of memory */

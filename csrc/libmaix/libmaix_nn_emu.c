@@ -28,18 +28,20 @@
 #include "maixnn_libmaix.h"
 
 /* awnn models (the V831's own format): the engine of branch awnn-emu adds
- * these to maixnn.h (an awnn input's scale is its Input layer's, graph
- * outputs are int8 codes dequantized with the board's rule).  Referenced
- * weakly so that this file also builds and runs against an engine without
- * them (then no model is awnn); once that branch is merged these lines may
- * simply go, the calls below stay. */
+ * these to maixnn.h (an awnn input's scale is its Input layer's -23329,
+ * graph outputs are int8 codes dequantized with the board's rule).
+ * Referenced weakly so that this file also builds and runs against an engine
+ * without them (then no model is awnn); once that branch is merged these
+ * declarations may go, the calls stay.  tests/test_libmaix.py runs a golden
+ * awnn model through this path as soon as the engine reads awnn. */
 extern int mxn_net_is_awnn(const mxn_net *net) __attribute__((weak));
-extern float mxn_net_blob_scale(const mxn_net *net, int blob) __attribute__((weak));
-extern void mxn_awnn_dequantize(const signed char *q, size_t n, float scale, float *out) __attribute__((weak));
+extern int mxn_net_blob_scale(const mxn_net *net, int blob, void *scale_f32) __attribute__((weak));
+extern int mxn_net_dequantize(const mxn_net *net, int blob, const void *codes_i8, size_t n, void *out_f32)
+    __attribute__((weak));
 
 static int is_awnn(const mxn_net *net)
 {
-    return mxn_net_is_awnn && mxn_net_blob_scale && mxn_awnn_dequantize && mxn_net_is_awnn(net) == 1;
+    return mxn_net_is_awnn && mxn_net_blob_scale && mxn_net_dequantize && mxn_net_is_awnn(net) == 1;
 }
 
 /* libmaix's libmaix_nn_module_init/deinit are process-wide by design (on the
@@ -193,8 +195,7 @@ static void choose_feed(mxn_net *net, emu_input *in)
     in->feed = FEED_FLOAT;
     in->scale = 0.f;
     if (is_awnn(net)) {
-        s = mxn_net_blob_scale(net, in->blob);
-        if (s > 0.f) {
+        if (mxn_net_blob_scale(net, in->blob, &s) == MXN_OK && s > 0.f) {
             in->feed = FEED_INT8;
             in->scale = s;
         } else {
@@ -275,6 +276,7 @@ static libmaix_err_t emu_load(libmaix_nn_t *obj, const libmaix_nn_model_path_t *
         release_model(cfg);
         return err;
     }
+    /* input_num / output_num 0: the model's own inputs / outputs (names and ids ignored) */
     in_num = opt->awnn.input_num ? opt->awnn.input_num : mxn_net_input_count(cfg->net);
     out_num = opt->awnn.output_num ? opt->awnn.output_num : mxn_net_output_count(cfg->net);
     if (in_num < 1 || out_num < 1) {
@@ -292,7 +294,8 @@ static libmaix_err_t emu_load(libmaix_nn_t *obj, const libmaix_nn_model_path_t *
     cfg->output_num = out_num;
     for (i = 0; i < in_num; i++) {
         emu_input *in = &cfg->inputs[i];
-        err = pick_blob(obj, "input", i, opt->awnn.input_names, opt->awnn.input_ids, &in->blob);
+        err = pick_blob(obj, "input", i, opt->awnn.input_num ? opt->awnn.input_names : NULL,
+                        opt->awnn.input_num ? opt->awnn.input_ids : NULL, &in->blob);
         if (err != LIBMAIX_ERR_NONE) {
             release_model(cfg);
             return err;
@@ -303,7 +306,8 @@ static libmaix_err_t emu_load(libmaix_nn_t *obj, const libmaix_nn_model_path_t *
         npu_inputs += in->feed == FEED_INT8 || in->feed == FEED_DEQUANT;
     }
     for (i = 0; i < out_num; i++) {
-        err = pick_blob(obj, "output", i, opt->awnn.output_names, opt->awnn.output_ids, &cfg->output_blobs[i]);
+        err = pick_blob(obj, "output", i, opt->awnn.output_num ? opt->awnn.output_names : NULL,
+                        opt->awnn.output_num ? opt->awnn.output_ids : NULL, &cfg->output_blobs[i]);
         if (err != LIBMAIX_ERR_NONE) {
             release_model(cfg);
             return err;
@@ -360,13 +364,42 @@ static int8_t quantize(float v)
     return (int8_t)(int)r;
 }
 
+/* What reaches the engine, converted to CHW from the caller's layout. */
+enum { STAGE_U8_NORMALISED, STAGE_I8, STAGE_I8_AS_FLOAT, STAGE_F32 };
+
+static void *stage_chw(emu_config *cfg, int kind, const void *src, int layout, int w, int h, int c, float scale)
+{
+    size_t n = (size_t)w * (size_t)h * (size_t)c;
+    void *buf = staging(cfg, kind == STAGE_I8 ? n : n * sizeof(float));
+    float *f = (float *)buf;
+    int8_t *i8 = (int8_t *)buf;
+    int ch, y, x;
+    if (!buf) return NULL;
+    for (ch = 0; ch < c; ch++) {
+        for (y = 0; y < h; y++) {
+            for (x = 0; x < w; x++) {
+                size_t from = at(layout, w, h, c, ch, y, x), to = ((size_t)ch * h + y) * w + x;
+                switch (kind) {
+                case STAGE_U8_NORMALISED:      /* float model: per-channel mean/norm */
+                    f[to] = ((float)((const uint8_t *)src)[from] - cfg->mean[ch]) * cfg->norm[ch];
+                    break;
+                case STAGE_I8: i8[to] = ((const int8_t *)src)[from]; break;
+                case STAGE_I8_AS_FLOAT: f[to] = (float)((const int8_t *)src)[from] / scale; break;
+                default: f[to] = ((const float *)src)[from]; break;
+                }
+            }
+        }
+    }
+    return buf;
+}
+
 static libmaix_err_t set_input(libmaix_nn_t *obj, const emu_input *in, libmaix_nn_layer_t *layer, int index)
 {
     emu_config *cfg = config_of(obj);
     const char *name = mxn_net_blob_name(cfg->net, in->blob);
-    int w = layer->w, h = layer->h, c = layer->c, ch, y, x, rc, dtype;
+    int w = layer->w, h = layer->h, c = layer->c, rc, kind;
     int layout = layer->layout;
-    size_t n;
+    const void *src = layer->data;
     void *buf;
     if (!layer->data) return fail(obj, LIBMAIX_ERR_PARAM, "forward: inputs[%d].data is NULL", index);
     if (w < 1 || h < 1 || c < 1)
@@ -376,9 +409,7 @@ static libmaix_err_t set_input(libmaix_nn_t *obj, const emu_input *in, libmaix_n
                     index, name, w, h, c, in->w, in->h, in->c);
     if (layout != LIBMAIX_NN_LAYOUT_HWC && layout != LIBMAIX_NN_LAYOUT_CHW)
         return fail(obj, LIBMAIX_ERR_PARAM, "forward: inputs[%d].layout = %d is neither HWC nor CHW", index, layout);
-    n = (size_t)w * (size_t)h * (size_t)c;
     if (layer->need_quantization) {
-        const uint8_t *u8 = (const uint8_t *)layer->data;
         if (layer->dtype != LIBMAIX_NN_DTYPE_UINT8 && layer->dtype != LIBMAIX_NN_DTYPE_INT8)
             return fail(obj, LIBMAIX_ERR_PARAM, "forward: inputs[%d] has need_quantization: its data must be uint8 "
                         "(dtype UINT8), got dtype %d", index, (int)layer->dtype);
@@ -388,28 +419,23 @@ static libmaix_err_t set_input(libmaix_nn_t *obj, const emu_input *in, libmaix_n
         if (in->feed == FEED_NO_NPU)
             return fail(obj, LIBMAIX_ERR_NOT_IMPLEMENT, "forward: inputs[%d] (%s) cannot be quantized for this "
                         "model: %s", index, name, in->why);
-        if (c > 3 && in->feed == FEED_FLOAT)
-            return fail(obj, LIBMAIX_ERR_NOT_IMPLEMENT, "forward: inputs[%d] has %d channels: mean/norm have 3",
-                        index, c);
         if (in->feed == FEED_FLOAT) {
-            float *f = (float *)staging(cfg, n * sizeof(float));
-            if (!f) return fail(obj, LIBMAIX_ERR_NO_MEM, "forward: out of memory");
-            for (ch = 0; ch < c; ch++)
-                for (y = 0; y < h; y++)
-                    for (x = 0; x < w; x++)
-                        f[((size_t)ch * h + y) * w + x] =
-                            ((float)u8[at(layout, w, h, c, ch, y, x)] - cfg->mean[ch]) * cfg->norm[ch];
-            buf = f;
-            dtype = MXN_F32;
+            if (c > 3)
+                return fail(obj, LIBMAIX_ERR_NOT_IMPLEMENT, "forward: inputs[%d] has %d channels: mean/norm have 3",
+                            index, c);
+            kind = STAGE_U8_NORMALISED;
         } else {
+            /* the NPU's input path, element by element in the caller's layout */
+            const uint8_t *u8 = (const uint8_t *)layer->data;
             int8_t *q = (int8_t *)layer->buff_quantization;
-            size_t j;
+            size_t j, n = (size_t)w * (size_t)h * (size_t)c;
             for (j = 0; j < n; j++) {
                 float f = ((float)u8[j] - cfg->mean[0]) * cfg->norm[0];
                 q[j] = quantize(f * in->scale);
             }
             layer->dtype = LIBMAIX_NN_DTYPE_INT8;   /* as the board: the input is now quantized */
-            goto feed_int8;
+            src = q;
+            kind = in->feed == FEED_INT8 ? STAGE_I8 : STAGE_I8_AS_FLOAT;
         }
     } else if (layer->dtype == LIBMAIX_NN_DTYPE_INT8) {
         if (in->feed == FEED_FLOAT)
@@ -418,50 +444,17 @@ static libmaix_err_t set_input(libmaix_nn_t *obj, const emu_input *in, libmaix_n
         if (in->feed == FEED_NO_NPU)
             return fail(obj, LIBMAIX_ERR_NOT_IMPLEMENT, "forward: inputs[%d] (%s) cannot take int8 data: %s",
                         index, name, in->why);
-        goto feed_int8;
+        kind = in->feed == FEED_INT8 ? STAGE_I8 : STAGE_I8_AS_FLOAT;
     } else if (layer->dtype == LIBMAIX_NN_DTYPE_FLOAT) {
-        /* maixnn's addition: float data goes to the engine as it is */
-        const float *src = (const float *)layer->data;
-        float *f = (float *)staging(cfg, n * sizeof(float));
-        if (!f) return fail(obj, LIBMAIX_ERR_NO_MEM, "forward: out of memory");
-        for (ch = 0; ch < c; ch++)
-            for (y = 0; y < h; y++)
-                for (x = 0; x < w; x++) f[((size_t)ch * h + y) * w + x] = src[at(layout, w, h, c, ch, y, x)];
-        buf = f;
-        dtype = MXN_F32;
+        kind = STAGE_F32;                            /* maixnn's addition: float data as it is */
     } else {
         return fail(obj, LIBMAIX_ERR_PARAM, "forward: inputs[%d] is %s without need_quantization: give INT8 "
                     "(already quantized) data or set need_quantization", index,
                     layer->dtype == LIBMAIX_NN_DTYPE_UINT8 ? "UINT8" : "of an unknown dtype");
     }
-    goto feed;
-
-feed_int8:
-    {
-        /* the int8 codes: buff_quantization after quantizing, else data */
-        const int8_t *q = (const int8_t *)(layer->need_quantization ? layer->buff_quantization : layer->data);
-        if (in->feed == FEED_INT8) {
-            int8_t *d = (int8_t *)staging(cfg, n);
-            if (!d) return fail(obj, LIBMAIX_ERR_NO_MEM, "forward: out of memory");
-            for (ch = 0; ch < c; ch++)
-                for (y = 0; y < h; y++)
-                    for (x = 0; x < w; x++) d[((size_t)ch * h + y) * w + x] = q[at(layout, w, h, c, ch, y, x)];
-            buf = d;
-            dtype = MXN_I8;
-        } else {
-            float *f = (float *)staging(cfg, n * sizeof(float));
-            if (!f) return fail(obj, LIBMAIX_ERR_NO_MEM, "forward: out of memory");
-            for (ch = 0; ch < c; ch++)
-                for (y = 0; y < h; y++)
-                    for (x = 0; x < w; x++)
-                        f[((size_t)ch * h + y) * w + x] = (float)q[at(layout, w, h, c, ch, y, x)] / in->scale;
-            buf = f;
-            dtype = MXN_F32;
-        }
-    }
-
-feed:
-    rc = mxn_session_set_input(cfg->session, in->blob, (mxn_dtype)dtype, buf, 3, w, h, c);
+    buf = stage_chw(cfg, kind, src, layout, w, h, c, in->scale);
+    if (!buf) return fail(obj, LIBMAIX_ERR_NO_MEM, "forward: out of memory");
+    rc = mxn_session_set_input(cfg->session, in->blob, kind == STAGE_I8 ? MXN_I8 : MXN_F32, buf, 3, w, h, c);
     if (rc != MXN_OK)
         return fail(obj, from_engine(rc), "forward: inputs[%d] (%s): %s", index, name,
                     mxn_session_error(cfg->session));
@@ -473,7 +466,7 @@ static libmaix_err_t get_output(libmaix_nn_t *obj, int index, libmaix_nn_layer_t
     emu_config *cfg = config_of(obj);
     int blob = cfg->output_blobs[index];
     const char *name = mxn_net_blob_name(cfg->net, blob);
-    int dims = 0, w = 0, h = 0, c = 0, dtype = 0, ow, oh, oc, ch, y, x;
+    int dims = 0, w = 0, h = 0, c = 0, dtype = 0, ow, oh, oc, ch, y, x, rc;
     long declared, total;
     const void *data = mxn_session_blob(cfg->session, blob, &dims, &w, &h, &c, &dtype);
     float *out = (float *)layer->data;
@@ -497,8 +490,8 @@ static libmaix_err_t get_output(libmaix_nn_t *obj, int index, libmaix_nn_layer_t
             cfg->dequantized = p;
             cfg->dequantized_size = (size_t)total;
         }
-        mxn_awnn_dequantize((const signed char *)data, (size_t)total, mxn_net_blob_scale(cfg->net, blob),
-                            cfg->dequantized);
+        if ((rc = mxn_net_dequantize(cfg->net, blob, data, (size_t)total, cfg->dequantized)) != MXN_OK)
+            return fail(obj, from_engine(rc), "forward: output %s: %s", name, mxn_net_error(cfg->net));
         src = cfg->dequantized;
     }
     declared = (long)layer->w * layer->h * layer->c;

@@ -97,7 +97,7 @@ int mxn_net_input_blob(const mxn_net *net, int i);
 int mxn_net_output_count(const mxn_net *net);
 int mxn_net_output_blob(const mxn_net *net, int i);
 int mxn_net_input_shape(const mxn_net *net, int i, int *w, int *h, int *c);
-int mxn_net_blob_int8_scale(mxn_net *net, int blob, float *scale);
+int mxn_net_blob_int8_scale(mxn_net *net, int blob, void *scale_f32);
 
 mxn_session *mxn_session_create(const mxn_net *net);
 void mxn_session_destroy(mxn_session *s);

@@ -244,6 +244,27 @@ static void test_forward(const char *param, const char *bin, const char *mid, in
                       "CHW quantized buffer at %d,%d,%d", ch, y, x);
     libmaix_nn_destroy(&nn);
 
+    /* input_num = output_num = 0 and no names: the model's own input and output */
+    {
+        libmaix_nn_model_path_t path;
+        libmaix_nn_opt_param_t opt = make_opt(NULL);
+        opt.awnn.input_names = opt.awnn.output_names = NULL;
+        opt.awnn.input_num = opt.awnn.output_num = 0;
+        path.awnn.param_path = (char *)param;
+        path.awnn.bin_path = (char *)bin;
+        nn = libmaix_nn_create();
+        CHECK(nn && nn->init(nn) == LIBMAIX_ERR_NONE && nn->load(nn, &path, &opt) == LIBMAIX_ERR_NONE,
+              "load without names");
+        if (nn) {
+            memset(out2, 0, OUT_N * sizeof(float));
+            in = layer(w, h, 3, LIBMAIX_NN_DTYPE_UINT8, LIBMAIX_NN_LAYOUT_HWC, true, img, q2);
+            o = layer(1, 1, OUT_N, LIBMAIX_NN_DTYPE_FLOAT, LIBMAIX_NN_LAYOUT_HWC, false, out2, NULL);
+            CHECK(nn->forward(nn, &in, &o) == LIBMAIX_ERR_NONE, "forward without names");
+            CHECK(memcmp(out, out2, OUT_N * sizeof(float)) == 0, "the model's own output = output0");
+            libmaix_nn_destroy(&nn);
+        }
+    }
+
     /* an intermediate 3-D blob as output, in both layouts */
     mid_names[0] = (char *)mid;
     nn = load(param, bin, mid_names, &rc);
