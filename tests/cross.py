@@ -19,6 +19,7 @@ the environment variable MUSL_ARMHF_ROOT, or musl:armhf installed in /.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -42,25 +43,32 @@ def _run(cmd, timeout=900, cwd=REPO, env=None):
     return proc.returncode, proc.stdout
 
 
-def cmake_build(build_dir, configure_args, targets, lock_path=None, env=None):
-    """Configure (again: cheap, and it keeps the cache's options as given) and
-    build `targets`; returns the build output.  Serialised with a file lock,
-    several pytest sessions may share the working tree."""
+@contextlib.contextmanager
+def locked(build_dir, lock_path=None):
+    """Hold build_dir's lock file: several pytest sessions may share the
+    working tree, and several tests share a build folder."""
     os.makedirs(os.path.dirname(build_dir), exist_ok=True)
     with open(lock_path or build_dir + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            cache = os.path.join(build_dir, "CMakeCache.txt")
-            toolchain = [a.split("=", 1)[1] for a in configure_args if a.startswith("-DCMAKE_TOOLCHAIN_FILE=")]
-            # a toolchain file's *_FLAGS_INIT only reaches a fresh cache
-            if toolchain and os.path.exists(cache) and os.path.getmtime(cache) < os.path.getmtime(toolchain[0]):
-                shutil.rmtree(build_dir)
-            rc, out = _run(["cmake", "-S", REPO, "-B", build_dir] + list(configure_args), env=env)
-            assert rc == 0, "configuring %s failed:\n%s" % (build_dir, out[-6000:])
-            rc, out = _run(["cmake", "--build", build_dir, "-j2", "--target"] + list(targets), env=env)
-            assert rc == 0, "building %s failed:\n%s" % (build_dir, out[-6000:])
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cmake_build(build_dir, configure_args, targets, lock_path=None, env=None):
+    """Configure (again: cheap, and it keeps the cache's options as given) and
+    build `targets`; returns the build output."""
+    with locked(build_dir, lock_path):
+        cache = os.path.join(build_dir, "CMakeCache.txt")
+        toolchain = [a.split("=", 1)[1] for a in configure_args if a.startswith("-DCMAKE_TOOLCHAIN_FILE=")]
+        # a toolchain file's *_FLAGS_INIT only reaches a fresh cache
+        if toolchain and os.path.exists(cache) and os.path.getmtime(cache) < os.path.getmtime(toolchain[0]):
+            shutil.rmtree(build_dir)
+        rc, out = _run(["cmake", "-S", REPO, "-B", build_dir] + list(configure_args), env=env)
+        assert rc == 0, "configuring %s failed:\n%s" % (build_dir, out[-6000:])
+        rc, out = _run(["cmake", "--build", build_dir, "-j2", "--target"] + list(targets), env=env)
+        assert rc == 0, "building %s failed:\n%s" % (build_dir, out[-6000:])
     return out
 
 
@@ -120,9 +128,10 @@ class Toolchain(NamedTuple):
 
 def write_v831_standin(root: str) -> str:
     """A folder laid out like toolchain-sunxi-musl/toolchain: bin/ with the
-    arm-openwrt-linux-muslgnueabi-{gcc,g++,ar,ranlib,strip} names, each a
-    script that refuses to run without STAGING_DIR (as OpenWrt's tools
-    complain) and calls zig's musl cross compiler; -march=armv7-a and
+    arm-openwrt-linux-muslgnueabi-{gcc,g++,ar,ranlib,strip} names, scripts
+    calling zig's musl cross compiler (strip: llvm-strip or Debian's armhf
+    strip); gcc and g++ refuse to run without STAGING_DIR (as OpenWrt's
+    compiler wrapper complains); -march=armv7-a and
     -mcpu=cortex-a7, which zig refuses, are dropped (the wrapper adds
     -mcpu=cortex_a7).  lib/ld-musl-armhf.so.1 points at the musl loader, as
     the real toolchain ships one.  Rewritten only when different (the build
@@ -139,13 +148,13 @@ def write_v831_standin(root: str) -> str:
     for tool, command in scripts.items():
         name = V831_PREFIX + tool
         text = ("#!/bin/sh\n# stand-in for toolchain-sunxi-musl, written by tests/cross.py\n"
-                + guard % name
+                + (guard % name if tool in ("gcc", "g++") else "")
                 + 'for a do shift; case "$a" in -march=armv7-a|-mcpu=cortex-a7) ;; *) set -- "$@" "$a" ;; esac; done\n'
                 + 'exec %s %s "$@"\n' % (zig, command))
         _write_if_changed(os.path.join(root, "bin", name), text, 0o755)
     strip = shutil.which("llvm-strip") or shutil.which("arm-linux-gnueabihf-strip")
     _write_if_changed(os.path.join(root, "bin", V831_PREFIX + "strip"),
-                      "#!/bin/sh\n" + guard % (V831_PREFIX + "strip")
+                      "#!/bin/sh\n"
                       + ('exec %s "$@"\n' % strip if strip else 'echo "no strip in the stand-in" >&2; exit 1\n'),
                       0o755)
     loader = os.path.join(root, MUSL_LOADER)
@@ -169,7 +178,10 @@ def _write_if_changed(path, text, mode):
     os.replace(path + ".tmp", path)
 
 
-COMMON_ARGS = ["-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"]
+# MAIXNN_DIST / MAIXNN_STATIC_APP off: tests/test_board_dist.py packs into the
+# same build folders (maixnn pack sets them), this puts them back
+COMMON_ARGS = ["-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON",
+               "-DMAIXNN_DIST=OFF", "-DMAIXNN_STATIC_APP=OFF"]
 
 
 def toolchain(name: str) -> Toolchain:

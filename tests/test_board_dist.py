@@ -41,9 +41,6 @@ MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 IMAGES = 3
 PROB_ABS = 2e-6
-# one build folder for the dynamic and the static zig pack: the static one then
-# compiles only the static engine and relinks nn_resnet
-PACK_ZIG_BUILD = os.path.join(REPO, "build", "pack-zig")
 # What the zig dist imports that only musl >= 1.2 has (64-bit time_t on 32-bit ARM):
 # nn_resnet's clock_gettime for the forward time.  See README "The board's dist/".
 KNOWN_TIME64_IMPORTS = {"nn_resnet": {"__clock_gettime64"}}
@@ -148,11 +145,21 @@ def test_board_modules_list_is_the_board_side_tests_list():
 @pytest.fixture(scope="module")
 def zig_dist(models, tmp_path_factory):
     cross.require("zig")
-    from maixnn import packer
     out = str(tmp_path_factory.mktemp("pack") / "dist")
-    result = packer.pack(models["int8"], out, toolchain="zig", labels=models["labels"],
-                         build_dir=PACK_ZIG_BUILD, progress=False)
-    return result
+    return _pack_in_toolchain_build("zig", models["int8"], out, labels=models["labels"])
+
+
+def _pack_in_toolchain_build(name, model, out, **options):
+    """maixnn pack into the build folder of tests/cross.py's toolchain `name`
+    (shared with tests/test_toolchains.py and tests/test_libmaix.py, under its
+    lock): only what differs is rebuilt; cross.build resets MAIXNN_DIST and
+    MAIXNN_STATIC_APP for the other tests."""
+    from maixnn import packer
+    tc = cross.toolchain(name)
+    if name == "v831":
+        options["toolchain_root"] = cross.write_v831_standin(os.path.join(REPO, "build", "v831-standin"))
+    with cross.locked(tc.build_dir):
+        return packer.pack(model, out, toolchain=name, build_dir=tc.build_dir, progress=False, **options)
 
 
 def test_pack_writes_libmaix_layout(zig_dist, models):
@@ -317,10 +324,9 @@ def test_static_app_needs_nothing_of_the_boards_libc(models, tmp_path):
     imports nothing (so the board's musl version does not matter), runs under
     plain qemu-arm without any loader or lib/, and prints the host's top-5."""
     cross.require("zig")
-    from maixnn import packer
     import test_toolchains
-    result = packer.pack(models["int8"], str(tmp_path / "dist"), toolchain="zig", labels=models["labels"],
-                         static_app=True, build_dir=PACK_ZIG_BUILD, progress=False)
+    result = _pack_in_toolchain_build("zig", models["int8"], str(tmp_path / "dist"), labels=models["labels"],
+                                      static_app=True)
     with open(result.app, "rb") as f:
         assert test_toolchains._interpreter(f.read()) is None
     assert cross_needed(result.app) == [] and test_toolchains.imported_symbols(result.app) == set()
@@ -330,6 +336,26 @@ def test_static_app_needs_nothing_of_the_boards_libc(models, tmp_path):
                 + models["images"], env=env, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert_same_top5(proc.stdout, run_host(models, "int8", str(tmp_path / "host")), "static zig nn_resnet")
+
+
+def test_v831_pack_strips_and_runs(models, tmp_path):
+    """--toolchain v831 (the sunxi file with its zig stand-in): a dist whose
+    binaries are stripped on install (the toolchain's strip; zig builds are
+    stripped at link) and whose start_app.sh prints the host's top-5."""
+    cross.require("v831")
+    result = _pack_in_toolchain_build("v831", models["int8"], str(tmp_path / "dist"), labels=models["labels"])
+    for p in ("nn_resnet", "lib/libmaixnn.so", "lib/libmaix_nn.so"):
+        assert ".symtab" not in _sections(os.path.join(result.out, p)), "%s is not stripped" % p
+    env = dict(os.environ, MAIXNN_DIST_LAUNCHER=_launcher())
+    proc = _run([result.start_script] + models["images"], env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert_same_top5(proc.stdout, run_host(models, "int8", str(tmp_path / "host")), "v831 dist")
+
+
+def _sections(path):
+    import test_toolchains
+    return subprocess.run([test_toolchains._readelf(), "-S", "-W", path], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout
 
 
 def test_awnn_dist_ships_sipeeds_libraries(models, tmp_path):
