@@ -7,7 +7,7 @@ engine and its C test programs and running them under qemu-arm:
          arm-linux-musleabihf -mcpu=cortex_a7): musl binaries as the board runs;
 * v831   toolchain/v831-musl.cmake (Sipeed's sunxi toolchain) pointed at a
          stand-in bin/ of scripts named like the sunxi tools that run zig's
-         musl compiler and fail without STAGING_DIR (tests/cross.py): proves
+         musl compiler, gcc/g++ failing without STAGING_DIR (tests/cross.py): proves
          the file's logic (prefix, STAGING_DIR handed to every compile and
          link, flags, the qemu emulator), not Sipeed's GCC 6.4 itself.
 
