@@ -53,10 +53,11 @@ class BuildError(Error, RuntimeError):
     """CMake could not configure, build or install the dist/ folder."""
 
 
-def board_modules() -> List[str]:
+def board_modules(source: Optional[str] = None) -> List[str]:
     """The board-side modules of maixnn (python/maixnn/board_modules.txt, also
-    read by cmake/dist.cmake)."""
-    with open(os.path.join(_PACKAGE_DIR, "board_modules.txt")) as f:
+    read by cmake/dist.cmake): of this package, or of the source tree `source`."""
+    folder = _PACKAGE_DIR if source is None else os.path.join(source, "python", "maixnn")
+    with open(os.path.join(folder, "board_modules.txt")) as f:
         return [line.strip() for line in f if line.strip() and not line.startswith("#")]
 
 
@@ -220,12 +221,12 @@ def _configure_args(toolchain: str, source: str, toolchain_root: Optional[str]) 
     return args
 
 
-def _check_dist(folder: str, mud: str) -> List[str]:
+def _check_dist(folder: str, mud: str, source: str) -> List[str]:
     """The files of a finished dist/ (relative paths); a missing part is a BuildError."""
     name = os.path.basename(mud)[:-len(".mud")]
     required = [START_SCRIPT, APP, "lib/libmaixnn.so", "lib/libmaix_nn.so",
                 "model/%s.mud" % name, "model/%s.param" % name, "model/%s.bin" % name,
-                "python/maixnn/libmaixnn.so"] + ["python/maixnn/%s.py" % m for m in board_modules()]
+                "python/maixnn/libmaixnn.so"] + ["python/maixnn/%s.py" % m for m in board_modules(source)]
     missing = [p for p in required if not os.path.isfile(os.path.join(folder, p))]
     if missing:
         raise BuildError("the installed dist/ lacks %s" % ", ".join(missing))
@@ -364,7 +365,7 @@ def pack(model, out, toolchain: str = DEFAULT_TOOLCHAIN, labels=None, mean=None,
         # objcopy cannot strip 32-bit ARM); the other toolchains strip on install
         strip = [] if toolchain == "zig" else ["--strip"]
         _cmake(["cmake", "--install", build, "--prefix", dist_tmp] + strip, "installing dist/")
-        files = _check_dist(dist_tmp, mud)
+        files = _check_dist(dist_tmp, mud, source)
         stages.finish()
         _replace_folder(dist_tmp, out)
     finally:
