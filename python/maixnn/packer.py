@@ -28,6 +28,7 @@ this package runs from, or --source.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -175,6 +176,8 @@ def _stage_model(model: str, folder: str, mean, std, norm):
         name = os.path.basename(base)
         param_src, bin_src = base + ".param", base + ".bin"
         text = _mud_for_base(base, mean, std, norm)
+    # the name ends up in start_app.sh: keep it to plain characters
+    name = re.sub(r"[^A-Za-z0-9._+-]", "_", name)
     model_dir = os.path.join(folder, "model")
     os.makedirs(model_dir)
     shutil.copyfile(param_src, os.path.join(model_dir, name + ".param"))
