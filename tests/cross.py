@@ -229,10 +229,20 @@ def build(tc: Toolchain, targets, extra_args=()) -> str:
 
 # ---------------------------------------------------------------- running
 
-def run_model_blobs(command_prefix, param, binp, x, outdir, input_name="input0"):
+def kernels_env(kernels=None):
+    """The environment with $MAIXNN_KERNELS (the engine's kernel set) set to
+    `kernels`, or removed for None (the build's best set)."""
+    env = dict(os.environ)
+    env.pop("MAIXNN_KERNELS", None)
+    if kernels is not None:
+        env["MAIXNN_KERNELS"] = kernels
+    return env
+
+
+def run_model_blobs(command_prefix, param, binp, x, outdir, input_name="input0", kernels=None):
     """tests/c/run_model (command_prefix = [qemu..., run_model] or the host
     program), every blob dumped: {name: array} in the shape maixnn.runtime.Net
-    gives."""
+    gives; kernels: the kernel set ($MAIXNN_KERNELS), None = the build's best."""
     x = np.ascontiguousarray(x)
     if x.dtype == np.int8:
         dtype = "i8"
@@ -247,7 +257,7 @@ def run_model_blobs(command_prefix, param, binp, x, outdir, input_name="input0")
     proc = subprocess.run(list(command_prefix) + [param, binp, input_name, dtype, str(c), str(h), str(w),
                                                   raw, outdir, "-a"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=QEMU_TIMEOUT)
+                          timeout=QEMU_TIMEOUT, env=kernels_env(kernels))
     assert proc.returncode == 0, "%s failed (%d): %s" % (" ".join(command_prefix), proc.returncode,
                                                          proc.stdout[-3000:])
     blobs = {}
@@ -263,13 +273,21 @@ def run_model_blobs(command_prefix, param, binp, x, outdir, input_name="input0")
     return blobs
 
 
-def run_on_host(param, binp, x, library=None):
+def kernel_sets_supported() -> bool:
+    """Does this engine choose kernel sets (Net(kernels=...), $MAIXNN_KERNELS)?"""
+    import inspect
+    from maixnn.runtime import Net
+    return "kernels" in inspect.signature(Net.__init__).parameters
+
+
+def run_on_host(param, binp, x, library=None, kernels=None):
     """Every blob except the input on the x86 engine: the session's library,
-    or (library=path) another build of it, in a child process."""
+    or (library=path) another build of it, in a child process; kernels: the
+    kernel set (None: the build's best)."""
     from maixnn.runtime import Net
     if library is not None:
         return _run_with_library(library, param, binp, x)
-    with Net(param, binp) as net:
+    with (Net(param, binp) if kernels is None else Net(param, binp, kernels=kernels)) as net:
         names = [b for b in net.blob_names if b not in net.input_names]
         return net.forward(x, outputs=names)
 

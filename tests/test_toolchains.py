@@ -153,9 +153,9 @@ def test_ctest_through_the_toolchains_emulator(built):
         assert "qemu-arm" in f.read()
 
 
-def _run_model(built, param, binp, x, outdir, input_name="input0"):
+def _run_model(built, param, binp, x, outdir, input_name="input0", kernels=None):
     cmd = built.qemu + [os.path.join(built.build_dir, "tests", "c", "run_model")]
-    return cross.run_model_blobs(cmd, param, binp, x, outdir, input_name)
+    return cross.run_model_blobs(cmd, param, binp, x, outdir, input_name, kernels)
 
 
 def test_int8_model_bit_identical_to_host(built, models, tmp_path):
@@ -173,10 +173,14 @@ def test_int8_model_bit_identical_to_host(built, models, tmp_path):
 
 
 def test_float_model_matches_host(built, models, tmp_path):
+    """With the reference kernels on both sides where the engine has kernel
+    sets (NEON and AVX2 sum in other orders: tests/test_arm.py compares them
+    with the reference on each architecture)."""
     param, binp = models["float"]
     x = helpers.random_input(models["shape"], seed=2, batch=False)
-    arm = _run_model(built, param, binp, x, str(tmp_path / "arm"))
-    host = cross.run_on_host(param, binp, x)
+    kernels = "ref" if cross.kernel_sets_supported() else None
+    arm = _run_model(built, param, binp, x, str(tmp_path / "arm"), kernels=kernels)
+    host = cross.run_on_host(param, binp, x, kernels=kernels)
     report = cross.compare_blobs(arm, host)
     worst = 0.0
     for name, (identical, diff, _ulps) in report.items():
