@@ -27,7 +27,6 @@ changed.  Cold (both builds from scratch): about 75 s.
 """
 from __future__ import annotations
 
-import fcntl
 import glob
 import os
 import shutil
@@ -38,13 +37,14 @@ import warnings
 import numpy as np
 import pytest
 
+import cross
 import helpers
 import nets
+from cross import cmake_build, compare_blobs, run_on_host, summary
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD_DIR = os.path.join(REPO, "build", "armhf")
 HOST_EXACT_DIR = os.path.join(REPO, "build", "host-exact-rcp")
-TOOLCHAIN_FILE = os.path.join(REPO, "toolchain", "armhf-debian.cmake")
 SYSROOT = "/usr/arm-linux-gnueabihf"
 CROSS_PREFIX = "arm-linux-gnueabihf-"
 CORPUS_DIR = os.path.join(REPO, "tests", "corpus")
@@ -59,58 +59,17 @@ CALIBRATION_IMAGES = 8
 QEMU_TIMEOUT = 300
 
 
-def _missing_tools():
-    if shutil.which(CROSS_PREFIX + "gcc") is None:
-        return "the armhf cross compiler is missing (apt-get install gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)"
-    if not os.path.exists(os.path.join(SYSROOT, "lib", "crt1.o")):
-        return ("the armhf C library for the cross compiler is missing (apt-get install libc6-dev-armhf-cross; "
-                "it is only a recommended package of gcc-arm-linux-gnueabihf)")
-    if shutil.which("qemu-arm") is None:
-        return "qemu-arm is missing (apt-get install qemu-user)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing_tools() is not None, reason=str(_missing_tools()))
+pytestmark = pytest.mark.skipif(cross.missing_tools("armhf") is not None, reason=str(cross.missing_tools("armhf")))
 
 
 # ---------------------------------------------------------------- builds
-
-def _run(cmd, timeout=900):
-    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, errors="replace", timeout=timeout)
-    return proc.returncode, proc.stdout
-
-
-def _cmake_build(build_dir, configure_args, targets, lock_path):
-    """Configure (again: cheap, and it keeps the cache's options as given) and
-    build `targets`; returns the build output.  Serialised with a file lock,
-    several pytest sessions may share the working tree."""
-    os.makedirs(os.path.dirname(build_dir), exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            cache = os.path.join(build_dir, "CMakeCache.txt")
-            toolchain = [a.split("=", 1)[1] for a in configure_args if a.startswith("-DCMAKE_TOOLCHAIN_FILE=")]
-            # a toolchain file's *_FLAGS_INIT only reaches a fresh cache
-            if toolchain and os.path.exists(cache) and os.path.getmtime(cache) < os.path.getmtime(toolchain[0]):
-                shutil.rmtree(build_dir)
-            rc, out = _run(["cmake", "-S", REPO, "-B", build_dir] + list(configure_args))
-            assert rc == 0, "configuring %s failed:\n%s" % (build_dir, out[-6000:])
-            rc, out = _run(["cmake", "--build", build_dir, "-j2", "--target"] + list(targets))
-            assert rc == 0, "building %s failed:\n%s" % (build_dir, out[-6000:])
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return out
-
 
 @pytest.fixture(scope="module")
 def arm_build():
     """build/armhf: libmaixnn.so, run_model, corpus_test and thread_test for armv7-a.
     CMAKE_COMPILE_WARNING_AS_ERROR keeps a warning failing on every rerun
     (an incremental build would not print it again)."""
-    out = _cmake_build(BUILD_DIR, ["-DCMAKE_TOOLCHAIN_FILE=" + TOOLCHAIN_FILE, "-DCMAKE_BUILD_TYPE=Release",
-                                   "-DMAIXNN_BUILD_TESTS=ON", "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
-                       ARM_TARGETS, BUILD_DIR + ".lock")
+    out = cross.build(cross.toolchain("armhf"), ARM_TARGETS)
     warning_lines = [ln for ln in out.splitlines() if "warning:" in ln]
     assert not warning_lines, "the armv7 build has warnings:\n" + "\n".join(warning_lines[:20])
     return {"lib": os.path.join(BUILD_DIR, "libmaixnn.so"),
@@ -124,7 +83,7 @@ def host_exact_build():
     """The x86 engine without ncnn-x86's rcpps rule (what ARM must equal on
     int8 depthwise convolutions with channels % 8 == 0), and corpus_test
     built by the host gcc next to it."""
-    _cmake_build(HOST_EXACT_DIR, ["-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_C_FLAGS=-DMAIXNN_NO_NCNN_X86_RCP",
+    cmake_build(HOST_EXACT_DIR, ["-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_C_FLAGS=-DMAIXNN_NO_NCNN_X86_RCP",
                                   "-DMAIXNN_BUILD_TESTS=ON"],
                  ["maixnn", "corpus_test"], HOST_EXACT_DIR + ".lock")
     return {"lib": os.path.join(HOST_EXACT_DIR, "libmaixnn.so"),
@@ -170,108 +129,7 @@ def run_on_arm(arm_build, param, binp, x, outdir, input_name="input0", kernels=N
     """run_model under qemu-arm, every blob dumped: {name: array} in the shape
     maixnn.runtime.Net gives; kernels: the kernel set ($MAIXNN_KERNELS), None =
     the build's best (NEON)."""
-    x = np.ascontiguousarray(x)
-    if x.dtype == np.int8:
-        dtype = "i8"
-    else:
-        x = x.astype(np.float32, copy=False)
-        dtype = "f32"
-    c, h, w = x.shape
-    os.makedirs(outdir, exist_ok=True)
-    raw = os.path.join(outdir, "input.raw")
-    x.tofile(raw)
-    # run_model finds build/armhf/libmaixnn.so through its build-tree RPATH
-    proc = subprocess.run(_qemu([arm_build["run_model"], param, binp, input_name, dtype, str(c), str(h), str(w),
-                                 raw, outdir, "-a"]),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=QEMU_TIMEOUT, env=_kernels_env(kernels))
-    assert proc.returncode == 0, "run_model under qemu-arm failed (%d): %s" % (proc.returncode, proc.stdout[-3000:])
-    blobs = {}
-    with open(os.path.join(outdir, "blobs.txt")) as f:
-        for line in f:
-            index, name, dt, dims, bw, bh, bc = line.split()
-            dims, bw, bh, bc = int(dims), int(bw), int(bh), int(bc)
-            shape = {1: (bw,), 2: (bh, bw), 3: (bc, bh, bw)}[dims]
-            data = np.fromfile(os.path.join(outdir, "blob_%s.raw" % index),
-                               dtype=np.int8 if dt == "i8" else np.float32)
-            assert data.size == int(np.prod(shape)), "blob %s: %d values for shape %s" % (name, data.size, shape)
-            blobs[name] = data.reshape(shape)
-    return blobs
-
-
-def _kernels_env(kernels):
-    env = dict(os.environ)
-    env.pop("MAIXNN_KERNELS", None)
-    if kernels is not None:
-        env["MAIXNN_KERNELS"] = kernels
-    return env
-
-
-def run_on_host(param, binp, x, library=None, kernels=None):
-    """Every blob except the input on the x86 engine: the session's library,
-    or (library=path) another build of it, in a child process."""
-    from maixnn.runtime import Net
-    if library is not None:
-        return _run_with_library(library, param, binp, x)
-    with Net(param, binp, kernels=kernels) as net:
-        names = [b for b in net.blob_names if b not in net.input_names]
-        return net.forward(x, outputs=names)
-
-
-def _run_with_library(library, param, binp, x):
-    """maixnn.runtime binds one library per process: run another build in a
-    child process and bring the blobs back through an .npz."""
-    import sys
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix="maixnn-arm-") as d:
-        np.save(os.path.join(d, "x.npy"), x)
-        script = ("import sys, numpy as np\n"
-                  "from maixnn.runtime import Net\n"
-                  "x = np.load(sys.argv[3])\n"
-                  "with Net(sys.argv[1], sys.argv[2]) as net:\n"
-                  "    names = [b for b in net.blob_names if b not in net.input_names]\n"
-                  "    out = net.forward(x, outputs=names)\n"
-                  "np.savez(sys.argv[4], **{'b%d' % i: out[n] for i, n in enumerate(names)})\n"
-                  "open(sys.argv[4] + '.names', 'w').write('\\n'.join(names))\n")
-        out_path = os.path.join(d, "out.npz")
-        env = dict(os.environ, MAIXNN_LIBRARY=library)
-        proc = subprocess.run([sys.executable, "-c", script, param, binp, os.path.join(d, "x.npy"), out_path],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env,
-                              timeout=300)
-        assert proc.returncode == 0, proc.stdout[-3000:]
-        with open(out_path + ".names") as f:
-            names = f.read().split("\n")
-        with np.load(out_path) as z:
-            return {n: z["b%d" % i] for i, n in enumerate(names)}
-
-
-def _ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance in float32 representable steps (finite values)."""
-    ia = a.astype(np.float32).view(np.int32).astype(np.int64)
-    ib = b.astype(np.float32).view(np.int32).astype(np.int64)
-    # map the sign-magnitude float order onto a monotonic integer line
-    ia = np.where(ia < 0, -(ia & 0x7FFFFFFF), ia)
-    ib = np.where(ib < 0, -(ib & 0x7FFFFFFF), ib)
-    return np.abs(ia - ib)
-
-
-def compare_blobs(arm, host):
-    """Per blob: (identical, max |diff|, max ulps); shape/dtype must agree and
-    every blob the host computed must come back from ARM."""
-    assert set(arm) == set(host), "blob sets differ: only ARM %s, only x86 %s" % (
-        sorted(set(arm) - set(host))[:5], sorted(set(host) - set(arm))[:5])
-    report = {}
-    for name, ref in host.items():
-        got = arm[name]
-        assert got.shape == ref.shape and got.dtype == ref.dtype, \
-            "blob %s: ARM %s %s vs x86 %s %s" % (name, got.shape, got.dtype, ref.shape, ref.dtype)
-        if np.array_equal(got, ref):
-            report[name] = (True, 0.0, 0)
-            continue
-        diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
-        ulps = int(_ulp_distance(got, ref).max()) if ref.dtype == np.float32 else -1
-        report[name] = (False, float(diff.max()), ulps)
-    return report
+    return cross.run_model_blobs(_qemu([arm_build["run_model"]]), param, binp, x, outdir, input_name, kernels)
 
 
 def _ulps_of(ref: np.ndarray) -> np.ndarray:
@@ -297,12 +155,6 @@ def _check_float(report, host, what):
     return worst_rel
 
 
-def _summary(report):
-    same = sum(1 for v in report.values() if v[0])
-    worst = max([v[1] for v in report.values()] or [0.0])
-    return "%d/%d blobs bit-identical, max |diff| %g" % (same, len(report), worst)
-
-
 @pytest.mark.parametrize("name", FLOAT_NETS)
 def test_float_model_matches_x86(arm_build, models, name, tmp_path):
     # the reference kernels on both: the same IEEE operations in the same order
@@ -313,7 +165,7 @@ def test_float_model_matches_x86(arm_build, models, name, tmp_path):
     report = compare_blobs(arm, host)
     assert len(report) > 10
     worst = _check_float(report, host, "%s float" % name)
-    print("%s float on armv7 vs x86: %s (worst %.1f ulp)" % (name, _summary(report), worst))
+    print("%s float on armv7 vs x86: %s (worst %.1f ulp)" % (name, summary(report), worst))
 
 
 @pytest.mark.parametrize("name", FLOAT_NETS[:2])
@@ -362,7 +214,7 @@ def test_int8_model_matches_x86(arm_build, models, host_exact_build, name, tmp_p
         assert not differing, "%s int8 on ARM differs from x86 in %d blobs, e.g. %s %s" % (
             name, len(differing), differing[0], default[differing[0]])
     print("%s int8 on armv7: %d int8 blobs; vs x86 exact-rcp build: %s; vs default x86: %s" % (
-        name, len(int8_blobs), _summary(exact), _summary(default)))
+        name, len(int8_blobs), summary(exact), summary(default)))
 
 
 def _has_x86_rcp_depthwise(param):
@@ -399,7 +251,7 @@ def test_npu_input_path_matches_x86(arm_build, models, tmp_path):
     report = compare_blobs(arm, run_on_host(param, binp, xq))
     differing = sorted(n for n, v in report.items() if not v[0])
     assert not differing, "int8 input on ARM differs from x86 in %s" % differing[:5]
-    print("resnet18 int8 with the NPU's int8 input on armv7 vs x86: %s" % _summary(report))
+    print("resnet18 int8 with the NPU's int8 input on armv7 vs x86: %s" % summary(report))
 
 
 def test_build_targets_the_v831_cpu(arm_build):

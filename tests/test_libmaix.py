@@ -14,14 +14,15 @@ examples/nn_resnet on it, on the host and on armv7 under qemu-arm.
   check: error codes and messages, NULL/invalid arguments, destroy, forward's
   quantization and layouts, .mud loading and its errors (missing file ->
   NULL, not exit).
-* armv7 (toolchain/armhf-debian.cmake, build/armhf shared with test_arm.py,
-  run under qemu-arm): the same API test passes and nn_resnet prints the
-  same top-5; frames and int8 input buffers bit-identical, raw float
-  outputs within 1e-5 relative.
+* armv7 with each toolchain of tests/cross.py (toolchain/armhf-debian.cmake,
+  build/armhf shared with test_arm.py; toolchain/zig-armv7-musl.cmake; the
+  v831 file with its zig stand-in), run under qemu-arm: the same API test
+  passes and nn_resnet prints the same top-5 (the same text: measured, zig's
+  own expf did not change a printed digit); frames and int8 input buffers
+  bit-identical, raw float outputs within 1e-5 relative.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ import warnings
 import numpy as np
 import pytest
 
+import cross
 import helpers
 import nets
 
@@ -47,23 +49,6 @@ def _run(cmd, timeout=900, cwd=REPO, env=None):
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           errors="replace", timeout=timeout, env=dict(os.environ, **(env or {})))
     return proc.returncode, proc.stdout, proc.stderr
-
-
-def cmake_build(build_dir, configure_args, targets):
-    """Configure and build `targets` in build_dir, serialised with a lock file
-    (several pytest sessions may share the tree; build/armhf is shared with
-    test_arm.py, which configures it with the same arguments)."""
-    os.makedirs(os.path.dirname(build_dir), exist_ok=True)
-    with open(build_dir + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            rc, out, err = _run(["cmake", "-S", REPO, "-B", build_dir] + list(configure_args))
-            assert rc == 0, "configuring %s failed:\n%s%s" % (build_dir, out[-4000:], err[-4000:])
-            rc, out, err = _run(["cmake", "--build", build_dir, "-j2", "--target"] + list(targets))
-            assert rc == 0, "building %s failed:\n%s%s" % (build_dir, out[-6000:], err[-6000:])
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return out
 
 
 # ---------------------------------------------------------------- fixtures
@@ -271,21 +256,17 @@ def test_libmaix_api_host(host_build, work):
 
 # ---------------------------------------------------------------- armv7 under qemu
 
-@pytest.fixture(scope="module")
-def arm_build():
-    import test_arm
-    missing = test_arm._missing_tools()
-    if missing:
-        pytest.skip(missing)
-    # the same configure arguments as test_arm.py's arm_build: one shared build/armhf
-    out = cmake_build(test_arm.BUILD_DIR, ["-DCMAKE_TOOLCHAIN_FILE=" + test_arm.TOOLCHAIN_FILE,
-                                           "-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON",
-                                           "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
-                      ["nn_resnet", "libmaix_api_test"])
-    assert "warning:" not in out
-    return {"nn_resnet": os.path.join(test_arm.BUILD_DIR, "examples", "nn_resnet", "nn_resnet"),
-            "api_test": os.path.join(test_arm.BUILD_DIR, "tests", "c", "libmaix_api_test"),
-            "prefix": ["qemu-arm", "-L", test_arm.SYSROOT]}
+@pytest.fixture(scope="module", params=("armhf", "zig", "v831"))
+def arm_build(request):
+    """nn_resnet and libmaix_api_test for armv7 with each toolchain of
+    tests/cross.py (Debian armhf = build/armhf shared with test_arm.py; zig's
+    musl; toolchain/v831-musl.cmake with its zig stand-in), run under qemu-arm."""
+    cross.require(request.param)
+    tc = cross.toolchain(request.param)
+    cross.build(tc, ["nn_resnet", "libmaix_api_test"])
+    return {"nn_resnet": os.path.join(tc.build_dir, "examples", "nn_resnet", "nn_resnet"),
+            "api_test": os.path.join(tc.build_dir, "tests", "c", "libmaix_api_test"),
+            "prefix": list(tc.qemu)}
 
 
 def test_libmaix_api_arm(arm_build, work):

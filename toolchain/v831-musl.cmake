@@ -5,11 +5,16 @@
 #         [-DV831_TOOLCHAIN_ROOT=/path/to/toolchain-sunxi-musl/toolchain]
 #   cmake --build build/v831 -j2
 #
-# UNTESTED HERE: toolchain-sunxi-musl (OpenWrt/Linaro GCC 6.4, prefix
+# The real toolchain-sunxi-musl (OpenWrt/Linaro GCC 6.4, prefix
 # arm-openwrt-linux-muslgnueabi-) is not installed on the development machine
-# and no board is reachable.  What is tested is the same code generation with
-# Debian's glibc cross compiler (toolchain/armhf-debian.cmake, run under
-# qemu-arm by tests/test_arm.py).
+# and no board is reachable.  tests/test_toolchains.py tests this file with a
+# stand-in: a folder bin/ of scripts named like the sunxi tools that run zig's
+# musl cross compiler (and refuse to run without STAGING_DIR); the engine,
+# run_model and nn_resnet built that way run under qemu-arm.
+#
+# When qemu-arm is installed, CMAKE_CROSSCOMPILING_EMULATOR runs the programs
+# (ctest); the musl loader for dynamic programs is looked up in the toolchain
+# folder first (see musl-qemu.cmake).
 #
 # Toolchain root, first one set wins: -DV831_TOOLCHAIN_ROOT=..., the
 # environment variable V831_TOOLCHAIN_ROOT, /opt/toolchain-sunxi-musl/toolchain.
@@ -63,3 +68,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+# the sunxi toolchain ships its musl: OpenWrt toolchains keep it in lib/ of
+# the toolchain folder (or of the target sysroot beside bin/)
+set(MAIXNN_MUSL_ROOT_HINTS ${V831_TOOLCHAIN_ROOT} ${V831_TOOLCHAIN_ROOT}/arm-openwrt-linux-muslgnueabi)
+include("${CMAKE_CURRENT_LIST_DIR}/musl-qemu.cmake")

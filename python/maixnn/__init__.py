@@ -23,6 +23,7 @@ _LAZY = {
     "to_awnn": ("awnn.writer", "to_awnn"),
     "Net": ("runtime", "Net"),
     "nn": ("nn", None),
+    "pack": ("packer", "pack"),
 }
 
 

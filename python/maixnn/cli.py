@@ -28,6 +28,7 @@ COMMANDS = (
     ("analyze", "maixnn.analyzer", "float vs int8 per layer (entire/single), top-1, accuracy: table, JSON, HTML"),
     ("run", "maixnn.runner", "run an image or .npy through an ncnn model on maixnn's engine (top-k)"),
     ("info", "maixnn.summary", "layers, output shapes, parameters and memory of an ncnn model"),
+    ("pack", "maixnn.packer", "the board's dist/ for a model: nn_resnet cross-built, lib/, model/, python/, start_app.sh"),
     ("demo", "maixnn.demo", "the whole float pipeline on a built-in ResNet-style network"),
     ("bench", "maixnn.bench", "speed and peak memory: maixnn vs the ncnn wheel vs onnxruntime"),
 )

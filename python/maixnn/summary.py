@@ -224,7 +224,11 @@ def run_cli(args) -> int:
     param, bin_path = model_paths(args.model, args.bin)
     if _is_awnn_param(param):
         # the V831's own int8 format: the NPU/CPU placement report
-        from .awnn.placement import placement_report
+        try:
+            from .awnn.placement import placement_report
+        except ImportError as exc:  # the board's dist/ ships only the board-side modules
+            raise OptionError("%s is an awnn model: its placement report needs maixnn's PC tools "
+                              "(maixnn.awnn: %s); run `maixnn info` on the PC" % (param, exc)) from None
         print(placement_report(param).text())
         return 0
     shapes = None
