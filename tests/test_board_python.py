@@ -244,12 +244,10 @@ def arm_library():
     reason = _arm_tools_missing()
     if reason:
         _skip_or_fail(reason)
-    import test_arm
-    test_arm._cmake_build(test_arm.BUILD_DIR, ["-DCMAKE_TOOLCHAIN_FILE=" + test_arm.TOOLCHAIN_FILE,
-                                               "-DCMAKE_BUILD_TYPE=Release", "-DMAIXNN_BUILD_TESTS=ON",
-                                               "-DCMAKE_COMPILE_WARNING_AS_ERROR=ON"],
-                          ["maixnn"], test_arm.BUILD_DIR + ".lock")
-    return os.path.join(test_arm.BUILD_DIR, "libmaixnn.so")
+    import cross
+    tc = cross.toolchain("armhf")   # tests/cross.py: the same build/armhf as tests/test_arm.py
+    cross.build(tc, ["maixnn"])
+    return os.path.join(tc.build_dir, "libmaixnn.so")
 
 
 def run_probe_on_arm(root, library, manifest, prefix, block_cffi):
