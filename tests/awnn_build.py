@@ -11,25 +11,17 @@
 from __future__ import annotations
 
 import math
-import os
 import struct
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from awnn_helpers import vectors_dir
 from awnn_reference import TAG_INT16, TAG_INT8, ipu_order
 
 
-def awnn_vectors_dir() -> Optional[str]:
-    """The golden awnn files: MAIXNN_AWNN_VECTORS, or ../shared/reference/awnn-vectors next to
-    the repository (or next to a worktree one level deeper); None when absent."""
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for c in (os.environ.get("MAIXNN_AWNN_VECTORS", ""),
-              os.path.join(repo, "..", "shared", "reference", "awnn-vectors"),
-              os.path.join(repo, "..", "..", "shared", "reference", "awnn-vectors")):
-        if c and os.path.isfile(os.path.join(c, "case000", "awnn.param")):
-            return os.path.abspath(c)
-    return None
+# the golden files' folder: one finder, shared with the writer's tests
+awnn_vectors_dir = vectors_dir
 
 
 class AwnnFile:
