@@ -22,12 +22,12 @@ from .errors import Error, OptionError
 # (subcommand, module, help)
 COMMANDS = (
     ("export", "maixnn.exporter", "PyTorch module (file.py:factory) -> ONNX"),
-    ("convert", "maixnn.converter", "ONNX -> ncnn .param/.bin (maixnn's own converter)"),
-    ("quantize", "maixnn.quantizer", "float ncnn model -> ncnn int8 (.table, .param/.bin, .mud, .json)"),
+    ("convert", "maixnn.converter", "ONNX -> ncnn .param/.bin + float .mud (maixnn's own converter)"),
+    ("quantize", "maixnn.quantizer", "float ncnn model -> ncnn int8, or V831 awnn int8 with --target awnn (.table, .param/.bin, .mud, .json)"),
     ("to-awnn", "maixnn.awnn.writer", "float ncnn + converter-format table -> V831 awnn int8 .param/.bin/.mud"),
     ("analyze", "maixnn.analyzer", "float vs int8 per layer (entire/single), top-1, accuracy: table, JSON, HTML"),
-    ("run", "maixnn.runner", "run an image or .npy through an ncnn model on maixnn's engine (top-k)"),
-    ("info", "maixnn.summary", "layers, output shapes, parameters and memory of an ncnn model"),
+    ("run", "maixnn.runner", "run an image or .npy through an ncnn or awnn model on maixnn's engine (top-k)"),
+    ("info", "maixnn.summary", "layers, output shapes, parameters and memory of an ncnn model; NPU/CPU placement of an awnn model"),
     ("pack", "maixnn.packer", "the board's dist/ for a model: nn_resnet cross-built, lib/, model/, python/, start_app.sh"),
     ("demo", "maixnn.demo", "the whole float pipeline on a built-in ResNet-style network"),
     ("bench", "maixnn.bench", "speed and peak memory: maixnn vs the ncnn wheel vs onnxruntime"),
