@@ -459,6 +459,21 @@ def _load_mud(path: str) -> Model:
     return Model(net, inputs, outputs, mean, norm, model_type)
 
 
+def mud_dims(shape) -> Shape:
+    """An engine blob's numpy shape -> the (h, w, c) a .mud records:
+    (c, h, w) -> (h, w, c), (h, w) -> (h, w, 1), (n,) -> (1, 1, n)."""
+    shape = tuple(int(v) for v in shape)
+    if len(shape) == 3:
+        c, h, w = shape
+        return h, w, c
+    if len(shape) == 2:
+        h, w = shape
+        return h, w, 1
+    if len(shape) == 1:
+        return 1, 1, shape[0]
+    raise ValueError("blob shape %r" % (shape,))
+
+
 def mud_text(param_file: str, bin_file: str, inputs, outputs) -> str:
     """The libmaix .mud (INI) text that nn.load reads.  inputs: {name: ((h, w, c),
     means, norms)} in awnn terms; outputs: {name: (h, w, c)}.  Numbers are

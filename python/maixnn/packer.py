@@ -134,9 +134,7 @@ def _mud_for_base(base: str, mean, std, norm) -> str:
         results = net.forward(feeds, outputs=list(net.output_names))
         outputs = {}
         for name in net.output_names:
-            shape = tuple(results[name].shape)
-            outputs[name] = {3: lambda s: (s[1], s[2], s[0]), 2: lambda s: (s[0], s[1], 1),
-                             1: lambda s: (1, 1, s[0])}[len(shape)](shape)
+            outputs[name] = nn.mud_dims(results[name].shape)
     return nn.mud_text(os.path.basename(base) + ".param", os.path.basename(base) + ".bin", inputs, outputs)
 
 

@@ -44,7 +44,7 @@ from .calibration import QUANTIZABLE_TYPES, CalibrationWarning
 from .cli import number_list
 from .errors import ModelFormatError, OptionError, UnsupportedOperatorError, path_argument
 from .ncnn_model import Layer, NcnnModel, Weight, atomic_write, atomic_write_many
-from .nn import mud_text
+from .nn import mud_dims, mud_text
 from .preprocess import RESIZE_HELP, Dataset, Preprocess, PreprocessWarning, resize_option
 from .summary import parse_shape
 
@@ -647,20 +647,6 @@ def _eq_search(model: NcnnModel, result: Calibration, dataset: Dataset, runner: 
 
 
 # ================================================================== .mud / .json
-
-def mud_dims(shape: Sequence[int]) -> Tuple[int, int, int]:
-    """ncnn/numpy blob shape -> libmaix's (h, w, c)."""
-    shape = tuple(int(v) for v in shape)
-    if len(shape) == 3:
-        c, h, w = shape
-        return h, w, c
-    if len(shape) == 2:
-        h, w = shape
-        return h, w, 1
-    if len(shape) == 1:
-        return 1, 1, shape[0]
-    raise ValueError("blob shape %r" % (shape,))
-
 
 def model_mud_text(param_file: str, bin_file: str, input_name: str, preprocess: Preprocess,
                    outputs: "OrderedDict[str, Tuple[int, ...]]") -> str:
