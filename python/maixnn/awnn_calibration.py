@@ -284,7 +284,7 @@ def own_blob_scales(model: NcnnModel, blobs: Sequence[str], stats: Dict[str, "ca
     clipped (max |x|), and a blob with fewer than MIN_HISTOGRAM_VALUES values
     over the calibration set takes max |x| too (no histogram to read a
     threshold from)."""
-    from .quantizer import _input_rooted
+    from .quantizer import input_rooted
     no_clip = set(model.output_names())
     for l in model.layers:
         if l.type == "Softmax":
@@ -299,7 +299,7 @@ def own_blob_scales(model: NcnnModel, blobs: Sequence[str], stats: Dict[str, "ca
             m = "minmax"
             note = "%d values over the calibration set, too few for a %s histogram: max |x|" % (
                 s.count * s.samples, method)
-        choice = cal.choose_threshold(s, m, percentile, input_range, is_input=_input_rooted(model, b))
+        choice = cal.choose_threshold(s, m, percentile, input_range, is_input=input_rooted(model, b))
         threshold = choice.threshold
         if choice.source != "method":
             note = choice.source if not note else note + "; " + choice.source

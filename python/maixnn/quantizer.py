@@ -550,7 +550,7 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = DEF
         s = stats[lc.bottom_blob]
         lc.absmax = s.absmax
         choice = cal.choose_threshold(s, method, percentile, input_range,
-                                      is_input=_input_rooted(model, lc.bottom_blob))
+                                      is_input=input_rooted(model, lc.bottom_blob))
         threshold = choice.threshold
         lc.threshold_source, lc.clipped, lc.method_threshold = choice.source, choice.clipped, choice.method_threshold
         if choice.source == "guard":
@@ -578,7 +578,7 @@ def calibrate(float_base: str, images, preprocess: Preprocess, method: str = DEF
     return result
 
 
-def _input_rooted(model: NcnnModel, blob: str) -> bool:
+def input_rooted(model: NcnnModel, blob: str) -> bool:
     """Whether a blob is the network input, possibly through Split or Padding
     layers (a folded model's border): its range is the preprocessing's."""
     for _ in range(len(model.layers) + 1):
