@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "awnn.h"
 #include "mxn_net.h"
 #include "kernels.h"
@@ -43,6 +44,7 @@ struct mxn_session {
     int *view_of;
     int *viewers;
     mxn_mat *held;
+    double *layer_seconds;      /* per layer: wall time of its forward in the last run (0: not run) */
 };
 
 static size_t mat_bytes(const mxn_mat *m)
@@ -107,6 +109,12 @@ static void free_converted(mxn_session *s, const mxn_layer *l)
     for (k = 0; k < l->bottom_count; k++) mxn_mat_free(&s->converted[k]);
 }
 
+double mxn_session_layer_seconds(const mxn_session *s, int layer)
+{
+    if (!s || layer < 0 || layer >= s->layer_count) return -1.0;
+    return s->layer_seconds[layer];
+}
+
 size_t mxn_session_peak_memory(const mxn_session *s)
 {
     return s ? s->peak_bytes : 0;
@@ -141,8 +149,9 @@ mxn_session *mxn_session_create(const mxn_net *net)
     s->view_of = (int *)malloc(sizeof(int) * (size_t)(nb ? nb : 1));
     s->viewers = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
     s->held = (mxn_mat *)calloc((size_t)(nb ? nb : 1), sizeof(mxn_mat));
-    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed || !s->io ||
-        !s->converted || !s->view_of || !s->viewers || !s->held) {
+    s->layer_seconds = (double *)calloc((size_t)(nl ? nl : 1), sizeof(double));
+    if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed ||
+        !s->layer_seconds || !s->io || !s->converted || !s->view_of || !s->viewers || !s->held) {
         mxn_session_destroy(s);
         return NULL;
     }
@@ -167,6 +176,7 @@ void mxn_session_destroy(mxn_session *s)
     free(s->needed);
     free(s->pending_uses);
     free(s->layer_needed);
+    free(s->layer_seconds);
     free(s->io);
     free(s->converted);
     free(s);
@@ -285,6 +295,14 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void 
     s->blob_bytes += mat_bytes(&m);
     s->state[blob] = BLOB_GIVEN;
     return MXN_OK;
+}
+
+/* a monotonic clock for the per-layer times (wall time: a layer's threads included) */
+static double now_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0.0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void release_if_done(mxn_session *s, int b)
@@ -417,9 +435,13 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         }
     }
 
+    for (i = 0; i < net->layer_count; i++) s->layer_seconds[i] = 0.0;
     for (i = 0; i < net->layer_count; i++) {
+        double t0;
         if (!s->layer_needed[i]) continue;
+        t0 = now_seconds();
         rc = run_layer(s, i);
+        s->layer_seconds[i] = now_seconds() - t0;
         if (rc) return rc;
     }
     return MXN_OK;

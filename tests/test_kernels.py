@@ -224,6 +224,27 @@ def test_peak_memory_is_the_blobs_held_at_once():
         assert x.nbytes + 2 * y <= net.peak_memory <= x.nbytes + 2 * y + 256 * 1024
 
 
+def test_layer_times_cover_the_layers_that_ran():
+    """Net.layer_times (mxn_session_layer_seconds): one wall time per layer of
+    the last forward, 0 for a layer that did not run (Input, and the ReLU when
+    only the convolution's output is asked for); the convolution of a 64x64
+    image takes longer than nothing."""
+    rng = np.random.RandomState(5)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    model = NcnnModel([Layer("Input", "in", [], ["x"]),
+                       Layer("Convolution", "conv", ["x"], ["y1"], {0: 16, 1: 3, 6: w.size},
+                             [Weight("weight", w, "tagged")]),
+                       Layer("ReLU", "relu", ["y1"], ["y2"])])
+    net = Net.from_memory(model.param_text(), model.bin_bytes())
+    assert net.layer_times == []
+    x = rng.standard_normal((8, 64, 64)).astype(np.float32)
+    net.forward(x)
+    assert len(net.layer_times) == 3
+    assert net.layer_times[0] == 0.0 and net.layer_times[1] > 0.0 and net.layer_times[2] > 0.0
+    net.forward(x, outputs="y1")
+    assert net.layer_times[1] > 0.0 and net.layer_times[2] == 0.0
+
+
 def test_split_flatten_reshape_noop_are_views():
     """Split / Flatten / Reshape / Noop tops share their bottom's data: the
     values are the bottom's, and the peak heap holds the convolution's output

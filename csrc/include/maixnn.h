@@ -130,6 +130,10 @@ MXN_API int mxn_session_run(mxn_session *s, const int *wanted, int n);
  * last consumer ran, the wanted results) plus the running layer's scratch
  * buffers.  The net's weights are not included. */
 MXN_API size_t mxn_session_peak_memory(const mxn_session *s);
+/* Wall time in seconds that layer `layer` (0..layer count-1, file order) took
+ * in the last mxn_session_run: 0 when it did not run, -1 for a bad index.
+ * For profiling: which layers a net spends its time in. */
+MXN_API double mxn_session_layer_seconds(const mxn_session *s, int layer);
 /* A computed blob: returns its data (NULL + error if not computed) and shape. */
 MXN_API const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);

@@ -11,7 +11,7 @@ both release the GIL during every C call.
 
 The parser reads only what CDEF uses: ``typedef enum { NAME = int, ... } T;``
 (the constants become ``constants``; T is an int), ``typedef struct S T;``
-(opaque), and function prototypes whose types are void, int, long, size_t,
+(opaque), and function prototypes whose types are void, int, long, size_t, double,
 an enum typedef, or a pointer to any of these or to an opaque struct.  Any
 other construct is a ValueError naming it, so CDEF cannot silently grow past
 what the ctypes path understands.
@@ -46,7 +46,7 @@ class Declarations:
         self.functions = functions
 
 
-_SCALARS = ("void", "int", "long", "size_t", "char")
+_SCALARS = ("void", "int", "long", "size_t", "double", "char")
 
 
 def _normalise_type(text: str) -> str:
@@ -188,6 +188,8 @@ class CtypesLibrary:
                 return ct.c_long
             if base == "size_t":
                 return ct.c_size_t
+            if base == "double":
+                return ct.c_double
             if base == "char":
                 return ct.c_char
         if stars == 1 and base == "int":

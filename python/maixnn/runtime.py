@@ -147,6 +147,7 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
                           const void *data, int dims, int w, int h, int c);
 int mxn_session_run(mxn_session *s, const int *wanted, int n);
 size_t mxn_session_peak_memory(const mxn_session *s);
+double mxn_session_layer_seconds(const mxn_session *s, int layer);
 const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);
 """
@@ -384,6 +385,8 @@ class Net:
         # bytes: the engine's heap high-water mark during the last forward()
         # (blobs held at once + the running layer's scratch; weights excluded)
         self.peak_memory = 0
+        # seconds per layer of the last forward(), in layer order (0: the layer did not run)
+        self.layer_times: List[float] = []
 
     # ------------------------------------------------------------ lifetime
 
@@ -627,6 +630,7 @@ class Net:
                 raise _status_error(status, _string(cb, lib.mxn_session_error(session)))
             # the engine's heap high-water mark of this forward (weights excluded)
             self.peak_memory = int(lib.mxn_session_peak_memory(session))
+            self.layer_times = [float(lib.mxn_session_layer_seconds(session, i)) for i in range(len(self.layers))]
             dims, w, h, c, dt = (cb.int_out() for _ in range(5))
             results = {}
             for name, index in zip(wanted_names, wanted):
