@@ -248,7 +248,7 @@ def _prepare(name: str, size: int, quick: bool, directory: str, images: int):
     base = os.path.join(directory, "%s_%d" % (name.lower(), size))
     onnx_path = base + ".onnx"
     maixnn.export(model, onnx_path, input_shape=(3, size, size))
-    maixnn.convert(onnx_path, base)
+    maixnn.convert(onnx_path, base, mean=IMAGENET_MEAN, std=IMAGENET_STD)
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 200, size, dtype=np.float32)
     pics = [(rng.integers(0, 56, (size, size, 3)) + ramp[None, :, None]).astype(np.uint8) for _ in range(images)]

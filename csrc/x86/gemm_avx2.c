@@ -1,0 +1,140 @@
+/* AVX2 + FMA packed-GEMM convolution micro-kernels (kernels.h), and the
+ * AVX-512 VNNI int8 one (its own target attribute).  Compiled for every x86
+ * build with per-function target attributes and only called when cpuid
+ * reports the instructions (kernel_select.c), so one library runs on any x86-64.
+ *
+ * float32: 8 output channels x 16 columns, FMA.
+ * int8: vpmaddwd on sign-extended int16 - the 8 channels of a tap pair in
+ * one register, each column's tap pair broadcast; 8 x 8 int32 accumulators
+ * (one per column).  The epilogue is mxn_conv_dequant_ref's formula in
+ * vector form: vfmadd gives fmaf's single rounding, the rest are the same
+ * IEEE operations in the same order, so the int8 results are bit-identical. */
+#include "avx2_common.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+
+#define MR MXN_GEMM_MR
+#define NR 8
+
+/* 8 channels x 16 columns in two passes of 4 channels: per tap two loads of
+ * B and 4 broadcasts feed 8 FMAs (8 x 8 at once would need 9 loads for 8) */
+AVX2 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t)
+{
+    float buf[MR * 16];
+    const int direct = t->nr == 16 && t->act->type <= 3;
+    int half, k, r;
+    for (half = 0; half < 2 && half * 4 < t->mr; half++) {
+        const float *ah = a + half * 4;
+        __m256 c00 = _mm256_set1_ps(t->bias[half * 4 + 0]), c01 = c00;
+        __m256 c10 = _mm256_set1_ps(t->bias[half * 4 + 1]), c11 = c10;
+        __m256 c20 = _mm256_set1_ps(t->bias[half * 4 + 2]), c21 = c20;
+        __m256 c30 = _mm256_set1_ps(t->bias[half * 4 + 3]), c31 = c30;
+        __m256 v[8];
+        for (k = 0; k < K; k++) {
+            const __m256 b0 = _mm256_loadu_ps(b + (size_t)k * 16), b1 = _mm256_loadu_ps(b + (size_t)k * 16 + 8);
+            const float *ak = ah + (size_t)k * MR;
+            __m256 x = _mm256_broadcast_ss(ak + 0);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(ak + 1);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(ak + 2);
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(ak + 3);
+            c30 = _mm256_fmadd_ps(x, b0, c30);
+            c31 = _mm256_fmadd_ps(x, b1, c31);
+        }
+        v[0] = c00; v[1] = c01; v[2] = c10; v[3] = c11; v[4] = c20; v[5] = c21; v[6] = c30; v[7] = c31;
+        for (r = 0; r < 4; r++) {
+            const int row = half * 4 + r;
+            if (direct) {
+                if (row < t->mr) {
+                    _mm256_storeu_ps(t->out_f32 + (size_t)row * t->ldc, act_avx2(t->act, v[2 * r]));
+                    _mm256_storeu_ps(t->out_f32 + (size_t)row * t->ldc + 8, act_avx2(t->act, v[2 * r + 1]));
+                }
+            } else {
+                _mm256_storeu_ps(buf + row * 16, v[2 * r]);
+                _mm256_storeu_ps(buf + row * 16 + 8, v[2 * r + 1]);
+            }
+        }
+    }
+    if (!direct) mxn_gemm_tile_store_f32(t, buf, 16, 1);
+}
+
+
+/* the int8 tile's epilogue: c[j] holds column j's 8 channel sums */
+static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
+{
+    int j;
+    if (t->mr != MR || t->nr != NR || t->act->type > 3) {
+        int32_t buf[NR * MR];
+        for (j = 0; j < NR; j++) _mm256_storeu_si256((__m256i *)(buf + j * MR), c[j]);
+        mxn_gemm_tile_store_s32(t, buf, 1, MR);
+        return;
+    }
+    {
+        /* v = fmaf((float)acc, scale, bias) (or mul + add), activation, then
+         * float output, or float2int8(v * top_scale) */
+        const __m256 s = _mm256_loadu_ps(t->scale_in), bs = _mm256_loadu_ps(t->bias);
+        __m256 v[NR];
+        for (j = 0; j < NR; j++) {
+            const __m256 f = _mm256_cvtepi32_ps(c[j]);
+            __m256 x = t->fused ? _mm256_fmadd_ps(f, s, bs) : _mm256_add_ps(_mm256_mul_ps(f, s), bs);
+            v[j] = act_avx2(t->act, x);
+        }
+        if (t->out_i8) {
+            const __m256 top = _mm256_set1_ps(t->top_scale);
+            for (j = 0; j < NR; j++) v[j] = _mm256_castsi256_ps(float2int8_avx2(_mm256_mul_ps(v[j], top)));
+            transpose8(v);
+            for (j = 0; j < MR; j++) {
+                /* 8 int32 in -127..127 -> 8 bytes */
+                __m256i q = _mm256_castps_si256(v[j]);
+                __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+                w = _mm_packs_epi16(w, w);
+                _mm_storel_epi64((__m128i *)(t->out_i8 + (size_t)j * t->ldc), w);
+            }
+        } else {
+            transpose8(v);
+            for (j = 0; j < MR; j++) _mm256_storeu_ps(t->out_f32 + (size_t)j * t->ldc, v[j]);
+        }
+    }
+}
+
+/* The int8 micro-kernel body: ACC(c, a, b) adds the pairwise products of
+ * a and b to c (exact int32). */
+#define MXN_S8GEMM_BODY(ACC)                                                                          \
+    __m256i c[NR];                                                                                    \
+    int kp, j;                                                                                        \
+    for (j = 0; j < NR; j++) c[j] = _mm256_setzero_si256();                                           \
+    for (kp = 0; kp < K2; kp++) {                                                                     \
+        const __m256i av = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a + (size_t)kp * MR * 2))); \
+        const int16_t *bk = b + (size_t)kp * NR * 2;                                                  \
+        for (j = 0; j < NR; j++) c[j] = ACC(c[j], av, bcast_pair(bk + 2 * j));                        \
+    }                                                                                                 \
+    s8_epilogue(c, t);
+
+#define ACC_MADD(c, x, y) _mm256_add_epi32((c), _mm256_madd_epi16((x), (y)))
+
+AVX2 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
+{
+    MXN_S8GEMM_BODY(ACC_MADD)
+}
+
+/* AVX-512 VNNI (with VL, on 256-bit registers): vpdpwssd is vpmaddwd and the
+ * add in one instruction - the same exact int32 sums. */
+#define VNNI __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
+
+VNNI void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
+{
+    MXN_S8GEMM_BODY(_mm256_dpwssd_epi32)
+}
+
+AVX2 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d)
+{
+    const __m128i x = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)s0), _mm_loadl_epi64((const __m128i *)s1));
+    _mm256_storeu_si256((__m256i *)d, _mm256_cvtepi8_epi16(x));
+}
+
+#endif
