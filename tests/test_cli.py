@@ -127,6 +127,50 @@ def test_run_threads_and_kernels(tmp_path):
     assert proc.returncode == 2 and "num_threads must be an int >= 1" in proc.stderr
 
 
+def test_run_profile_prints_every_layer_that_ran(tmp_path):
+    # --profile N: one line per layer that ran (the Input does not), slowest
+    # first, and a per-type summary whose counts are the model's
+    param, binf = _classifier(tmp_path, seed=7)
+    x = np.random.default_rng(8).standard_normal((3, 8, 8)).astype(np.float32)
+    np.save(str(tmp_path / "x.npy"), x)
+    proc = maixnn_cli("run", tmp_path / "cls", tmp_path / "x.npy", "--profile", "3")
+    assert proc.returncode == 0, proc.stderr
+    net = Net(param, binf)
+    ran = [l for l in net.layers if l.type != "Input"]
+    table = proc.stdout.split("layer times (median ms;", 1)[1].split("by layer type:")
+    rows = [line.split() for line in table[0].splitlines()[1:] if line.strip()]
+    assert sorted(r[3] for r in rows) == sorted(l.name for l in ran)
+    ms = [float(r[0]) for r in rows]
+    assert ms == sorted(ms, reverse=True) and min(ms) >= 0.0 and ms[0] > 0.0
+    types = {line.split()[2]: line.split()[3] for line in table[1].splitlines() if line.strip()}
+    assert types == {t: "x%d" % sum(l.type == t for l in ran) for t in {l.type for l in ran}}
+    proc = maixnn_cli("run", tmp_path / "cls", tmp_path / "x.npy", "--profile", "-2")
+    assert proc.returncode == 2 and "--profile" in proc.stderr
+
+
+def test_profile_takes_the_median_per_layer():
+    """profile_layers on a stand-in net whose layer times are known: the
+    median of each layer's samples, layers that never ran left out."""
+    from maixnn.profile import profile_layers
+    from maixnn.runtime import LayerInfo
+
+    class FakeNet:
+        layers = [LayerInfo(i, t, n, (), (), 0) for i, (t, n) in
+                  enumerate([("Input", "in"), ("Convolution", "c"), ("ReLU", "r")])]
+        samples = iter([[0, 0.004, 0.001], [0, 0.001, 0.003], [0, 0.002, 0.002], [0, 0.009, 0.001]])
+
+        def forward(self):
+            self.layer_times = next(self.samples)
+
+    net = FakeNet()
+    rows = profile_layers(net, net.forward, 3)   # the first sample is the warm-up
+    assert [(r.name, round(r.ms, 6)) for r in rows] == [("c", 2.0), ("r", 2.0)] or \
+        [(r.name, round(r.ms, 6)) for r in rows] == [("r", 2.0), ("c", 2.0)]
+    net = FakeNet()
+    net.samples = iter([[0, 0.001, 0.0]] * 4)
+    assert [r.name for r in profile_layers(net, net.forward, 3)] == ["c"]
+
+
 @pytest.mark.parametrize("case", ["missing_model", "garbage_param", "wrong_npy_shape", "bad_mean", "bad_output"])
 def test_errors_are_one_clean_line(tmp_path, case):
     param, binf = _classifier(tmp_path)

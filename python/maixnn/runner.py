@@ -134,6 +134,8 @@ def configure_parser(p) -> None:
                    help="threads of the engine (default 1; results are identical for any count)")
     p.add_argument("--kernels", help="the engine's kernel set: auto (default), ref, sse2, avx2, avx512vnni, "
                                      "neon (as this build and CPU have them)")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="then time N more forwards and print the median time per layer and per layer type")
     p.add_argument("--save", metavar="FILE.npy|FILE.npz",
                    help="save the output (.npy, first output) or all fetched blobs (.npz)")
 
@@ -168,14 +170,18 @@ def run_cli(args) -> int:
             raise OptionError("input file %s does not exist" % args.input)
         x = image_preprocess(args, param, (c, h, w))(args.input)
     wanted = [n.strip() for n in args.outputs.split(",") if n.strip()] if args.outputs else list(net.output_names)
+    if args.profile < 0:
+        raise OptionError("--profile: the number of forwards must be >= 1, got %d" % args.profile)
     if net.is_awnn:
         # the NPU emulation: a float input is quantized with the Input's scale like the board's
         # input path, int8 blobs come back dequantized with the board's rule
         print("awnn model: %d of %d layers on the emulated NPU (int8), outputs dequantized as the board does"
               % (sum(net.layer_device(l.name) == "npu" for l in net.layers), len(net.layers)))
-        results = net.forward({input_name: x}, outputs=wanted, dequantize=True)
-    else:
-        results = net.forward({input_name: x}, outputs=wanted)
+
+    def forward():
+        return net.forward({input_name: x}, outputs=wanted, dequantize=True if net.is_awnn else None)
+
+    results = forward()
 
     labels = read_labels(args.labels) if args.labels else None
     for name, y in results.items():
@@ -193,6 +199,9 @@ def run_cli(args) -> int:
         for rank, (index, value) in enumerate(top_k(values, args.top_k), 1):
             label = labels[index] if labels is not None and index < len(labels) else ""
             print("  %d. %5d  %.6f  %s" % (rank, index, value, label))
+    if args.profile:
+        from .profile import format_profile, profile_layers
+        print(format_profile(profile_layers(net, forward, args.profile)))
     if args.save:
         if args.save.endswith(".npz"):
             np.savez(args.save, **results)
