@@ -483,7 +483,7 @@ int mxn_net_load_bin_mem(mxn_net *net, const void *data, size_t len)
     mb.pos = 0;
     for (i = 0; i < net->layer_count; i++) {
         mxn_layer *l = &net->layers[i];
-        size_t before_values = mb.values_read;
+        size_t before_values = mb.values_read, before_bytes = mb.bytes_out;
         if (!l->ops->load_model) continue;
         rc = l->ops->load_model(l, &mb, &net->err);
         if (rc) {
@@ -494,6 +494,7 @@ int mxn_net_load_bin_mem(mxn_net *net, const void *data, size_t len)
             return mxn_error_set(&net->err, MXN_ERR_FORMAT, "layer '%s' (%s): read past the end of the .bin",
                                  l->name, l->type);
         l->weight_count = (long)(mb.values_read - before_values);
+        l->bin_bytes = mb.bytes_out - before_bytes;
     }
     if (mb.pos != mb.size)
         return mxn_error_set(&net->err, MXN_ERR_FORMAT,
