@@ -345,6 +345,8 @@ static int run_layer(mxn_session *s, int li)
     rc = net->awnn ? mxn_awnn_prepare_bottoms(net, l, bottoms, s->converted, &s->err) : MXN_OK;
     if (rc == MXN_OK) rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
     s->opt.scratch_peak = NULL;
+    /* awnn: the bottoms converted between CPU and NPU form live through the forward */
+    for (k = 0; k < l->bottom_count; k++) scratch += mat_bytes(&s->converted[k]);
     if (rc == MXN_OK) {
         for (k = 0; k < l->top_count; k++)
             if (!tops[k].data || tops[k].dims < 1 || tops[k].dims > 3 || tops[k].w < 1 || tops[k].h < 1 ||
