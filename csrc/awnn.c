@@ -177,6 +177,7 @@ static int read_block(mxn_modelbin *mb, size_t count, size_t esize, uint32_t wan
     }
     mb->pos += 4 + bytes;
     mb->values_read += count;
+    mb->bytes_out += count * esize;
     return MXN_OK;
 }
 

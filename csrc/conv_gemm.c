@@ -62,6 +62,32 @@ int mxn_conv_gemm_prepare(mxn_conv_gemm *g, int groups, int M, int K, const floa
     return MXN_OK;
 }
 
+size_t mxn_conv_gemm_bytes(const mxn_conv_gemm *g)
+{
+    const size_t npan = (size_t)g->groups * (size_t)g->panels;
+    size_t n = 0;
+    if (g->a_f32) n += npan * (size_t)g->K * MR * sizeof(float);
+    if (g->a_s8) n += npan * (size_t)g->K2 * MR * 2;
+    if (g->bias) n += npan * MR * sizeof(float);
+    if (g->scale_in) n += npan * MR * sizeof(float);
+    return n;
+}
+
+void mxn_conv_gemm_unpack(const mxn_conv_gemm *g, float *w_f32, int8_t *w_s8)
+{
+    size_t gi, m, k;
+    for (gi = 0; gi < (size_t)g->groups; gi++)
+        for (m = 0; m < (size_t)g->M; m++) {
+            const size_t pan = gi * (size_t)g->panels + m / MR, r = m % MR;
+            const size_t row = gi * (size_t)g->M + m;
+            if (w_f32 && g->a_f32)
+                for (k = 0; k < (size_t)g->K; k++) w_f32[row * g->K + k] = g->a_f32[(pan * g->K + k) * MR + r];
+            if (w_s8 && g->a_s8)
+                for (k = 0; k < (size_t)g->K; k++)
+                    w_s8[row * g->K + k] = g->a_s8[((pan * g->K2 + k / 2) * MR + r) * 2 + k % 2];
+        }
+}
+
 /* ---- the portable tile epilogue (reference formulas) ---------------------- */
 
 void mxn_gemm_tile_store_f32(const mxn_gemm_tile *t, const float *acc, int rs, int cs)

@@ -22,6 +22,13 @@ typedef struct {
 int mxn_conv_gemm_prepare(mxn_conv_gemm *g, int groups, int M, int K, const float *w_f32,
                           const int8_t *w_s8, const float *bias, const float *scale_in, mxn_error *err);
 void mxn_conv_gemm_free(mxn_conv_gemm *g);
+/* Heap bytes of the packed arrays. */
+size_t mxn_conv_gemm_bytes(const mxn_conv_gemm *g);
+/* The inverse of the packing: the weights back in [groups][M][K] order (float32
+ * into w_f32 for a float net, int8 into w_s8 for an int8 one), bit for bit what
+ * mxn_conv_gemm_prepare was given.  For the reference kernels, which read that
+ * order (the layers drop their original array once it is packed). */
+void mxn_conv_gemm_unpack(const mxn_conv_gemm *g, float *w_f32, int8_t *w_s8);
 
 /* Epilogue parameters of one forward (the tile's other fields come from g). */
 typedef struct {

@@ -115,6 +115,7 @@ int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mx
         if ((rc = check_finite(out, mb->pos, err))) return rc;
         mb->pos += bytes;
         mb->values_read += count;
+        mb->bytes_out += count * mxn_dtype_size(out->dtype);
         return MXN_OK;
     }
     if (type != MXN_BIN_TAGGED)
@@ -160,6 +161,7 @@ int mxn_modelbin_read(mxn_modelbin *mb, size_t count, int type, mxn_mat *out, mx
         if (out->dtype == MXN_F32 && (rc = check_finite(out, tag_pos, err))) goto fail;
         mb->pos += bytes;
         mb->values_read += count;
+        mb->bytes_out += count * mxn_dtype_size(out->dtype);
         return MXN_OK;
     fail:
         mb->pos = tag_pos;

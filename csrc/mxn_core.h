@@ -93,6 +93,7 @@ typedef struct {
     size_t size;
     size_t pos;
     size_t values_read;   /* values returned so far (for mxn_net_layer_weight_count) */
+    size_t bytes_out;     /* heap bytes of the arrays returned so far (for mxn_net_weight_memory) */
 } mxn_modelbin;
 
 enum { MXN_BIN_TAGGED = 0, MXN_BIN_RAW_F32 = 1 };
@@ -147,11 +148,18 @@ struct mxn_layer {
     int *bottoms, *tops;     /* blob indices */
     void *priv;              /* layer-owned state */
     long weight_count;       /* values read by load_model (for info) */
+    size_t bin_bytes;        /* heap bytes of the arrays load_model read (mxn_layer_weight_bytes) */
     int awnn_device;         /* awnn models (awnn.h): 1 NPU, 0 CPU; -1 not an awnn layer */
     float *top_scales;       /* awnn: S of each top from -23329 (owned), else NULL */
 };
 
 const mxn_layer_ops *mxn_find_layer_ops(const char *type);
+
+/* Heap bytes the layer holds for its weights now (net.c): the arrays it read
+ * from the .bin (l->bin_bytes), or, for the layers that repack, free or
+ * derive arrays at load (Convolution, ConvolutionDepthWise, InnerProduct,
+ * BatchNorm), what they really keep. */
+size_t mxn_layer_weight_bytes(const mxn_layer *l);
 
 /* shared helpers for fused activations (Convolution/InnerProduct param 9/10) */
 typedef struct {

@@ -45,6 +45,7 @@ struct mxn_session {
     int *viewers;
     mxn_mat *held;
     double *layer_seconds;      /* per layer: wall time of its forward in the last run (0: not run) */
+    size_t *layer_scratch;      /* per layer: its scratch bytes in the last run (0: not run) */
 };
 
 static size_t mat_bytes(const mxn_mat *m)
@@ -115,6 +116,12 @@ double mxn_session_layer_seconds(const mxn_session *s, int layer)
     return s->layer_seconds[layer];
 }
 
+size_t mxn_session_layer_scratch(const mxn_session *s, int layer)
+{
+    if (!s || layer < 0 || layer >= s->layer_count) return 0;
+    return s->layer_scratch[layer];
+}
+
 size_t mxn_session_peak_memory(const mxn_session *s)
 {
     return s ? s->peak_bytes : 0;
@@ -150,8 +157,9 @@ mxn_session *mxn_session_create(const mxn_net *net)
     s->viewers = (int *)calloc((size_t)(nb ? nb : 1), sizeof(int));
     s->held = (mxn_mat *)calloc((size_t)(nb ? nb : 1), sizeof(mxn_mat));
     s->layer_seconds = (double *)calloc((size_t)(nl ? nl : 1), sizeof(double));
+    s->layer_scratch = (size_t *)calloc((size_t)(nl ? nl : 1), sizeof(size_t));
     if (!s->blobs || !s->state || !s->wanted || !s->needed || !s->pending_uses || !s->layer_needed ||
-        !s->layer_seconds || !s->io || !s->converted || !s->view_of || !s->viewers || !s->held) {
+        !s->layer_seconds || !s->layer_scratch || !s->io || !s->converted || !s->view_of || !s->viewers || !s->held) {
         mxn_session_destroy(s);
         return NULL;
     }
@@ -177,6 +185,7 @@ void mxn_session_destroy(mxn_session *s)
     free(s->pending_uses);
     free(s->layer_needed);
     free(s->layer_seconds);
+    free(s->layer_scratch);
     free(s->io);
     free(s->converted);
     free(s);
@@ -336,6 +345,8 @@ static int run_layer(mxn_session *s, int li)
     rc = net->awnn ? mxn_awnn_prepare_bottoms(net, l, bottoms, s->converted, &s->err) : MXN_OK;
     if (rc == MXN_OK) rc = l->ops->forward(l, bottoms, tops, &s->opt, &s->err);
     s->opt.scratch_peak = NULL;
+    /* awnn: the bottoms converted between CPU and NPU form live through the forward */
+    for (k = 0; k < l->bottom_count; k++) scratch += mat_bytes(&s->converted[k]);
     if (rc == MXN_OK) {
         for (k = 0; k < l->top_count; k++)
             if (!tops[k].data || tops[k].dims < 1 || tops[k].dims > 3 || tops[k].w < 1 || tops[k].h < 1 ||
@@ -367,6 +378,7 @@ static int run_layer(mxn_session *s, int li)
     }
     /* only now: a view top of a converted bottom was made a copy by adopt_view */
     free_converted(s, l);
+    s->layer_scratch[li] = scratch;
     if (s->blob_bytes + top_bytes + scratch > s->peak_bytes) s->peak_bytes = s->blob_bytes + top_bytes + scratch;
     for (k = 0; k < l->top_count; k++) {
         int b = l->tops[k];
@@ -435,7 +447,10 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         }
     }
 
-    for (i = 0; i < net->layer_count; i++) s->layer_seconds[i] = 0.0;
+    for (i = 0; i < net->layer_count; i++) {
+        s->layer_seconds[i] = 0.0;
+        s->layer_scratch[i] = 0;
+    }
     for (i = 0; i < net->layer_count; i++) {
         double t0;
         if (!s->layer_needed[i]) continue;

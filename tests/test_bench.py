@@ -22,7 +22,7 @@ def test_quick_bench_makes_the_table():
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("maixnn bench on ") and "kernels " in lines[0]
     assert lines[1].split() == ["net", "size", "dtype", "thr", "maixnn", "ms", "ncnn", "ms", "ort", "ms",
-                                "maixnn/ncnn", "peak", "MB"]
+                                "maixnn/ncnn", "peak", "MB", "weights", "MB"]
     rows = [line.split() for line in lines[2:]]
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
         (net, "32", dtype, thr) for net in ("ResNet18", "DepthwiseNet") for dtype in ("float32", "int8")
@@ -36,8 +36,9 @@ def test_quick_bench_makes_the_table():
         import onnxruntime  # noqa: F401
     except ImportError:
         have_ort = False
-    for net, size, dtype, thr, ours, theirs, ort, ratio, peak in rows:
+    for net, size, dtype, thr, ours, theirs, ort, ratio, peak, weights in rows:
         assert float(ours) >= 0.0 and float(peak) >= 0.0 and re.match(r"^\d+\.\d\d$", peak)
+        assert float(weights) > 0.0 and re.match(r"^\d+\.\d\d$", weights)
         # times print with 0.1 ms resolution, so the ratio is only checked for its form
         assert re.match(r"^\d+\.\d\d$", ratio) if have_ncnn else ratio == "-"
         assert (ort != "-") == (have_ort and dtype == "float32")

@@ -58,21 +58,26 @@ def test_info_table_and_memory_numbers(tmp_path):
         assert re.search(row, out), (row, out)
     assert "Total params: 1,393" in out
     assert "Activations, all blobs kept: 2.8 KiB (2,836 bytes)" in out
-    assert "freed after its last use: 2.0 KiB (2,048 bytes)" in out
+    assert "each blob freed after its last use): 2.8 KiB (2,816 bytes)" in out
     assert "(.bin file, %s bytes)" % "{:,}".format(os.path.getsize(binf)) in out
 
     from maixnn.summary import summarize
     s = summarize(param, binf)
     # blobs: input0 768 B, conv 1024, relu 1024, output0 20
     assert s.activation_total_bytes == 768 + 1024 + 1024 + 20
-    # peak while relu0 runs: conv (its input) + relu (its output); input0 is already dead
-    assert s.activation_peak_bytes == 2048
+    # peak while relu0 runs: the given input0 (kept for the whole run, as the
+    # engine does) + conv (its input) + relu (its output)
+    assert s.activation_peak_bytes == 768 + 2048
     assert s.total_weights == 108 + 1285
     # the engine's measurement (reference kernels): while conv0 runs, the kept
-    # input, conv0's output and its padded input copy (3 x 10 x 10 floats)
+    # input, conv0's output, its padded input copy (3 x 10 x 10 floats) and its
+    # weights unpacked from the GEMM panels for the reference kernel (4x3x3x3 floats)
     s = summarize(param, binf, net=Net(param, binf, kernels="ref"))
-    assert s.engine_peak_bytes == 768 + 1024 + 1200
-    assert "peak measured by the engine (input kept, layer scratch included)" in out
+    assert s.engine_peak_bytes == 768 + 1024 + 1200 + 432
+    assert s.estimated_peak_bytes == s.engine_peak_bytes
+    # weights held: conv0's panels (1 panel of MXN_GEMM_MR rows x 27, + bias panel) + fc0 as read
+    assert s.weight_memory == s.rows[1].weight_memory + 1285 * 4
+    assert "Peak engine heap of a forward, measured by the engine: " in out
 
 
 def test_run_image_with_labels(tmp_path):

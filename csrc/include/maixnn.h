@@ -61,6 +61,12 @@ MXN_API const char *mxn_net_layer_type(const mxn_net *net, int layer);
 MXN_API const char *mxn_net_layer_name(const mxn_net *net, int layer);
 /* number of weight values (float or int8) the layer loaded from the .bin */
 MXN_API long mxn_net_layer_weight_count(const mxn_net *net, int layer);
+/* Heap bytes the loaded net holds for its weights: every array really
+ * allocated (packed GEMM panels, the original arrays where no packed copy
+ * replaces them, biases, int8 scales), for the whole net or one layer.  0
+ * before mxn_net_load_bin succeeded or for a bad index. */
+MXN_API size_t mxn_net_weight_memory(const mxn_net *net);
+MXN_API size_t mxn_net_layer_weight_memory(const mxn_net *net, int layer);
 MXN_API int mxn_net_layer_bottom_count(const mxn_net *net, int layer);
 MXN_API int mxn_net_layer_bottom(const mxn_net *net, int layer, int i);   /* blob index */
 MXN_API int mxn_net_layer_top_count(const mxn_net *net, int layer);
@@ -134,6 +140,12 @@ MXN_API size_t mxn_session_peak_memory(const mxn_session *s);
  * in the last mxn_session_run: 0 when it did not run, -1 for a bad index.
  * For profiling: which layers a net spends its time in. */
 MXN_API double mxn_session_layer_seconds(const mxn_session *s, int layer);
+/* The scratch bytes layer `layer` held besides its inputs and outputs in the
+ * last mxn_session_run (padded/quantized input copies, GEMM tiles, weights
+ * unpacked for the reference kernels): 0 when it did not run or used none.
+ * With the blob sizes this gives mxn_session_peak_memory exactly (maixnn
+ * info recomputes it so). */
+MXN_API size_t mxn_session_layer_scratch(const mxn_session *s, int layer);
 /* A computed blob: returns its data (NULL + error if not computed) and shape. */
 MXN_API const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);

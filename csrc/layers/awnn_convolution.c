@@ -92,7 +92,6 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     int8_t *padded = NULL;
     int32_t *acc;
     mxn_conv_shape s;
-    (void)opt;
     if (in->dtype != MXN_I8 || in->dims != 3)
         return mxn_error_set(err, MXN_ERR_SHAPE, "expects a 3-D int8 input, got %d-D", in->dims);
     if (in->c != ic)
@@ -132,6 +131,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     s.stride_w = c->stride_w;
     s.stride_h = c->stride_h;
     s.group = 1;
+    mxn_note_scratch(opt, (padded ? (size_t)ic * pw * ph : 0) + sizeof(int32_t) * (size_t)c->core.num_output * ow * oh);
     mxn_conv2d_s8_ref(&s, src, c->core.weight, acc); /* 13.4 step 1: exact integer sum */
     mxn_awnn_conv_core_epilogue(&c->core, acc, (size_t)ow * oh, mxn_mat_i8(&tops[0]));
     free(padded);

@@ -32,7 +32,6 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     int kh, kw, ic, rc;
     int8_t *w;
     int32_t *acc;
-    (void)opt;
     if (in->dtype != MXN_I8)
         return mxn_error_set(err, MXN_ERR_SHAPE, "expects an int8 input");
     if ((size_t)K != mxn_mat_total(in))
@@ -52,6 +51,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
         free(acc);
         return w && acc ? err->code : mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory");
     }
+    /* the weights in ncnn order (per forward: their layout depends on the input's shape) */
+    mxn_note_scratch(opt, (size_t)c->weight_data_size + sizeof(int32_t) * (size_t)c->num_output);
     mxn_npu_ipu_to_ncnn(c->weight, kh, kw, ic, c->num_output, c->first, w);
     mxn_innerproduct_s8_ref(K, c->num_output, mxn_mat_i8(in), w, acc); /* exact integer sums */
     mxn_awnn_conv_core_epilogue(c, acc, 1, mxn_mat_i8(&tops[0]));

@@ -87,3 +87,11 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
 }
 
 const mxn_layer_ops mxn_layer_batchnorm = {"BatchNorm", load_param, load_model, forward, destroy};
+
+/* Heap bytes of the layer's weights (mxn_net_weight_memory): the folded a and
+ * b (the four .bin arrays are freed after folding). */
+size_t mxn_batchnorm_weight_bytes(const mxn_layer *l)
+{
+    const batchnorm_priv *p = (const batchnorm_priv *)l->priv;
+    return p && p->a && p->b ? 2 * sizeof(float) * (size_t)p->channels : 0;
+}

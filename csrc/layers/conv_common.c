@@ -150,7 +150,35 @@ static int conv_prepare(mxn_conv_layer *c, mxn_error *err)
                                    c->bias_term ? mxn_mat_f32(&c->bias) : NULL, NULL, err);
     if (rc) return rc;
     c->use_gemm = 1;
+    /* each weight lives once: the panels hold them all (mxn_conv_weight_mat
+     * unpacks them for the reference kernels); dtype still says int8 or float */
+    {
+        const mxn_dtype t = c->weight.dtype;
+        mxn_mat_free(&c->weight);
+        c->weight.dtype = t;
+    }
     return MXN_OK;
+}
+
+int mxn_conv_weight_mat(const mxn_conv_layer *c, mxn_mat *w, mxn_error *err)
+{
+    int rc;
+    if (c->weight.data) {
+        mxn_mat_view(w, &c->weight, c->weight.dims, c->weight.w, c->weight.h, c->weight.c);
+        return MXN_OK;
+    }
+    if ((rc = mxn_mat_alloc(w, 1, c->weight_data_size, 1, 1, c->weight.dtype, err))) return rc;
+    if (c->weight.dtype == MXN_I8) mxn_conv_gemm_unpack(&c->gemm, NULL, mxn_mat_i8(w));
+    else mxn_conv_gemm_unpack(&c->gemm, mxn_mat_f32(w), NULL);
+    return MXN_OK;
+}
+
+size_t mxn_conv_weight_bytes(const mxn_conv_layer *c)
+{
+    size_t n = (c->weight.data ? mxn_mat_total(&c->weight) * mxn_dtype_size(c->weight.dtype) : 0) +
+               mxn_mat_total(&c->bias) * sizeof(float) + mxn_mat_total(&c->weight_scales) * sizeof(float);
+    if (c->scale_in) n += sizeof(float) * (size_t)c->num_output;
+    return n + mxn_conv_gemm_bytes(&c->gemm);
 }
 
 int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
@@ -236,6 +264,7 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
 
     if (!int8) {
         const float *x = mxn_mat_f32(bottom);
+        mxn_note_scratch(fc->opt, fc->held_scratch);
         if (bottom->dtype != MXN_F32) {
             mxn_mat_free(top);
             return mxn_error_set(err, MXN_ERR_NOT_IMPLEMENT,
@@ -256,6 +285,8 @@ int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
         return MXN_OK;
     }
 
+    mxn_note_scratch(fc->opt, fc->held_scratch + sizeof(int32_t) * (size_t)fc->num_output +
+                                  (bottom->dtype == MXN_F32 ? (size_t)fc->num_input : 0));
     acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)fc->num_output);
     if (bottom->dtype == MXN_F32) q = (int8_t *)malloc((size_t)fc->num_input);
     if (!acc || (bottom->dtype == MXN_F32 && !q)) {
@@ -317,7 +348,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     const mxn_conv_layer *c = (const mxn_conv_layer *)l->priv;
     const mxn_mat *in = &bottoms[0];
     mxn_mat *out = &tops[0];
-    const int int8 = c->weight.dtype == MXN_I8;
+    const int int8 = c->weight.dtype == MXN_I8;   /* set even when the array was dropped */
     const int maxk = c->kernel_w * c->kernel_h;
     const int ext_w = c->dilation_w * (c->kernel_w - 1) + 1;
     const int ext_h = c->dilation_h * (c->kernel_h - 1) + 1;
@@ -329,11 +360,13 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     void *padded = NULL;
     int8_t *quantized = NULL;
     int32_t *acc = NULL;
+    mxn_mat wref;                 /* the reference kernels' weights (mxn_conv_weight_mat) */
     size_t gemm_scratch = 0;
     int rc = MXN_OK;
     /* the session's kernel set: GEMM kernels when it has them, else the reference */
     const int gemm = c->use_gemm && (int8 ? opt->kernels->s8gemm != NULL : opt->kernels->sgemm != NULL);
 
+    memset(&wref, 0, sizeof(wref));
     if (!in->data || in->dims < 1)
         return mxn_error_set(err, MXN_ERR_SHAPE, "empty input blob");
     if (in->dtype == MXN_I8 && !int8)
@@ -346,15 +379,21 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     if (in->dims == 1 && !c->depthwise_layer && c->kernel_w == 1 && c->kernel_h == 1 &&
         in->w == expect_in_g) {
         mxn_fc_params fc;
+        mxn_mat w;
+        if ((rc = mxn_conv_weight_mat(c, &w, err))) return rc;
         fc.num_output = c->num_output;
         fc.num_input = in->w;
-        fc.weight = &c->weight;
+        fc.weight = &w;
         fc.bias = c->bias_term ? mxn_mat_f32(&c->bias) : NULL;
         fc.scale_in = c->scale_in;
         fc.bottom_scale = c->bottom_scale;
         fc.act = &c->act;
         fc.kernels = opt->kernels;
-        return mxn_fc_forward(&fc, in, 1, out, err);
+        fc.opt = opt;
+        fc.held_scratch = w.view ? 0 : mxn_mat_total(&w) * mxn_dtype_size(w.dtype);
+        rc = mxn_fc_forward(&fc, in, 1, out, err);
+        mxn_mat_free(&w);
+        return rc;
     }
 
     if (in->dims == 1)
@@ -413,6 +452,8 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         mxn_mat_free(out);
         return mxn_error_set(err, MXN_ERR_NO_MEM, "padded input too large");
     }
+    /* the reference kernels read the weights in ncnn's order */
+    if (!gemm && (rc = mxn_conv_weight_mat(c, &wref, err))) goto fail;
 
     if (!int8) {
         const float *src = mxn_mat_f32(in);
@@ -427,7 +468,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
             rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, &gemm_scratch, err);
             if (rc) goto fail;
         } else {
-            mxn_conv2d_f32_ref(&s, src, mxn_mat_f32(&c->weight), c->bias_term ? mxn_mat_f32(&c->bias) : NULL,
+            mxn_conv2d_f32_ref(&s, src, mxn_mat_f32(&wref), c->bias_term ? mxn_mat_f32(&c->bias) : NULL,
                                mxn_mat_f32(out));
         }
         if (!gemm && c->act.type) {
@@ -469,7 +510,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         }
         acc = (int32_t *)malloc(sizeof(int32_t) * mxn_mat_total(out));
         if (!acc) goto no_mem;
-        mxn_conv2d_s8_ref(&s, src, mxn_mat_i8(&c->weight), acc);
+        mxn_conv2d_s8_ref(&s, src, mxn_mat_i8(&wref), acc);
         mxn_conv_dequant_ref(acc, c->num_output, (size_t)out_w * out_h, c->scale_in,
                              c->bias_term ? mxn_mat_f32(&c->bias) : NULL, &c->act, c->top_scale,
                              c->dequant_fused, out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
@@ -477,13 +518,15 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     }
 done:
     /* what was held at once: the padded and quantized input copies, the
-     * int32 accumulators or the GEMM's tiles */
+     * int32 accumulators or the GEMM's tiles, the unpacked reference weights */
     mxn_note_scratch(opt, (padded ? (size_t)padded_total * (int8 ? 1 : 4) : 0) +
                               (quantized ? (size_t)in_c * in_h * in_w : 0) +
-                              (acc ? sizeof(int32_t) * mxn_mat_total(out) : 0) + gemm_scratch);
+                              (acc ? sizeof(int32_t) * mxn_mat_total(out) : 0) + gemm_scratch +
+                              (wref.view ? 0 : mxn_mat_total(&wref) * mxn_dtype_size(wref.dtype)));
     free(padded);
     free(quantized);
     free(acc);
+    mxn_mat_free(&wref);
     return MXN_OK;
 
 no_mem:
@@ -492,6 +535,7 @@ fail:
     free(padded);
     free(quantized);
     free(acc);
+    mxn_mat_free(&wref);
     mxn_mat_free(out);
     return rc;
 }

@@ -22,7 +22,11 @@ typedef struct {
     int int8_scale_term;          /* 0 float; 1/2 int8 with float output; 101/102 int8 output */
     mxn_activation act;
 
-    mxn_mat weight;               /* F32, or I8 for an int8 model */
+    /* F32, or I8 for an int8 model, [num_output][in/group][kh][kw].  Each
+     * weight lives once: where a packed copy exists (use_gemm), the loaded
+     * array is freed after packing (data NULL, dtype kept); read the weights
+     * in this order through mxn_conv_weight_mat, never directly. */
+    mxn_mat weight;
     mxn_mat bias;                 /* F32 [num_output] or empty */
     mxn_mat weight_scales;        /* F32 [num_output] (Convolution), [group] or [1] (depthwise) */
     float bottom_scale;
@@ -39,6 +43,15 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
                      const mxn_option *opt, mxn_error *err);
 void mxn_conv_destroy(mxn_layer *l);
 
+/* The weights in ncnn's order [num_output][in/group][kh][kw] for the
+ * reference kernels and the 1-D (InnerProduct) path: *w becomes a view of
+ * the loaded array where the layer kept it, else a new array unpacked from the
+ * packed copy (bit-identical).  Free it with mxn_mat_free after the forward;
+ * a non-view *w is scratch memory (count it with mxn_note_scratch). */
+int mxn_conv_weight_mat(const mxn_conv_layer *c, mxn_mat *w, mxn_error *err);
+/* heap bytes of the layer's weights as held: arrays, packed copies, scales */
+size_t mxn_conv_weight_bytes(const mxn_conv_layer *c);
+
 /* Fully connected forward shared by InnerProduct and Convolution's ncnn
  * behaviour on flattened (1-D) blobs.  `x` is num_input values per row
  * (rows == 1 except for InnerProduct on a 2-D blob); F32 or I8 input. */
@@ -51,11 +64,15 @@ typedef struct {
     float bottom_scale;           /* int8 only */
     const mxn_activation *act;
     const mxn_kernel_set *kernels;  /* the session's: fc_f32 / fc_s8 when it has them */
+    const mxn_option *opt;        /* the forward's: its scratch is noted there (may be NULL) */
+    size_t held_scratch;          /* scratch bytes the caller holds during the call (noted with the FC's) */
 } mxn_fc_params;
 
 /* bottom_scale of an int8 InnerProduct (1), or 0 for a float one
  * (innerproduct.c; used by mxn_net_blob_int8_scale). */
 int mxn_innerproduct_int8_bottom_scale(const mxn_layer *l, float *scale);
+/* heap bytes of an InnerProduct's weights (innerproduct.c; mxn_net_weight_memory) */
+size_t mxn_innerproduct_weight_bytes(const mxn_layer *l);
 
 int mxn_fc_forward(const mxn_fc_params *fc, const mxn_mat *bottom, int rows,
                    mxn_mat *top, mxn_error *err);

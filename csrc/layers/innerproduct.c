@@ -85,7 +85,6 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     size_t total = mxn_mat_total(in);
     mxn_fc_params fc;
     int rows = 1;
-    (void)opt;
 
     if (!in->data || total == 0) return mxn_error_set(err, MXN_ERR_SHAPE, "empty input blob");
     if (in->dims == 2 && in->w == num_input && in->h > 1) {
@@ -105,6 +104,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     fc.bottom_scale = ip->bottom_scale;
     fc.act = &ip->act;
     fc.kernels = opt->kernels;
+    fc.opt = opt;
+    fc.held_scratch = 0;
     return mxn_fc_forward(&fc, in, rows, &tops[0], err);
 }
 
@@ -131,4 +132,15 @@ int mxn_innerproduct_int8_bottom_scale(const mxn_layer *l, float *scale)
     if (!ip || !ip->int8_scale_term) return 0;
     *scale = ip->bottom_scale;
     return 1;
+}
+
+/* Heap bytes of the layer's weights (mxn_net_weight_memory): the arrays it
+ * read plus the int8 scale_in derived from them. */
+size_t mxn_innerproduct_weight_bytes(const mxn_layer *l)
+{
+    const ip_layer *ip = (const ip_layer *)l->priv;
+    if (!ip) return 0;
+    return mxn_mat_total(&ip->weight) * mxn_dtype_size(ip->weight.dtype) +
+           (mxn_mat_total(&ip->bias) + mxn_mat_total(&ip->weight_scales)) * sizeof(float) +
+           (ip->scale_in ? sizeof(float) * (size_t)ip->num_output : 0);
 }

@@ -11,7 +11,7 @@ model, so its int8 column is empty).  Each engine gets warm-up forwards, then
 the median of the timed ones.  The table gives the ratio maixnn / ncnn (below
 1 = maixnn is faster) and maixnn's peak engine heap during a forward
 (Net.peak_memory: the blobs held at once plus the running layer's scratch;
-weights excluded).
+weights excluded) beside the heap its loaded weights take (Net.weight_memory).
 
 Networks: ResNet18 (basic blocks), MobileNetV2 (inverted residuals, depthwise
 3x3) and a depthwise-heavy net (MobileNetV1-style depthwise 3x3/5x5 and
@@ -178,7 +178,7 @@ def _maixnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int
     from .runtime import Net
     with Net(param, binp, num_threads=threads) as net:
         ms = median_ms(lambda: net.forward(x), warmup, runs)
-        return ms, net.peak_memory
+        return ms, net.peak_memory, net.weight_memory
 
 
 def load_ncnn_net(param_path: str, bin_path: str, threads: int = 1):
@@ -281,11 +281,12 @@ def run_bench(cases: Sequence[Tuple[str, int]], threads: Sequence[int], quick: b
             for dtype, base in (("float32", float_base), ("int8", int8_base)):
                 param, binp = base + ".param", base + ".bin"
                 for t in threads:
-                    ours, peak = _maixnn_case(param, binp, x, t, warmup, runs)
+                    ours, peak, weights = _maixnn_case(param, binp, x, t, warmup, runs)
                     theirs = _ncnn_case(param, binp, x, t, warmup, runs)
                     ort_ms = _ort_case(onnx_path, x, t, warmup, runs) if dtype == "float32" else None
                     row = {"net": name, "size": size, "dtype": dtype, "threads": t, "maixnn_ms": ours,
                            "ncnn_ms": theirs, "onnxruntime_ms": ort_ms, "peak_bytes": peak,
+                           "weight_bytes": weights,
                            "ratio": ours / theirs if theirs else None}
                     rows.append(row)
                     if log:
@@ -293,16 +294,17 @@ def run_bench(cases: Sequence[Tuple[str, int]], threads: Sequence[int], quick: b
     return rows
 
 
-HEADER = ("%-13s %5s %-8s %3s %10s %10s %10s %12s %9s" %
-          ("net", "size", "dtype", "thr", "maixnn ms", "ncnn ms", "ort ms", "maixnn/ncnn", "peak MB"))
+HEADER = ("%-13s %5s %-8s %3s %10s %10s %10s %12s %9s %10s" %
+          ("net", "size", "dtype", "thr", "maixnn ms", "ncnn ms", "ort ms", "maixnn/ncnn", "peak MB", "weights MB"))
 
 
 def format_row(row) -> str:
     def ms(v):
         return "%10.1f" % v if v is not None else "%10s" % "-"
-    return "%-13s %5d %-8s %3d %s %s %s %12s %9.2f" % (
+    return "%-13s %5d %-8s %3d %s %s %s %12s %9.2f %10.2f" % (
         row["net"], row["size"], row["dtype"], row["threads"], ms(row["maixnn_ms"]), ms(row["ncnn_ms"]),
-        ms(row["onnxruntime_ms"]), "%.2f" % row["ratio"] if row["ratio"] else "-", row["peak_bytes"] / 1e6)
+        ms(row["onnxruntime_ms"]), "%.2f" % row["ratio"] if row["ratio"] else "-", row["peak_bytes"] / 1e6,
+        row.get("weight_bytes", 0) / 1e6)
 
 
 def configure_parser(p) -> None:

@@ -114,6 +114,8 @@ int mxn_net_layer_count(const mxn_net *net);
 const char *mxn_net_layer_type(const mxn_net *net, int layer);
 const char *mxn_net_layer_name(const mxn_net *net, int layer);
 long mxn_net_layer_weight_count(const mxn_net *net, int layer);
+size_t mxn_net_weight_memory(const mxn_net *net);
+size_t mxn_net_layer_weight_memory(const mxn_net *net, int layer);
 int mxn_net_layer_bottom_count(const mxn_net *net, int layer);
 int mxn_net_layer_bottom(const mxn_net *net, int layer, int i);
 int mxn_net_layer_top_count(const mxn_net *net, int layer);
@@ -148,6 +150,7 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype,
 int mxn_session_run(mxn_session *s, const int *wanted, int n);
 size_t mxn_session_peak_memory(const mxn_session *s);
 double mxn_session_layer_seconds(const mxn_session *s, int layer);
+size_t mxn_session_layer_scratch(const mxn_session *s, int layer);
 const void *mxn_session_blob(mxn_session *s, int blob, int *dims, int *w, int *h,
                              int *c, int *dtype);
 """
@@ -387,6 +390,9 @@ class Net:
         self.peak_memory = 0
         # seconds per layer of the last forward(), in layer order (0: the layer did not run)
         self.layer_times: List[float] = []
+        # scratch bytes per layer of the last forward() (padded inputs, GEMM tiles, ...), in
+        # layer order: with the blob sizes they give peak_memory (maixnn info recomputes it)
+        self.layer_scratch: List[int] = []
 
     # ------------------------------------------------------------ lifetime
 
@@ -483,6 +489,20 @@ class Net:
                 if lib.mxn_net_blob_scale(p, i, _address(c, scale)) != MXN_OK:
                     raise RuntimeEngineError("the engine has no scale for blob '%s'" % name)
                 self._scales[name] = float(scale[0])
+
+    @property
+    def weight_memory(self) -> int:
+        """Bytes of heap the loaded model holds for its weights: what the engine
+        really allocated (packed GEMM panels, the original arrays only where no
+        packed copy replaces them, biases, int8 scales); 0 without weights."""
+        with self._in_use("weight_memory"):
+            return int(_library().lib.mxn_net_weight_memory(self._ptr))
+
+    def layer_weight_memory(self) -> List[int]:
+        """weight_memory per layer, in layer order."""
+        with self._in_use("layer_weight_memory()"):
+            lib = _library().lib
+            return [int(lib.mxn_net_layer_weight_memory(self._ptr, i)) for i in range(len(self.layers))]
 
     def layer_device(self, layer: str) -> str:
         """awnn models: "npu" or "cpu", where the board runs the layer (by layer name)."""
@@ -631,6 +651,7 @@ class Net:
             # the engine's heap high-water mark of this forward (weights excluded)
             self.peak_memory = int(lib.mxn_session_peak_memory(session))
             self.layer_times = [float(lib.mxn_session_layer_seconds(session, i)) for i in range(len(self.layers))]
+            self.layer_scratch = [int(lib.mxn_session_layer_scratch(session, i)) for i in range(len(self.layers))]
             dims, w, h, c, dt = (cb.int_out() for _ in range(5))
             results = {}
             for name, index in zip(wanted_names, wanted):

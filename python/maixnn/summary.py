@@ -8,18 +8,22 @@ Shapes come from running the model once on a zero input with maixnn's own
 engine (every blob requested), so they are the shapes the engine really
 produces.
 
-Activation memory, two numbers:
-* total: every blob of the graph held at once (what a debugging run that keeps
-  every intermediate blob needs);
-* peak: the most bytes alive at any layer when each blob is freed after its
-  last consumer, and the outputs of Split, Flatten, Reshape and Noop share
-  their input's memory (as ncnn's reference-counted Mats do, and maixnn's
-  engine, which makes them views); graph outputs live to the end.  This is a
-  lower bound for a straightforward executor, not a measurement of the board's
-  NPU allocator (which is closed);
-* and the engine's own measurement of one forward (Net.peak_memory): the same
-  accounting plus the running layer's scratch buffers, with the caller's
-  input kept for the whole run.
+Memory:
+* weights: the bytes the engine holds for the loaded weights (Net.weight_memory:
+  packed GEMM panels, original arrays only where nothing packed replaces them,
+  biases, int8 scales), beside the .bin file's size;
+* activations, total: every blob of the graph held at once (what a debugging
+  run that keeps every intermediate blob needs);
+* activations, peak: the blobs alive at once during a forward, by the engine's
+  own rules (engine_blob_peak): the given input kept for the whole run; Split,
+  Flatten, Reshape and Noop tops are views of their input (no memory) except
+  views of the given input, which the engine copies; every other blob is freed
+  after its last consumer ran; the graph outputs kept to the end;
+* peak engine heap: the same plus the running layer's scratch (padded or
+  quantized input copies, GEMM tiles, weights unpacked for the reference
+  kernels), as the engine reports it per layer (Net.layer_scratch).  This
+  estimate equals the engine's own measurement (Net.peak_memory), shown beside
+  it.  Not a model of the board's NPU allocator (which is closed).
 
 Board-side safe: numpy (+ cffi, or ctypes when cffi is absent), Python 3.8.
 """
@@ -42,6 +46,7 @@ class LayerRow(NamedTuple):
     shapes: Tuple[Tuple[int, ...], ...]     # numpy shape of each top
     weight_count: int
     output_bytes: int                       # new memory of its tops (0 for Split)
+    weight_memory: int = 0                  # heap bytes the engine holds for its weights
 
 
 class Summary(NamedTuple):
@@ -52,8 +57,10 @@ class Summary(NamedTuple):
     total_weights: int
     weight_bytes: int
     activation_total_bytes: int
-    activation_peak_bytes: int
+    activation_peak_bytes: int              # blobs alive at once by the engine's rules (engine_blob_peak)
     engine_peak_bytes: int = 0              # measured by the engine on one forward (Net.peak_memory)
+    estimated_peak_bytes: int = 0           # activation peak + the engine's per-layer scratch
+    weight_memory: int = 0                  # Net.weight_memory: heap bytes of the loaded weights
 
 
 # layers whose tops share their bottom's memory (top k shows bottom k, or the only bottom)
@@ -85,47 +92,100 @@ def summarize(param_path: str, bin_path: Optional[str] = None,
     blobs = net.forward(zeros, outputs=list(net.blob_names))
     blob_bytes = {name: int(arr.nbytes) for name, arr in blobs.items()}
 
+    total = _total_bytes(net, blob_bytes)
+    weight_bytes = os.path.getsize(bin_path) if bin_path and os.path.exists(bin_path) else 0
+    net.forward(zeros)  # only the graph outputs kept: what a real run holds
+    given = {name: int(arr.nbytes) for name, arr in zeros.items()}
+    peak = engine_blob_peak(net, blob_bytes, given)
+    estimate = engine_blob_peak(net, blob_bytes, given, scratch=net.layer_scratch)
+    layer_weights = net.layer_weight_memory()
     rows = []
     for layer in net.layers:
         new_bytes = 0 if layer.type in ALIAS_LAYERS else sum(blob_bytes[t] for t in layer.tops)
         rows.append(LayerRow(layer.index, layer.type, layer.name, tuple(layer.tops),
                              tuple(tuple(blobs[t].shape) for t in layer.tops), layer.weight_count,
-                             new_bytes))
-    total, peak = _activation_bytes(net, blob_bytes)
-    weight_bytes = os.path.getsize(bin_path) if bin_path and os.path.exists(bin_path) else 0
-    net.forward(zeros)  # only the graph outputs kept: what a real run holds
+                             new_bytes, layer_weights[layer.index]))
     return Summary(param_path, bin_path, shapes, rows, sum(r.weight_count for r in rows), weight_bytes,
-                   total, peak, net.peak_memory)
+                   total, peak, net.peak_memory, estimate, net.weight_memory)
 
 
-def _activation_bytes(net: Net, blob_bytes: Dict[str, int]) -> Tuple[int, int]:
-    """(every blob held at once, peak when each blob is freed after its last
-    consumer), a Split's tops sharing their bottom's storage (module doc)."""
+def _total_bytes(net: Net, blob_bytes: Dict[str, int]) -> int:
+    """Every blob held at once, the tops of Split/Flatten/Reshape/Noop sharing their bottom's storage."""
     root = {name: name for name in net.blob_names}
     for layer in net.layers:
         if layer.type in ALIAS_LAYERS and layer.bottoms:
             for k, top in enumerate(layer.tops):
                 root[top] = root[layer.bottoms[min(k, len(layer.bottoms) - 1)]]
-    root_bytes = {r: blob_bytes[r] for r in set(root.values())}
-    end = len(net.layers)
-    last_use: Dict[str, int] = {}
-    for layer in net.layers:
+    return sum(blob_bytes[r] for r in set(root.values()))
+
+
+def engine_blob_peak(net: Net, blob_bytes: Dict[str, int], given: Dict[str, int],
+                     wanted: Optional[Sequence[str]] = None, scratch: Optional[Sequence[int]] = None) -> int:
+    """The most bytes the engine holds at once during a forward, by its rules
+    (csrc/session.c), from the blobs' sizes: `given` {blob: bytes} set by the
+    caller and kept for the whole run; `wanted` blobs (default: the graph
+    outputs) kept to the end; only the layers they need run; Split, Flatten,
+    Reshape and Noop tops are views of the blob whose data their bottom shows
+    (a view of a given blob is a copy); a computed blob is freed after its
+    last consumer ran, its data when its last view is gone too.  At each
+    layer: the blobs held + its new tops + scratch[layer] (the engine's
+    Net.layer_scratch; None = blobs only)."""
+    wanted_set = set(net.output_names if wanted is None else wanted)
+    layers = net.layers
+    needed = set(wanted_set)
+    pending: Dict[str, int] = {}
+    runs = [False] * len(layers)
+    for layer in reversed(layers):
+        if any(t in needed and t not in given for t in layer.tops):
+            runs[layer.index] = True
+            for b in layer.bottoms:
+                needed.add(b)
+                pending[b] = pending.get(b, 0) + 1
+    held = sum(given.values())
+    peak = held
+    view_of: Dict[str, str] = {}       # a view blob -> the computed blob whose data it shows
+    viewers: Dict[str, int] = {}       # a computed blob -> its live views
+    released: set = set()              # released blobs whose data views still keep
+    computed: set = set()
+    for layer in layers:
+        if not runs[layer.index]:
+            continue
+        new = []                       # (top, the blob it is a view of or None, its new bytes)
+        for k, t in enumerate(layer.tops):
+            root = None
+            if layer.type in ALIAS_LAYERS and layer.bottoms:
+                b = layer.bottoms[min(k, len(layer.bottoms) - 1)]
+                root = view_of.get(b, b)
+                if t not in given and root not in computed and root not in released:
+                    root = None        # a view of a given blob: the engine copies it
+            new.append((t, root, blob_bytes[t] if root is None else 0))
+        top_bytes = sum(n for _, _, n in new)
+        extra = scratch[layer.index] if scratch is not None else 0
+        peak = max(peak, held + top_bytes + extra)
+        for t, root, _ in new:
+            if t in given:
+                continue
+            if root is None:
+                held += blob_bytes[t]
+            else:
+                view_of[t] = root
+                viewers[root] = viewers.get(root, 0) + 1
+            computed.add(t)
         for b in layer.bottoms:
-            last_use[root[b]] = max(last_use.get(root[b], -1), layer.index)
-        for t in layer.tops:  # a blob nobody consumes still exists right after it is made
-            last_use.setdefault(root[t], layer.index)
-    for out in net.output_names:
-        last_use[root[out]] = end
-    live: Dict[str, int] = {}
-    peak = 0
-    for layer in net.layers:
-        for t in layer.tops:
-            live[root[t]] = root_bytes[root[t]]
-        peak = max(peak, sum(live.values()))
-        for r in list(live):
-            if last_use.get(r, -1) <= layer.index:
-                del live[r]
-    return sum(root_bytes.values()), peak
+            pending[b] -= 1
+            if b in computed and b not in wanted_set and pending[b] <= 0:
+                computed.discard(b)
+                if b in view_of:
+                    root = view_of.pop(b)
+                    viewers[root] -= 1
+                    if viewers[root] == 0 and root in released:
+                        released.discard(root)
+                        held -= blob_bytes[root]
+                elif viewers.get(b, 0) > 0:
+                    released.add(b)
+                else:
+                    held -= blob_bytes[b]
+    return peak
 
 
 def _fmt_int(n: int) -> str:
@@ -147,12 +207,13 @@ def _fmt_shape(shapes: Tuple[Tuple[int, ...], ...]) -> str:
 
 def format_summary(s: Summary) -> str:
     """The table as text (torchsummary's look, ncnn's facts)."""
-    rows = [("#", "Layer (type)", "Name", "Output Shape (C,H,W)", "Param #", "Output memory")]
+    rows = [("#", "Layer (type)", "Name", "Output Shape (C,H,W)", "Param #", "Output memory", "Weight memory")]
     for r in s.rows:
         rows.append((str(r.index), r.type, r.name, _fmt_shape(r.shapes), _fmt_int(r.weight_count),
-                     _fmt_bytes(r.output_bytes) if r.type not in ALIAS_LAYERS else "(shared)"))
+                     _fmt_bytes(r.output_bytes) if r.type not in ALIAS_LAYERS else "(shared)",
+                     _fmt_bytes(r.weight_memory) if r.weight_memory else ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    right = (True, False, False, False, True, True)
+    right = (True, False, False, False, True, True, True)
 
     def line(row):
         return "  ".join(cell.rjust(w) if r else cell.ljust(w) for cell, w, r in zip(row, widths, right)).rstrip()
@@ -166,15 +227,20 @@ def format_summary(s: Summary) -> str:
             "Layers: %d" % len(s.rows),
             "Total params: %s" % _fmt_int(s.total_weights),
             "Weights size: %s (.bin file, %s bytes)" % (_fmt_bytes(s.weight_bytes), _fmt_int(s.weight_bytes)),
+            "Weights in memory (engine, packed for its kernels): %s (%s bytes)"
+            % (_fmt_bytes(s.weight_memory), _fmt_int(s.weight_memory)),
             "Input size: %s (%s)" % (_fmt_bytes(input_bytes), ", ".join(
                 "%s [%s]" % (n, ", ".join(str(v) for v in sh)) for n, sh in s.input_shapes.items())),
             "Activations, all blobs kept: %s (%s bytes)" % (_fmt_bytes(s.activation_total_bytes),
                                                             _fmt_int(s.activation_total_bytes)),
-            "Activations, peak when each blob is freed after its last use: %s (%s bytes)"
-            % (_fmt_bytes(s.activation_peak_bytes), _fmt_int(s.activation_peak_bytes)),
-            "Activations, peak measured by the engine (input kept, layer scratch included): %s (%s bytes)"
+            "Activations, peak by the engine's rules (input kept, views shared, each blob freed after its "
+            "last use): %s (%s bytes)" % (_fmt_bytes(s.activation_peak_bytes), _fmt_int(s.activation_peak_bytes)),
+            "Peak engine heap of a forward, estimated (+ the running layer's scratch): %s (%s bytes)"
+            % (_fmt_bytes(s.estimated_peak_bytes), _fmt_int(s.estimated_peak_bytes)),
+            "Peak engine heap of a forward, measured by the engine: %s (%s bytes)"
             % (_fmt_bytes(s.engine_peak_bytes), _fmt_int(s.engine_peak_bytes)),
-            "Estimated total, weights + peak activations: %s" % _fmt_bytes(s.weight_bytes + s.activation_peak_bytes),
+            "Total, weights in memory + peak engine heap: %s"
+            % _fmt_bytes(s.weight_memory + s.engine_peak_bytes),
             "-" * width]
     return "\n".join(out)
 
