@@ -450,6 +450,7 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         mxn_thread_pool_create(&s->pool, s->opt.num_threads, &s->err) != MXN_OK)
         return s->err.code;
     s->opt.pool = s->pool;
+    mxn_thread_pool_wake(s->pool);
     for (i = 0; i < net->layer_count; i++) s->layer_seconds[i] = 0.0;
     for (i = 0; i < net->layer_count; i++) {
         double t0;

@@ -36,6 +36,7 @@ struct mxn_thread_pool {
     int next;                    /* the next block to claim */
     int finished;                /* blocks done */
     int quit;
+    int kicks;                   /* mxn_thread_pool_wake: sleeping threads spin again */
     int busy;                    /* a job runs: a nested call runs serially */
     /* under mu */
     int active;                  /* pool threads inside a job */
@@ -100,12 +101,21 @@ static void *pool_main(void *arg)
         void (*fn)(void *, int);
         void *ctx;
         int blocks;
-        spin_wait((const int *)&p->generation, (int)seen, 0, &p->quit);
-        pthread_mutex_lock(&p->mu);
-        while (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen && !__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) {
-            p->sleepers++;
-            pthread_cond_wait(&p->wake, &p->mu);
-            p->sleepers--;
+        if (!spin_wait((const int *)&p->generation, (int)seen, 0, &p->quit)) {
+            const int kicks = __atomic_load_n(&p->kicks, __ATOMIC_ACQUIRE);
+            pthread_mutex_lock(&p->mu);
+            while (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen &&
+                   !__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE) && __atomic_load_n(&p->kicks, __ATOMIC_ACQUIRE) == kicks) {
+                p->sleepers++;
+                pthread_cond_wait(&p->wake, &p->mu);
+                p->sleepers--;
+            }
+            if (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen && !__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) {
+                pthread_mutex_unlock(&p->mu);   /* kicked: spin again, a job is coming */
+                continue;
+            }
+        } else {
+            pthread_mutex_lock(&p->mu);
         }
         if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) {
             pthread_mutex_unlock(&p->mu);
@@ -178,6 +188,15 @@ void mxn_thread_pool_destroy(mxn_thread_pool *p)
     pthread_mutex_destroy(&p->mu);
     free(p->tids);
     free(p);
+}
+
+void mxn_thread_pool_wake(mxn_thread_pool *p)
+{
+    if (!p || !p->started) return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_add_fetch(&p->kicks, 1, __ATOMIC_RELEASE);
+    if (p->sleepers) pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
 }
 
 int mxn_thread_pool_threads(const mxn_thread_pool *p)

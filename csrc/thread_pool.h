@@ -26,6 +26,10 @@
 int mxn_thread_pool_create(mxn_thread_pool **pool, int threads, mxn_error *err);
 /* stops and joins the threads; NULL is allowed */
 void mxn_thread_pool_destroy(mxn_thread_pool *pool);
+/* Wake the sleeping threads to spin for a while: a job is coming (the
+ * session calls it when a run starts, so the first layer does not wait for
+ * the threads to be scheduled).  NULL is allowed. */
+void mxn_thread_pool_wake(mxn_thread_pool *pool);
 /* the thread count it was created with (1 for NULL) */
 int mxn_thread_pool_threads(const mxn_thread_pool *pool);
 
