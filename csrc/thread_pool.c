@@ -16,9 +16,13 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* how long an idle thread (or the caller waiting for the end of a job) polls
- * before it sleeps: the next layer of a forward comes sooner than a wake-up */
-#define SPIN_NS 100000L
+/* how long an idle pool thread polls for the next job before it sleeps: the
+ * next layer of a forward comes sooner than a wake-up (which, on a virtual
+ * machine, may take the host's scheduler milliseconds) */
+#define SPIN_IDLE_NS 100000L
+/* how long the caller polls for blocks other threads are running (their end
+ * is near: sleeping would only add a wake-up) */
+#define SPIN_JOB_NS 5000000L
 
 struct mxn_thread_pool {
     int threads;                 /* as created, the caller included */
@@ -38,8 +42,8 @@ struct mxn_thread_pool {
     int quit;
     int kicks;                   /* mxn_thread_pool_wake: sleeping threads spin again */
     int busy;                    /* a job runs: a nested call runs serially */
+    int active;                  /* pool threads inside a job (changed under mu) */
     /* under mu */
-    int active;                  /* pool threads inside a job */
     int sleepers;                /* pool threads waiting on `wake` */
 };
 
@@ -59,20 +63,22 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* poll until *word != value (or, when `until_ge`, *word >= value) or SPIN_NS
- * passed; 1 when the condition holds */
-static int spin_wait(const int *word, int value, int until_ge, const int *quit)
+enum { UNTIL_CHANGED, UNTIL_AT_LEAST, UNTIL_EQUAL };
+
+/* poll until *word != value (UNTIL_CHANGED), >= value or == value, or `ns`
+ * passed (or *quit is set); 1 when the condition holds */
+static int spin_wait(const int *word, int until, int value, const int *quit, long ns)
 {
     long long deadline = 0;
     int i = 0;
     for (;;) {
         const int v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-        if (until_ge ? v >= value : v != value) return 1;
+        if (until == UNTIL_CHANGED ? v != value : until == UNTIL_AT_LEAST ? v >= value : v == value) return 1;
         if (quit && __atomic_load_n(quit, __ATOMIC_ACQUIRE)) return 0;
         cpu_relax();
         if (++i % 64 == 0) {
             const long long t = now_ns();
-            if (!deadline) deadline = t + SPIN_NS;
+            if (!deadline) deadline = t + ns;
             else if (t > deadline) return 0;
         }
     }
@@ -101,7 +107,7 @@ static void *pool_main(void *arg)
         void (*fn)(void *, int);
         void *ctx;
         int blocks;
-        if (!spin_wait((const int *)&p->generation, (int)seen, 0, &p->quit)) {
+        if (!spin_wait((const int *)&p->generation, UNTIL_CHANGED, (int)seen, &p->quit, SPIN_IDLE_NS)) {
             const int kicks = __atomic_load_n(&p->kicks, __ATOMIC_ACQUIRE);
             pthread_mutex_lock(&p->mu);
             while (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen &&
@@ -125,13 +131,13 @@ static void *pool_main(void *arg)
         fn = p->job_fn;
         ctx = p->job_ctx;
         blocks = p->job_blocks;
-        p->active++;
+        __atomic_add_fetch(&p->active, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&p->mu);
 
         run_blocks(p, fn, ctx, blocks, 1);
 
         pthread_mutex_lock(&p->mu);
-        if (--p->active == 0) pthread_cond_broadcast(&p->done);
+        if (__atomic_sub_fetch(&p->active, 1, __ATOMIC_RELEASE) == 0) pthread_cond_broadcast(&p->done);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -212,8 +218,11 @@ static void pool_run(mxn_thread_pool *p, int blocks, void (*fn)(void *, int), vo
         for (b = 0; b < blocks; b++) fn(ctx, b);
         return;
     }
+    /* the previous job's stragglers (a thread that joined it late, or has
+     * not yet counted itself out) */
+    spin_wait(&p->active, UNTIL_EQUAL, 0, NULL, SPIN_JOB_NS);
     pthread_mutex_lock(&p->mu);
-    while (p->active > 0) pthread_cond_wait(&p->done, &p->mu);   /* the previous job's stragglers */
+    while (__atomic_load_n(&p->active, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&p->done, &p->mu);
     p->job_fn = fn;
     p->job_ctx = ctx;
     p->job_blocks = blocks;
@@ -225,7 +234,7 @@ static void pool_run(mxn_thread_pool *p, int blocks, void (*fn)(void *, int), vo
 
     run_blocks(p, fn, ctx, blocks, 0);
 
-    if (!spin_wait(&p->finished, blocks, 1, NULL)) {
+    if (!spin_wait(&p->finished, UNTIL_AT_LEAST, blocks, NULL, SPIN_JOB_NS)) {
         pthread_mutex_lock(&p->mu);
         while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < blocks) pthread_cond_wait(&p->done, &p->mu);
         pthread_mutex_unlock(&p->mu);
