@@ -13,8 +13,10 @@
 #include "thread_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* how long an idle pool thread polls for the next job before it sleeps: the
  * next layer of a forward comes sooner than a wake-up (which, on a virtual
@@ -23,9 +25,14 @@
 /* how long the caller polls for blocks other threads are running (their end
  * is near: sleeping would only add a wake-up) */
 #define SPIN_JOB_NS 5000000L
+/* more threads than processors: a polling thread would take the processor
+ * from the one it waits for, so poll briefly and yield while doing so */
+#define SPIN_OVERSUBSCRIBED_NS 20000L
 
 struct mxn_thread_pool {
     int threads;                 /* as created, the caller included */
+    long spin_idle_ns, spin_job_ns;
+    int yield_in_spin;           /* more threads than processors */
     int started;                 /* pool threads running */
     pthread_t *tids;
     pthread_mutex_t mu;
@@ -67,7 +74,7 @@ enum { UNTIL_CHANGED, UNTIL_AT_LEAST, UNTIL_EQUAL };
 
 /* poll until *word != value (UNTIL_CHANGED), >= value or == value, or `ns`
  * passed (or *quit is set); 1 when the condition holds */
-static int spin_wait(const int *word, int until, int value, const int *quit, long ns)
+static int spin_wait(const int *word, int until, int value, const int *quit, long ns, int yield)
 {
     long long deadline = 0;
     int i = 0;
@@ -78,6 +85,7 @@ static int spin_wait(const int *word, int until, int value, const int *quit, lon
         cpu_relax();
         if (++i % 64 == 0) {
             const long long t = now_ns();
+            if (yield) sched_yield();
             if (!deadline) deadline = t + ns;
             else if (t > deadline) return 0;
         }
@@ -107,7 +115,7 @@ static void *pool_main(void *arg)
         void (*fn)(void *, int);
         void *ctx;
         int blocks;
-        if (!spin_wait((const int *)&p->generation, UNTIL_CHANGED, (int)seen, &p->quit, SPIN_IDLE_NS)) {
+        if (!spin_wait((const int *)&p->generation, UNTIL_CHANGED, (int)seen, &p->quit, p->spin_idle_ns, p->yield_in_spin)) {
             const int kicks = __atomic_load_n(&p->kicks, __ATOMIC_ACQUIRE);
             pthread_mutex_lock(&p->mu);
             while (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) == seen &&
@@ -151,6 +159,12 @@ int mxn_thread_pool_create(mxn_thread_pool **pool, int threads, mxn_error *err)
     p = (mxn_thread_pool *)calloc(1, sizeof(*p));
     if (!p) return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory (thread pool)");
     p->threads = threads;
+    {
+        const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        p->yield_in_spin = cpus > 0 && threads > cpus;
+        p->spin_idle_ns = p->yield_in_spin ? SPIN_OVERSUBSCRIBED_NS : SPIN_IDLE_NS;
+        p->spin_job_ns = p->yield_in_spin ? SPIN_OVERSUBSCRIBED_NS : SPIN_JOB_NS;
+    }
     if (threads > 1 && !(p->tids = (pthread_t *)calloc((size_t)threads - 1, sizeof(pthread_t)))) {
         free(p);
         return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory (thread pool)");
@@ -220,7 +234,7 @@ static void pool_run(mxn_thread_pool *p, int blocks, void (*fn)(void *, int), vo
     }
     /* the previous job's stragglers (a thread that joined it late, or has
      * not yet counted itself out) */
-    spin_wait(&p->active, UNTIL_EQUAL, 0, NULL, SPIN_JOB_NS);
+    spin_wait(&p->active, UNTIL_EQUAL, 0, NULL, p->spin_job_ns, p->yield_in_spin);
     pthread_mutex_lock(&p->mu);
     while (__atomic_load_n(&p->active, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&p->done, &p->mu);
     p->job_fn = fn;
@@ -234,7 +248,7 @@ static void pool_run(mxn_thread_pool *p, int blocks, void (*fn)(void *, int), vo
 
     run_blocks(p, fn, ctx, blocks, 0);
 
-    if (!spin_wait(&p->finished, UNTIL_AT_LEAST, blocks, NULL, SPIN_JOB_NS)) {
+    if (!spin_wait(&p->finished, UNTIL_AT_LEAST, blocks, NULL, p->spin_job_ns, p->yield_in_spin)) {
         pthread_mutex_lock(&p->mu);
         while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < blocks) pthread_cond_wait(&p->done, &p->mu);
         pthread_mutex_unlock(&p->mu);
