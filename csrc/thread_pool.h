@@ -48,6 +48,11 @@ void mxn_run_workers(mxn_thread_pool *pool, int workers, void *(*fn)(void *), vo
 typedef void (*mxn_range_fn)(void *ctx, size_t begin, size_t end);
 void mxn_parallel_range(mxn_thread_pool *pool, int threads, size_t n, size_t grain, mxn_range_fn fn, void *ctx);
 
+/* Work (elements, window taps) below which a cheap layer runs on one thread:
+ * a job costs the other thread's wake-up and a share of the data moving
+ * between caches, about what ~40 us of such work saves. */
+#define MXN_PARALLEL_MIN_WORK 262144
+
 /* the same from a layer's forward: opt->pool and opt->num_threads */
 static inline void mxn_parallel_for(const mxn_option *opt, size_t n, size_t grain, mxn_range_fn fn, void *ctx)
 {

@@ -435,9 +435,10 @@ def pooling_cases(n, seed):
         shape = (c, int(rng.randint(kh, 24)), int(rng.randint(kw, 24)))
         cases.append((prm, shape, i))
     # ResNet's stem max pooling and common ones, big enough for several threads
-    cases += [({0: 0, 1: 3, 2: 2, 3: 1, 5: 1}, (16, 56, 56), 90), ({0: 0, 1: 2, 2: 2}, (12, 40, 41), 91),
-              ({0: 1, 1: 3, 2: 1, 3: 1}, (8, 45, 50), 92), ({0: 1, 1: 3, 2: 2, 3: 1, 6: 1}, (13, 60, 33), 93),
-              ({0: 0, 1: 3, 2: 1, 3: 1, 5: 2}, (5, 70, 64), 94), ({0: 1, 1: 2, 2: 2, 5: 3}, (4, 99, 98), 95)]
+    # (more than MXN_PARALLEL_MIN_WORK = 262144 window taps)
+    cases += [({0: 0, 1: 3, 2: 2, 3: 1, 5: 1}, (64, 56, 56), 90), ({0: 0, 1: 2, 2: 2}, (48, 80, 81), 91),
+              ({0: 1, 1: 3, 2: 1, 3: 1}, (13, 45, 50), 92), ({0: 1, 1: 3, 2: 2, 3: 1, 6: 1}, (57, 60, 33), 93),
+              ({0: 0, 1: 3, 2: 1, 3: 1, 5: 2}, (7, 70, 64), 94), ({0: 1, 1: 2, 2: 2, 5: 3}, (29, 99, 98), 95)]
     return cases
 
 
@@ -459,10 +460,11 @@ def binaryop_reference(op, a, b):
 
 
 @pytest.mark.parametrize("op", [0, 1, 2, 3, 4, 5, 7, 8])
-@pytest.mark.parametrize("bshape", [(24, 50, 60), (24, 1, 1), (1, 50, 60), (24, 50, 1), (1, 1, 60), "scalar"])
+@pytest.mark.parametrize("bshape", [(24, 160, 70), (24, 1, 1), (1, 160, 70), (24, 160, 1), (1, 1, 70), "scalar"])
 def test_binaryop_exact_for_any_thread_count(op, bshape):
-    """Same shapes (one flat loop), numpy broadcasts (per row), with_scalar."""
-    a = awkward_input((24, 50, 60), 40 + op)
+    """Same shapes (one flat loop), numpy broadcasts (per row), with_scalar;
+    more than MXN_PARALLEL_MIN_WORK elements, so several threads share them."""
+    a = awkward_input((24, 160, 70), 40 + op)
     if bshape == "scalar":
         b = np.float32(-0.75)
         layers = [Layer("Input", "in", [], ["a"]), Layer("BinaryOp", "op", ["a"], ["y"], {0: op, 1: 1, 2: float(b)})]
@@ -483,7 +485,7 @@ def test_binaryop_exact_for_any_thread_count(op, bshape):
                                              (2, None, 3), (0, None, 3)])
 def test_eltwise_and_relu_exact_for_any_thread_count(op, coeffs, count):
     f32 = np.float32
-    xs = [awkward_input((16, 64, 70), 60 + k) for k in range(count)]
+    xs = [awkward_input((60, 64, 70), 60 + k) for k in range(count)]   # > MXN_PARALLEL_MIN_WORK
     names = ["x%d" % k for k in range(count)]
     prm = {0: op}
     if coeffs:

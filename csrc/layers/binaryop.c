@@ -101,9 +101,7 @@ static void rows_range(void *ctx, size_t begin, size_t end)
     }
 }
 
-/* elements below which one thread does it all (a thread's start costs
- * about as much as adding ~16k floats) */
-#define PARALLEL_MIN 32768
+#define PARALLEL_MIN MXN_PARALLEL_MIN_WORK
 
 typedef struct {
     int dims, w, h, c;

@@ -112,7 +112,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     r.bottoms = bottoms;
     r.count = l->bottom_count;
     r.y = mxn_mat_f32(&tops[0]);
-    if (n < 32768) eltwise_range(&r, 0, n);
+    if (n < MXN_PARALLEL_MIN_WORK) eltwise_range(&r, 0, n);
     else mxn_parallel_for(opt, n, 1024, eltwise_range, &r);
     return MXN_OK;
 }

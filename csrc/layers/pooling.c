@@ -315,8 +315,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     if (r.jlo > r.jhi) r.jlo = r.jhi;
 
     rows = (size_t)c * g.oh;
-    /* worth a second thread from ~32k window elements on */
-    if (rows * g.ow * p->kernel_w * p->kernel_h < 32768) pool_rows(&r, 0, rows);
+    if (rows * g.ow * p->kernel_w * p->kernel_h < MXN_PARALLEL_MIN_WORK) pool_rows(&r, 0, rows);
     else mxn_parallel_for(opt, rows, 1, pool_rows, &r);
     return MXN_OK;
 }

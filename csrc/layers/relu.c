@@ -45,7 +45,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     int rc;
     if ((rc = mxn_elementwise_begin(l, bottoms, tops, &r.x, &r.y, &n, err))) return rc;
     r.slope = p->slope;
-    if (n < 65536) relu_range(&r, 0, n);
+    if (n < MXN_PARALLEL_MIN_WORK) relu_range(&r, 0, n);
     else mxn_parallel_for(opt, n, 1024, relu_range, &r);
     return MXN_OK;
 }

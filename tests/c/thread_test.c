@@ -178,11 +178,12 @@ static int test_model(const char *param, const char *bin, const char *name)
 }
 
 /* The cheap layers big enough to be split over the session's thread pool
- * (Pooling max and average, BinaryOp, ReLU, Eltwise: csrc/thread_pool.c). */
+ * (Pooling max and average, BinaryOp, ReLU, Eltwise: csrc/thread_pool.c;
+ * 64x64x64 = MXN_PARALLEL_MIN_WORK elements). */
 static const char POOLED_LAYERS[] =
     "7767517\n"
     "7 9\n"
-    "Input in 0 1 x 0=64 1=64 2=16\n"
+    "Input in 0 1 x 0=64 1=64 2=64\n"
     "Split sx 1 3 x x1 x2 x3\n"
     "Pooling pool 1 1 x1 p 0=0 1=3 2=1 3=1\n"
     "BinaryOp add 2 1 p x2 s 0=0\n"
