@@ -2,7 +2,6 @@
  * packing (im2col of one column tile at a time), tiling and threads.  The
  * arithmetic is in the kernel sets' micro-kernels (csrc/x86/, csrc/arm/); the
  * portable tile epilogue below is their exact reference for the edges. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "conv_gemm.h"
@@ -133,23 +132,6 @@ void mxn_dw_store_s32(const int32_t *acc, int n, const mxn_dw_row *r)
         if (r->out_i8) r->out_i8[x] = mxn_float2int8(v * r->top_scale);
         else r->out_f32[x] = v;
     }
-}
-
-void mxn_run_workers(int workers, void *(*fn)(void *), void *args, size_t arg_size)
-{
-    pthread_t *tids = workers > 1 ? (pthread_t *)calloc((size_t)workers, sizeof(pthread_t)) : NULL;
-    unsigned char *started = workers > 1 ? (unsigned char *)calloc((size_t)workers, 1) : NULL;
-    int i;
-    if (tids && started)
-        for (i = 1; i < workers; i++)
-            started[i] = pthread_create(&tids[i], NULL, fn, (char *)args + (size_t)i * arg_size) == 0;
-    fn(args);
-    for (i = 1; i < workers; i++) {
-        if (started && started[i]) pthread_join(tids[i], NULL);
-        else fn((char *)args + (size_t)i * arg_size);
-    }
-    free(tids);
-    free(started);
 }
 
 /* ---- the forward ------------------------------------------------------------ */
@@ -303,7 +285,7 @@ static void *worker_main(void *arg)
 
 int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const void *in,
                       const mxn_conv_gemm_out *o, const mxn_kernel_set *k, int num_threads,
-                      size_t *scratch_bytes, mxn_error *err)
+                      mxn_thread_pool *pool, size_t *scratch_bytes, mxn_error *err)
 {
     run_ctx c;
     worker *wk = NULL;
@@ -360,7 +342,7 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
         wk[i].coff = (size_t *)malloc(sizeof(size_t) * (size_t)c.nc);
         if (!wk[i].bpack || !wk[i].coff) goto no_mem;
     }
-    mxn_run_workers(c.workers, worker_main, wk, sizeof(worker));
+    mxn_run_workers(pool, c.workers, worker_main, wk, sizeof(worker));
     goto done;
 
 no_mem:

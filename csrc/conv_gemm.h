@@ -5,6 +5,7 @@
 #define MXN_CONV_GEMM_H
 
 #include "kernels.h"
+#include "thread_pool.h"
 
 typedef struct {
     int groups;
@@ -41,16 +42,11 @@ typedef struct {
 
 /* One forward over an ALREADY padded input (s: the padded geometry; in is
  * float for a float net, int8 for an int8 net).  k->sgemm / k->s8gemm must
- * be set.  Results do not depend on num_threads.  *scratch_bytes gets the
+ * be set.  The tiles run on num_threads threads of `pool` (NULL: the caller
+ * alone); results do not depend on num_threads.  *scratch_bytes gets the
  * bytes of scratch memory it used. */
 int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const void *in,
                       const mxn_conv_gemm_out *o, const mxn_kernel_set *k, int num_threads,
-                      size_t *scratch_bytes, mxn_error *err);
-
-/* Run fn on `workers` argument blocks (args, args + arg_size, ...): block 0
- * on the calling thread, the others on their own pthreads; a thread that
- * cannot be started has its block run on the calling thread (same results,
- * only slower).  Returns when all are done. */
-void mxn_run_workers(int workers, void *(*fn)(void *), void *args, size_t arg_size);
+                      mxn_thread_pool *pool, size_t *scratch_bytes, mxn_error *err);
 
 #endif

@@ -110,10 +110,12 @@ int mxn_modelbin_read_scalar(mxn_modelbin *mb, const char *what, float *out, mxn
 
 /* ---- execution options ---- */
 typedef struct mxn_kernel_set mxn_kernel_set;   /* csrc/kernels.h */
+typedef struct mxn_thread_pool mxn_thread_pool; /* csrc/thread_pool.h */
 typedef struct {
     int num_threads;
     const mxn_kernel_set *kernels;   /* the session's kernel set (never NULL in a forward) */
     size_t *scratch_peak;            /* a forward records its largest scratch here (may be NULL) */
+    mxn_thread_pool *pool;           /* the session's threads (NULL: num_threads 1); mxn_run_workers */
 } mxn_option;
 
 /* a layer's forward: "I hold `bytes` of scratch memory besides my tops" */

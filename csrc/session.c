@@ -16,6 +16,7 @@
 #include "awnn.h"
 #include "mxn_net.h"
 #include "kernels.h"
+#include "thread_pool.h"
 
 enum { BLOB_EMPTY = 0, BLOB_GIVEN = 1, BLOB_COMPUTED = 2 };
 
@@ -46,6 +47,10 @@ struct mxn_session {
     mxn_mat *held;
     double *layer_seconds;      /* per layer: wall time of its forward in the last run (0: not run) */
     size_t *layer_scratch;      /* per layer: its scratch bytes in the last run (0: not run) */
+    /* the engine's threads (thread_pool.h): made by the first run with
+     * num_threads > 1, remade when the count changes, gone with the session;
+     * opt.pool points at it during a run */
+    mxn_thread_pool *pool;
 };
 
 static size_t mat_bytes(const mxn_mat *m)
@@ -171,6 +176,7 @@ void mxn_session_destroy(mxn_session *s)
 {
     int i;
     if (!s) return;
+    mxn_thread_pool_destroy(s->pool);
     if (s->blobs)
         for (i = 0; i < s->blob_count; i++) mxn_mat_free(&s->blobs[i]);
     if (s->held)
@@ -200,6 +206,11 @@ int mxn_session_set_num_threads(mxn_session *s, int n)
 {
     if (!s) return MXN_ERR_PARAM;
     if (n < 1) return mxn_error_set(&s->err, MXN_ERR_PARAM, "number of threads must be >= 1, got %d", n);
+    if (s->pool && mxn_thread_pool_threads(s->pool) != n) {
+        mxn_thread_pool_destroy(s->pool);
+        s->pool = NULL;
+        s->opt.pool = NULL;
+    }
     s->opt.num_threads = n;
     return MXN_OK;
 }
@@ -447,6 +458,11 @@ int mxn_session_run(mxn_session *s, const int *wanted, int n)
         }
     }
 
+    if (s->opt.num_threads > 1 && !s->pool &&
+        mxn_thread_pool_create(&s->pool, s->opt.num_threads, &s->err) != MXN_OK)
+        return s->err.code;
+    s->opt.pool = s->pool;
+    mxn_thread_pool_wake(s->pool);
     for (i = 0; i < net->layer_count; i++) {
         s->layer_seconds[i] = 0.0;
         s->layer_scratch[i] = 0;

@@ -671,7 +671,7 @@ TSAN_BUILD_DIR = os.path.join(REPO, "build", "tsan")
 
 
 def build_tsan(build_dir: str = TSAN_BUILD_DIR) -> str:
-    """Configure + build tests/c's thread_test_tsan (ThreadSanitizer, clang)."""
+    """Configure + build tests/c's thread_test_tsan and pool_test_tsan (ThreadSanitizer, clang)."""
     import fcntl
     clang = find_clang()
     if clang is None:
@@ -683,7 +683,7 @@ def build_tsan(build_dir: str = TSAN_BUILD_DIR) -> str:
             _run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
                   "-DCMAKE_C_COMPILER=" + clang, "-DMAIXNN_BUILD_TESTS=ON", "-DMAIXNN_TSAN=ON",
                   "-DMAIXNN_BUILD_FUZZERS=OFF"])
-        _run(["cmake", "--build", build_dir, "-j2", "--target", "thread_test_tsan"])
+        _run(["cmake", "--build", build_dir, "-j2", "--target", "thread_test_tsan", "pool_test_tsan"])
     return build_dir
 
 

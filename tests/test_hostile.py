@@ -104,6 +104,11 @@ def test_c_threads_under_tsan():
                           timeout=300, errors="replace")
     assert proc.returncode == 0 and "ThreadSanitizer" not in proc.stdout, proc.stdout[-6000:]
     assert "0 failed" in proc.stdout and " 0 passed" not in proc.stdout, proc.stdout
+    # the thread pool alone: jobs of 1-7 blocks on 1-4 threads, nested jobs, ranges
+    proc = subprocess.run([os.path.join(build, "tests", "c", "pool_test_tsan")], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, env=env, timeout=300, errors="replace")
+    assert proc.returncode == 0 and "ThreadSanitizer" not in proc.stdout, proc.stdout[-6000:]
+    assert proc.stdout.strip().endswith("pool_test: ok"), proc.stdout[-2000:]
 
 
 # ---------------------------------------------------------------- fuzzers

@@ -332,3 +332,189 @@ def test_maixnn_kernels_environment_variable(tmp_path):
     np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), run(model, x, "ref"))
     proc = run_with("bogus")
     assert proc.returncode != 0 and "MAIXNN_KERNELS: unknown kernel set 'bogus'" in proc.stderr
+
+
+# ---------------------------------------------------------------- cheap layers and threads
+# Pooling, BinaryOp, Eltwise and ReLU have no kernel sets: their loops are
+# plain C the compiler vectorises, split over the session's threads.  They
+# are exact, so they are checked bit for bit against independent numpy
+# definitions for every thread count, on values that make the evaluation
+# order visible (NaN, +-inf, -0/+0 ties, -FLT_MAX: the max-pooling pad).
+
+THREADS = (1, 2, 3, 4)
+F32_MAX = np.finfo(np.float32).max
+
+
+def awkward_input(shape, seed):
+    """Normal values, a quarter of them rounded to a few ties including -0
+    and +0, and some NaN, +-inf and -FLT_MAX."""
+    rng = np.random.RandomState(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    flat = x.reshape(-1)
+    ties = rng.rand(flat.size) < 0.25
+    flat[ties] = rng.choice(np.array([-0.0, 0.0, 1.0, -1.0], np.float32), int(ties.sum()))
+    for value, frac in ((np.nan, 0.01), (np.inf, 0.01), (-np.inf, 0.02), (-F32_MAX, 0.02)):
+        flat[rng.rand(flat.size) < frac] = value
+    return x
+
+
+def same_bits(got, want, msg=""):
+    """Equal bits, -0 and +0 told apart; any NaN matches a NaN (C leaves the
+    NaN's sign and payload to the compiler: x + y may be computed as y + x)."""
+    assert got.shape == want.shape, msg
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan, err_msg=msg)
+    np.testing.assert_array_equal(got[~nan].view(np.uint32), want[~nan].view(np.uint32), err_msg=msg)
+
+
+def pooling_reference(x, prm):
+    """Windowed Pooling as ncnn (pooling.c's header): the pads actually
+    applied (pad_mode 0's tail, the SAME pads), -FLT_MAX / 0 padding, the
+    window folded in row-major order from its first element (max: m = e if
+    e > m), the average finished by * (1/n) or / n."""
+    f32 = np.float32
+    c, h, w = x.shape
+    typ, kw = prm.get(0, 0), prm[1]
+    kh, sw = prm.get(11, kw), prm.get(2, 1)
+    sh, pl = prm.get(12, sw), prm.get(3, 0)
+    pr, pt = prm.get(14, pl), prm.get(13, pl)
+    pb, mode, incl = prm.get(15, pt), prm.get(5, 0), prm.get(6, 0)
+    PL, PR, PT, PB, wtail, htail = pl, pr, pt, pb, 0, 0
+    if mode == 0:
+        wrem, hrem = w + pl + pr - kw, h + pt + pb - kh
+        wtail = sw - wrem % sw if wrem >= 0 and wrem % sw else 0
+        htail = sh - hrem % sh if hrem >= 0 and hrem % sh else 0
+        PR, PB = pr + wtail, pb + htail
+    elif mode in (2, 3):
+        wpad = max(0, kw + (w - 1) // sw * sw - w)
+        hpad = max(0, kh + (h - 1) // sh * sh - h)
+        PL, PT = (wpad - wpad // 2, hpad - hpad // 2) if mode == 3 else (wpad // 2, hpad // 2)
+        PR, PB = wpad - PL, hpad - PT
+    pw, ph = w + PL + PR, h + PT + PB
+    ow, oh = (pw - kw) // sw + 1, (ph - kh) // sh + 1
+    xp = np.full((c, ph, pw), -F32_MAX if typ == 0 else 0, f32)
+    xp[:, PT:PT + h, PL:PL + w] = x
+
+    def win(ky, kx):
+        return xp[:, ky:ky + sh * (oh - 1) + 1:sh, kx:kx + sw * (ow - 1) + 1:sw]
+
+    taps = [(ky, kx) for ky in range(kh) for kx in range(kw)]
+    if typ == 0:
+        m = win(0, 0).copy()
+        for ky, kx in taps:
+            e = win(ky, kx)
+            m = np.where(e > m, e, m)
+        return m
+    s = np.zeros((c, oh, ow), f32)
+    area = np.zeros((oh, ow), np.int64)
+    ys, xs = np.arange(oh) * sh, np.arange(ow) * sw
+    for ky, kx in taps:
+        inside = np.ones((oh, ow), bool)
+        if not incl:
+            inside = (((ys + ky >= pt) & (ys + ky < ph - pb - htail))[:, None]
+                      & ((xs + kx >= pl) & (xs + kx < pw - pr - wtail))[None, :])
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = np.where(inside, s + win(ky, kx), s)
+        area += inside
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if incl or c % 4 == 0:
+            return s * (f32(1) / area.astype(f32))
+        return s / area.astype(f32)
+
+
+def pooling_cases(n, seed):
+    rng = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        kw, kh = int(rng.choice([1, 2, 3, 3, 4])), int(rng.choice([1, 2, 3, 3]))
+        prm = {0: int(rng.randint(2)), 1: kw, 11: kh, 2: int(rng.choice([1, 2, 2, 3])),
+               12: int(rng.choice([1, 2, 3])), 5: int(rng.choice([0, 0, 1, 2, 3])), 6: int(rng.randint(2))}
+        for pid in (3, 14, 13, 15):
+            prm[pid] = int(rng.randint(0, 3))
+        c = int(rng.choice([1, 3, 4, 8]))
+        shape = (c, int(rng.randint(kh, 24)), int(rng.randint(kw, 24)))
+        cases.append((prm, shape, i))
+    # ResNet's stem max pooling and common ones, big enough for several threads
+    # (more than MXN_PARALLEL_MIN_WORK = 262144 window taps)
+    cases += [({0: 0, 1: 3, 2: 2, 3: 1, 5: 1}, (64, 56, 56), 90), ({0: 0, 1: 2, 2: 2}, (48, 80, 81), 91),
+              ({0: 1, 1: 3, 2: 1, 3: 1}, (13, 45, 50), 92), ({0: 1, 1: 3, 2: 2, 3: 1, 6: 1}, (57, 60, 33), 93),
+              ({0: 0, 1: 3, 2: 1, 3: 1, 5: 2}, (7, 70, 64), 94), ({0: 1, 1: 2, 2: 2, 5: 3}, (29, 99, 98), 95)]
+    return cases
+
+
+@pytest.mark.parametrize("prm,shape,seed", pooling_cases(40, 31), ids=lambda v: str(v))
+def test_pooling_exact_for_any_thread_count(prm, shape, seed):
+    x = awkward_input(shape, seed)
+    model = NcnnModel([Layer("Input", "in", [], ["x"]), Layer("Pooling", "pool", ["x"], ["y"], prm)])
+    want = pooling_reference(x, prm)
+    for t in THREADS:
+        same_bits(Net.from_memory(model.param_text(), b"", num_threads=t).forward(x), want, "threads %d" % t)
+
+
+def binaryop_reference(op, a, b):
+    f32 = np.float32
+    with np.errstate(all="ignore"):
+        return {0: lambda: a + b, 1: lambda: a - b, 2: lambda: a * b, 3: lambda: a / b,
+                4: lambda: np.where(a > b, a, b), 5: lambda: np.where(a < b, a, b),
+                7: lambda: b - a, 8: lambda: b / a}[op]().astype(f32)
+
+
+@pytest.mark.parametrize("op", [0, 1, 2, 3, 4, 5, 7, 8])
+@pytest.mark.parametrize("bshape", [(24, 160, 70), (24, 1, 1), (1, 160, 70), (24, 160, 1), (1, 1, 70), "scalar"])
+def test_binaryop_exact_for_any_thread_count(op, bshape):
+    """Same shapes (one flat loop), numpy broadcasts (per row), with_scalar;
+    more than MXN_PARALLEL_MIN_WORK elements, so several threads share them."""
+    a = awkward_input((24, 160, 70), 40 + op)
+    if bshape == "scalar":
+        b = np.float32(-0.75)
+        layers = [Layer("Input", "in", [], ["a"]), Layer("BinaryOp", "op", ["a"], ["y"], {0: op, 1: 1, 2: float(b)})]
+        feeds = {"a": a}
+    else:
+        b = awkward_input(bshape, 50 + op)
+        layers = [Layer("Input", "in", [], ["a"]), Layer("Input", "in2", [], ["b"]),
+                  Layer("BinaryOp", "op", ["a", "b"], ["y"], {0: op})]
+        feeds = {"a": a, "b": b}
+    model = NcnnModel(layers)
+    want = binaryop_reference(op, a, b)
+    for t in THREADS:
+        net = Net.from_memory(model.param_text(), b"", num_threads=t)
+        same_bits(net.forward(feeds, outputs="y")["y"], want, "threads %d" % t)
+
+
+@pytest.mark.parametrize("op,coeffs,count", [(0, None, 2), (1, None, 3), (1, [0.5, -2.0, 3.0], 3), (2, None, 2),
+                                             (2, None, 3), (0, None, 3)])
+def test_eltwise_and_relu_exact_for_any_thread_count(op, coeffs, count):
+    f32 = np.float32
+    xs = [awkward_input((60, 64, 70), 60 + k) for k in range(count)]   # > MXN_PARALLEL_MIN_WORK
+    names = ["x%d" % k for k in range(count)]
+    prm = {0: op}
+    if coeffs:
+        prm[1] = coeffs
+    layers = [Layer("Input", "in%d" % k, [], [n]) for k, n in enumerate(names)]
+    layers += [Layer("Eltwise", "e", names, ["y"], prm), Layer("ReLU", "r", ["y"], ["z"]),
+               Layer("ReLU", "leaky", ["y"], ["zl"], {0: 0.125})]
+    with np.errstate(all="ignore"):
+        if op == 0:
+            y = xs[0] * xs[1]
+        elif op == 2:
+            y = np.where(xs[0] > xs[1], xs[0], xs[1])
+        elif coeffs:
+            y = xs[0] * f32(coeffs[0]) + xs[1] * f32(coeffs[1])
+        else:
+            y = xs[0] + xs[1]
+        for k in range(2, count):
+            if op == 0:
+                y = y * xs[k]
+            elif op == 2:
+                y = np.where(y > xs[k], y, xs[k])
+            else:
+                y = y + (xs[k] * f32(coeffs[k]) if coeffs else xs[k])
+        z = np.where(y < 0, f32(0), y)
+        zl = np.where(y < 0, y * f32(0.125), y)
+    model = NcnnModel(layers)
+    for t in THREADS:
+        out = Net.from_memory(model.param_text(), b"", num_threads=t).forward(dict(zip(names, xs)),
+                                                                               outputs=["y", "z", "zl"])
+        same_bits(out["y"], y.astype(f32), "Eltwise, threads %d" % t)
+        same_bits(out["z"], z.astype(f32), "ReLU, threads %d" % t)
+        same_bits(out["zl"], zl.astype(f32), "leaky ReLU, threads %d" % t)

@@ -10,6 +10,7 @@
  * With with_scalar the single bottom is combined with b. */
 #include <math.h>
 #include "layer_util.h"
+#include "../thread_pool.h"
 
 typedef struct {
     int op;
@@ -31,29 +32,76 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
     return rc;
 }
 
-/* one output row: out[x] = op(a[x * as], b[x * bs]); the switch sits outside
- * the loops so each loop is a plain vectorisable kernel */
+/* out[x] = op(a[x * AS], b[x * BS]) for x < n, AS and BS constants (0: the
+ * operand is broadcast along the row, 1: it runs with it); the switch sits
+ * outside the loops so each loop is a plain vectorisable kernel.  The
+ * vectorised loops compute exactly the scalar expression of every element. */
 #define ROW_LOOP(expr)                                          \
     for (x = 0; x < n; x++) {                                   \
         const float va = a[x * as], vb = b[x * bs];             \
         out[x] = (expr);                                        \
     }
+#define ROW_FN(NAME, AS, BS)                                                                   \
+    static void NAME(int op, const float *restrict a, const float *restrict b, float *restrict out, \
+                     size_t n)                                                                 \
+    {                                                                                          \
+        const size_t as = AS, bs = BS;                                                         \
+        size_t x;                                                                              \
+        switch (op) {                                                                          \
+        case 0: ROW_LOOP(va + vb) break;                                                       \
+        case 1: ROW_LOOP(va - vb) break;                                                       \
+        case 2: ROW_LOOP(va * vb) break;                                                       \
+        case 3: ROW_LOOP(va / vb) break;                                                       \
+        case 4: ROW_LOOP(va > vb ? va : vb) break;                                             \
+        case 5: ROW_LOOP(va < vb ? va : vb) break;                                             \
+        case 6: ROW_LOOP(powf(va, vb)) break;                                                  \
+        case 7: ROW_LOOP(vb - va) break;                                                       \
+        default: ROW_LOOP(vb / va) break;                                                      \
+        }                                                                                      \
+    }
+ROW_FN(row_vv, 1, 1)
+ROW_FN(row_vs, 1, 0)
+ROW_FN(row_sv, 0, 1)
+ROW_FN(row_ss, 0, 0)
 
-static void row_op(int op, const float *a, size_t as, const float *b, size_t bs, float *out, int n)
+static void row_op(int op, const float *a, size_t as, const float *b, size_t bs, float *out, size_t n)
 {
-    int x;
-    switch (op) {
-    case 0: ROW_LOOP(va + vb) break;
-    case 1: ROW_LOOP(va - vb) break;
-    case 2: ROW_LOOP(va * vb) break;
-    case 3: ROW_LOOP(va / vb) break;
-    case 4: ROW_LOOP(va > vb ? va : vb) break;
-    case 5: ROW_LOOP(va < vb ? va : vb) break;
-    case 6: ROW_LOOP(powf(va, vb)) break;
-    case 7: ROW_LOOP(vb - va) break;
-    default: ROW_LOOP(vb / va) break;
+    if (as && bs) row_vv(op, a, b, out, n);
+    else if (as) row_vs(op, a, b, out, n);
+    else if (bs) row_sv(op, a, b, out, n);
+    else row_ss(op, a, b, out, n);
+}
+
+/* the work of one forward, split over threads by element (flat) or by row */
+typedef struct {
+    int op;
+    const float *a, *b;
+    float *out;
+    size_t asx, bsx;             /* element strides along a row (0 or 1) */
+    size_t asy, asc, bsy, bsc;   /* row and channel strides (rows mode) */
+    int oh, ow;
+} binop_run;
+
+/* elements [begin, end) of a flat run (each operand dense or a scalar) */
+static void flat_range(void *ctx, size_t begin, size_t end)
+{
+    const binop_run *r = (const binop_run *)ctx;
+    row_op(r->op, r->a + begin * r->asx, r->asx, r->b + begin * r->bsx, r->bsx, r->out + begin, end - begin);
+}
+
+/* output rows [begin, end) of the (channel, row) range */
+static void rows_range(void *ctx, size_t begin, size_t end)
+{
+    const binop_run *r = (const binop_run *)ctx;
+    size_t u;
+    for (u = begin; u < end; u++) {
+        const size_t q = u / (size_t)r->oh, yy = u % (size_t)r->oh;
+        row_op(r->op, r->a + q * r->asc + yy * r->asy, r->asx, r->b + q * r->bsc + yy * r->bsy, r->bsx,
+               r->out + u * (size_t)r->ow, (size_t)r->ow);
     }
 }
+
+#define PARALLEL_MIN MXN_PARALLEL_MIN_WORK
 
 typedef struct {
     int dims, w, h, c;
@@ -101,27 +149,26 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     const binaryop_priv *p = (const binaryop_priv *)l->priv;
     const mxn_mat *a = &bottoms[0];
     int rc;
-    (void)opt;
     if ((rc = mxn_check_f32(l, a, 0, err))) return rc;
     if (p->with_scalar) {
-        const float *x = mxn_mat_f32(a);
-        float *y;
-        size_t i, n = mxn_mat_total(a);
+        binop_run r;
+        size_t n = mxn_mat_total(a);
         if ((rc = mxn_mat_alloc_like(&tops[0], a, MXN_F32, err))) return rc;
-        y = mxn_mat_f32(&tops[0]);
-        /* in rows of at most INT_MAX elements (a mat never holds more) */
-        for (i = 0; i < n; i += 1u << 30) {
-            size_t len = n - i < (1u << 30) ? n - i : (1u << 30);
-            row_op(p->op, x + i, 1, &p->b, 0, y + i, (int)len);
-        }
+        memset(&r, 0, sizeof(r));
+        r.op = p->op;
+        r.a = mxn_mat_f32(a);
+        r.b = &p->b;
+        r.out = mxn_mat_f32(&tops[0]);
+        r.asx = 1;
+        if (n < PARALLEL_MIN) flat_range(&r, 0, n);
+        else mxn_parallel_for(opt, n, 1024, flat_range, &r);
         return MXN_OK;
     } else {
         const mxn_mat *b = &bottoms[1];
         shape4 sa = shape_of(a), sb = shape_of(b), ea, eb;
-        int ow, oh, oc, yy, q;
-        size_t asx, asy, asc, bsx, bsy, bsc;
-        const float *pa, *pb;
-        float *out;
+        int ow, oh, oc;
+        size_t n;
+        binop_run r;
         if ((rc = mxn_check_f32(l, b, 1, err))) return rc;
         ea = expand_dims(sa, &sb);
         eb = expand_dims(sb, &sa);
@@ -131,23 +178,31 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
                                  "cannot broadcast %d-D c,h,w = %d,%d,%d with %d-D c,h,w = %d,%d,%d", a->dims, a->c,
                                  a->h, a->w, b->dims, b->c, b->h, b->w);
         if ((rc = mxn_mat_alloc(&tops[0], ea.dims, ow, oh, oc, MXN_F32, err))) return rc;
+        memset(&r, 0, sizeof(r));
+        r.op = p->op;
+        r.a = mxn_mat_f32(a);
+        r.b = mxn_mat_f32(b);
+        r.out = mxn_mat_f32(&tops[0]);
+        r.ow = ow;
+        r.oh = oh;
         /* element strides, 0 along broadcast extents */
-        asx = ea.w == 1 ? 0 : 1;
-        asy = ea.h == 1 ? 0 : (size_t)ea.w;
-        asc = ea.c == 1 ? 0 : (size_t)ea.w * ea.h;
-        bsx = eb.w == 1 ? 0 : 1;
-        bsy = eb.h == 1 ? 0 : (size_t)eb.w;
-        bsc = eb.c == 1 ? 0 : (size_t)eb.w * eb.h;
-        pa = mxn_mat_f32(a);
-        pb = mxn_mat_f32(b);
-        out = mxn_mat_f32(&tops[0]);
-        for (q = 0; q < oc; q++)
-            for (yy = 0; yy < oh; yy++) {
-                const float *ra = pa + q * asc + yy * asy;
-                const float *rb = pb + q * bsc + yy * bsy;
-                row_op(p->op, ra, asx, rb, bsx, out, ow);
-                out += ow;
-            }
+        r.asx = ea.w == 1 ? 0 : 1;
+        r.asy = ea.h == 1 ? 0 : (size_t)ea.w;
+        r.asc = ea.c == 1 ? 0 : (size_t)ea.w * ea.h;
+        r.bsx = eb.w == 1 ? 0 : 1;
+        r.bsy = eb.h == 1 ? 0 : (size_t)eb.w;
+        r.bsc = eb.c == 1 ? 0 : (size_t)eb.w * eb.h;
+        n = (size_t)ow * oh * oc;
+        if ((r.asx + r.asy + r.asc == 0 || (r.asx && r.asy == (size_t)ow && r.asc == (size_t)ow * oh)) &&
+            (r.bsx + r.bsy + r.bsc == 0 || (r.bsx && r.bsy == (size_t)ow && r.bsc == (size_t)ow * oh))) {
+            /* each operand dense (the output's shape) or one value: one flat row */
+            if (n < PARALLEL_MIN) flat_range(&r, 0, n);
+            else mxn_parallel_for(opt, n, 1024, flat_range, &r);
+        } else if (n < PARALLEL_MIN) {
+            rows_range(&r, 0, (size_t)oc * oh);
+        } else {
+            mxn_parallel_for(opt, (size_t)oc * oh, 1, rows_range, &r);
+        }
         return MXN_OK;
     }
 }

@@ -465,7 +465,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         }
         if (gemm) {
             mxn_conv_gemm_out o = {&c->act, 0.f, 1, mxn_mat_f32(out), NULL};
-            rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, &gemm_scratch, err);
+            rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, opt->pool, &gemm_scratch, err);
             if (rc) goto fail;
         } else {
             mxn_conv2d_f32_ref(&s, src, mxn_mat_f32(&wref), c->bias_term ? mxn_mat_f32(&c->bias) : NULL,
@@ -504,7 +504,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
             mxn_conv_gemm_out o = {&c->act, c->top_scale, c->dequant_fused,
                                    out->dtype == MXN_F32 ? mxn_mat_f32(out) : NULL,
                                    out->dtype == MXN_I8 ? mxn_mat_i8(out) : NULL};
-            rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, &gemm_scratch, err);
+            rc = mxn_conv_gemm_run(&c->gemm, &s, src, &o, opt->kernels, opt->num_threads, opt->pool, &gemm_scratch, err);
             if (rc) goto fail;
             goto done;
         }

@@ -218,7 +218,7 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
     }
     mxn_note_scratch(opt, (size_t)d.workers * (plane_bytes * (c->stride_w == 2 ? 2 : 1) +
                                                 (int8 && in->dtype == MXN_F32 ? (size_t)in->w * in->h : 0)));
-    mxn_run_workers(d.workers, dw_worker_main, wk, sizeof(dw_worker));
+    mxn_run_workers(opt->pool, d.workers, dw_worker_main, wk, sizeof(dw_worker));
     goto done;
 
 no_mem:

@@ -2,6 +2,7 @@
  * All bottoms have the same shape.  Sum with coeffs is evaluated as ncnn does:
  * y = x0*c0 + x1*c1, then y += xk*ck, each product and sum rounded. */
 #include "layer_util.h"
+#include "../thread_pool.h"
 
 enum { ELTWISE_PROD = 0, ELTWISE_SUM = 1, ELTWISE_MAX = 2 };
 
@@ -45,26 +46,26 @@ static int load_param(mxn_layer *l, const mxn_paramdict *pd, mxn_error *err)
     return MXN_OK;
 }
 
-static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
-                   mxn_error *err)
-{
-    const eltwise_priv *p = (const eltwise_priv *)l->priv;
-    const mxn_mat *a = &bottoms[0];
-    size_t i, n = mxn_mat_total(a);
+typedef struct {
+    const eltwise_priv *p;
+    const mxn_mat *bottoms;
+    int count;
     float *y;
-    int k, rc;
-    (void)opt;
-    for (k = 0; k < l->bottom_count; k++) {
-        const mxn_mat *b = &bottoms[k];
-        if ((rc = mxn_check_f32(l, b, k, err))) return rc;
-        if (b->dims != a->dims || b->w != a->w || b->h != a->h || b->c != a->c)
-            return mxn_error_set(err, MXN_ERR_SHAPE, "bottom %d (c,h,w = %d,%d,%d) differs from bottom 0 (%d,%d,%d)", k,
-                                 b->c, b->h, b->w, a->c, a->h, a->w);
-    }
-    if ((rc = mxn_mat_alloc_like(&tops[0], a, MXN_F32, err))) return rc;
-    y = mxn_mat_f32(&tops[0]);
+} eltwise_run;
+
+/* elements [begin, end): bottom 0 with bottom 1, then the others in order
+ * (each element the same operations whatever the split) */
+static void eltwise_range(void *ctx, size_t begin, size_t end)
+{
+    const eltwise_run *r = (const eltwise_run *)ctx;
+    const eltwise_priv *p = r->p;
+    const size_t n = end - begin;
+    float *restrict y = r->y + begin;
+    size_t i;
+    int k;
     {
-        const float *x0 = mxn_mat_f32(&bottoms[0]), *x1 = mxn_mat_f32(&bottoms[1]);
+        const float *restrict x0 = mxn_mat_f32(&r->bottoms[0]) + begin;
+        const float *restrict x1 = mxn_mat_f32(&r->bottoms[1]) + begin;
         if (p->op == ELTWISE_PROD) {
             for (i = 0; i < n; i++) y[i] = x0[i] * x1[i];
         } else if (p->op == ELTWISE_MAX) {
@@ -76,8 +77,8 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
             for (i = 0; i < n; i++) y[i] = x0[i] * c0 + x1[i] * c1;
         }
     }
-    for (k = 2; k < l->bottom_count; k++) {
-        const float *x = mxn_mat_f32(&bottoms[k]);
+    for (k = 2; k < r->count; k++) {
+        const float *restrict x = mxn_mat_f32(&r->bottoms[k]) + begin;
         if (p->op == ELTWISE_PROD) {
             for (i = 0; i < n; i++) y[i] *= x[i];
         } else if (p->op == ELTWISE_MAX) {
@@ -89,6 +90,30 @@ static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, co
             for (i = 0; i < n; i++) y[i] += x[i] * c;
         }
     }
+}
+
+static int forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops, const mxn_option *opt,
+                   mxn_error *err)
+{
+    const eltwise_priv *p = (const eltwise_priv *)l->priv;
+    const mxn_mat *a = &bottoms[0];
+    const size_t n = mxn_mat_total(a);
+    eltwise_run r;
+    int k, rc;
+    for (k = 0; k < l->bottom_count; k++) {
+        const mxn_mat *b = &bottoms[k];
+        if ((rc = mxn_check_f32(l, b, k, err))) return rc;
+        if (b->dims != a->dims || b->w != a->w || b->h != a->h || b->c != a->c)
+            return mxn_error_set(err, MXN_ERR_SHAPE, "bottom %d (c,h,w = %d,%d,%d) differs from bottom 0 (%d,%d,%d)", k,
+                                 b->c, b->h, b->w, a->c, a->h, a->w);
+    }
+    if ((rc = mxn_mat_alloc_like(&tops[0], a, MXN_F32, err))) return rc;
+    r.p = p;
+    r.bottoms = bottoms;
+    r.count = l->bottom_count;
+    r.y = mxn_mat_f32(&tops[0]);
+    if (n < MXN_PARALLEL_MIN_WORK) eltwise_range(&r, 0, n);
+    else mxn_parallel_for(opt, n, 1024, eltwise_range, &r);
     return MXN_OK;
 }
 

@@ -68,6 +68,20 @@ static unsigned char *run_one(const shared_case *sc, int k, int nthreads, size_t
     } else {
         snprintf(message, msize, "no output: %s", mxn_session_error(s));
     }
+    /* the same session again with another thread count (its thread pool is
+     * remade): the same bits */
+    if (copy && nthreads > 1) {
+        status = mxn_session_set_num_threads(s, nthreads == 2 ? 3 : nthreads - 1);
+        if (status == 0)
+            status = mxn_session_run(s, NULL, 0);
+        data = status == 0 ? mxn_session_blob(s, mxn_net_output_blob(sc->net, 0), &dims, &w, &h, &c, &dtype) : NULL;
+        if (!data || memcmp(data, copy, *bytes) != 0) {
+            snprintf(message, msize, "%s", data ? "a second run with another thread count differs"
+                                                : mxn_session_error(s));
+            free(copy);
+            copy = NULL;
+        }
+    }
     mxn_session_destroy(s);
     return copy;
 }
@@ -98,6 +112,7 @@ static void *worker(void *p)
     return NULL;
 }
 
+/* param == NULL: `bin` is the text of a .param that needs no weights */
 static int test_model(const char *param, const char *bin, const char *name)
 {
     shared_case sc;
@@ -107,7 +122,8 @@ static int test_model(const char *param, const char *bin, const char *name)
     int failures = 0, w = 0, h = 0, c = 0;
     size_t total;
     memset(&sc, 0, sizeof(sc));
-    if (!net || mxn_net_load_param(net, param) != 0 || mxn_net_load_bin(net, bin) != 0) {
+    if (!net || (param ? mxn_net_load_param(net, param) != 0 || mxn_net_load_bin(net, bin) != 0
+                       : mxn_net_load_param_mem(net, bin, strlen(bin)) != 0)) {
         printf("FAIL  %s: does not load: %s\n", name, net ? mxn_net_error(net) : "no memory");
         mxn_net_destroy(net);
         return 1;
@@ -175,6 +191,20 @@ static int test_model(const char *param, const char *bin, const char *name)
     return failures ? 1 : 0;
 }
 
+/* The cheap layers big enough to be split over the session's thread pool
+ * (Pooling max and average, BinaryOp, ReLU, Eltwise: csrc/thread_pool.c;
+ * 64x64x64 = MXN_PARALLEL_MIN_WORK elements). */
+static const char POOLED_LAYERS[] =
+    "7767517\n"
+    "7 9\n"
+    "Input in 0 1 x 0=64 1=64 2=64\n"
+    "Split sx 1 3 x x1 x2 x3\n"
+    "Pooling pool 1 1 x1 p 0=0 1=3 2=1 3=1\n"
+    "BinaryOp add 2 1 p x2 s 0=0\n"
+    "ReLU relu 1 1 s r 0=0.1\n"
+    "Eltwise elt 2 1 r x3 e 0=1\n"
+    "Pooling avg 1 1 e y 0=1 1=2 2=2\n";
+
 int main(int argc, char **argv)
 {
     char dir[4096];
@@ -205,6 +235,10 @@ int main(int argc, char **argv)
             passed++;
     }
     closedir(d);
+    if (test_model(NULL, POOLED_LAYERS, "pooled_layers"))
+        failed++;
+    else
+        passed++;
     printf("thread_test: %d passed, %d failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;
 }
