@@ -1,8 +1,9 @@
 /* The kernel sets compiled into this build and the choice between them.
  *
  * x86: chosen at run time from cpuid, so one library runs everywhere: SSE2
- * (every x86-64), AVX2+FMA, and AVX-512 VNNI (int8 vpdpwssd on 256-bit
- * registers; its float kernels are AVX2's) where the CPU and OS have them.
+ * (every x86-64), AVX2+FMA, and AVX-512 F/BW/VL/DQ + VNNI (GEMM kernels on
+ * 512-bit registers, int8 by vpdpwssd; its other kernels are AVX2's) where
+ * the CPU and OS have them.
  * ARM: NEON when the build targets it.  "ref" is always there: the portable
  * reference of kernels_ref.c, which defines the results the other sets are
  * tested against.  A session starts with $MAIXNN_KERNELS (ref, sse2, avx2,
@@ -14,7 +15,7 @@
 
 static const mxn_kernel_set kernel_sets[] = {
 #ifdef MXN_HAVE_X86_KERNELS
-    {"avx512vnni", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx512vnni, mxn_pack_pairs_avx2,
+    {"avx512vnni", 32, 32, mxn_sgemm_avx512, mxn_s8gemm_avx512vnni, mxn_pack_pairs_avx512,
      mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
     {"avx2", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx2, mxn_pack_pairs_avx2, mxn_quantize_avx2, mxn_dw_f32_avx2,
      mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
@@ -36,7 +37,9 @@ static int cpu_supports(const mxn_kernel_set *k)
     if (strcmp(k->name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (strcmp(k->name, "avx512vnni") == 0)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+               __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vnni");
 #endif
     (void)k;
     return 1;

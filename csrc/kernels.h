@@ -231,7 +231,10 @@ void mxn_dw_s8_avx2(int n, int taps, const int8_t *const *src, const int8_t *w, 
 void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                      float *out);
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
+/* AVX-512 F/BW/VL/DQ (+ VNNI for int8): 8 x 32 tiles (csrc/x86/gemm_avx512.c) */
+void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #define MXN_HAVE_NEON_KERNELS 1

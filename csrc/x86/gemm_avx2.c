@@ -1,12 +1,11 @@
-/* AVX2 + FMA packed-GEMM convolution micro-kernels (kernels.h), and the
- * AVX-512 VNNI int8 one (its own target attribute).  Compiled for every x86
+/* AVX2 + FMA packed-GEMM convolution micro-kernels (kernels.h).  Compiled for every x86
  * build with per-function target attributes and only called when cpuid
  * reports the instructions (kernel_select.c), so one library runs on any x86-64.
  *
  * float32: 8 output channels x 16 columns, FMA.
  * int8: vpmaddwd on sign-extended int16 - the 8 channels of a tap pair in
  * one register, each column's tap pair broadcast; 8 x 8 int32 accumulators
- * (one per column).  The epilogue is mxn_conv_dequant_ref's formula in
+ * (one per column).  (The AVX-512 kernels are in gemm_avx512.c.)  The epilogue is mxn_conv_dequant_ref's formula in
  * vector form: vfmadd gives fmaf's single rounding, the rest are the same
  * IEEE operations in the same order, so the int8 results are bit-identical. */
 #include "avx2_common.h"
@@ -120,15 +119,6 @@ static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
 AVX2 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
 {
     MXN_S8GEMM_BODY(ACC_MADD)
-}
-
-/* AVX-512 VNNI (with VL, on 256-bit registers): vpdpwssd is vpmaddwd and the
- * add in one instruction - the same exact int32 sums. */
-#define VNNI __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
-
-VNNI void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
-{
-    MXN_S8GEMM_BODY(_mm256_dpwssd_epi32)
 }
 
 AVX2 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d)

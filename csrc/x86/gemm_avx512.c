@@ -1,0 +1,209 @@
+/* AVX-512 packed-GEMM convolution micro-kernels (kernels.h) of the
+ * "avx512vnni" kernel set: AVX-512 F/BW/VL/DQ + VNNI, per-function target
+ * attributes, only called where cpuid reports them (kernel_select.c).
+ *
+ * Both kernels compute a tile of 8 output channels (one A panel) x 32
+ * columns: the columns sit in the vector lanes (two zmm registers per
+ * channel row, 16 accumulators), each channel's weight is broadcast from
+ * memory as the FMA's / vpdpwssd's embedded-broadcast operand, so one tap
+ * costs 2 loads of B and 16 multiply-adds.  The accumulators are rows of the
+ * output, so the epilogue stores them directly (masked for partial tiles):
+ * no transpose.
+ *
+ * float32: vfmadd231ps from the bias.
+ * int8: vpdpwssd (int16 pairs -> exact int32 sums) on the int16 B panel;
+ * the int8 A panel's pairs are sign-extended to int16 into a small stack
+ * buffer, a block of taps at a time, so that they can be broadcast.  The
+ * epilogue is mxn_conv_dequant_ref's formula in vector form (vfmadd = fmaf's
+ * single rounding, the rest the same IEEE operations in the same order):
+ * int8 results are bit-identical to the reference. */
+#include "avx2_common.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+
+#define AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")))
+#define VNNI512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
+
+#define MR MXN_GEMM_MR
+#define NR 32
+/* taps (pairs) of A sign-extended at a time: 8 KB of int32 pairs */
+#define KB 256
+
+/* the activation for types 0..3, as act_avx2 (same comparisons) */
+static inline AVX512 __m512 act_avx512(const mxn_activation *a, __m512 v)
+{
+    switch (a->type) {
+    case 1: return _mm512_max_ps(v, _mm512_setzero_ps());
+    case 2: {
+        __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+        return _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, _mm512_set1_ps(a->p0)), v);
+    }
+    case 3: return _mm512_min_ps(_mm512_set1_ps(a->p1), _mm512_max_ps(_mm512_set1_ps(a->p0), v));
+    default: return v;
+    }
+}
+
+/* mxn_float2int8 on 16 lanes (see float2int8_avx2) -> 16 bytes */
+static inline AVX512 __m128i float2int8_avx512(__m512 x)
+{
+    x = _mm512_add_ps(x, _mm512_or_ps(_mm512_and_ps(x, _mm512_set1_ps(-0.f)), _mm512_set1_ps(0.5f)));
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-127.f)), _mm512_set1_ps(127.f));
+    return _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(x));
+}
+
+static inline AVX512 __mmask16 cols_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* ---- float32 ----------------------------------------------------------- */
+
+#define FMA_ROW(r)                                                                                    \
+    do {                                                                                              \
+        const __m512 x = _mm512_set1_ps(ak[r]);                                                       \
+        c##r##0 = _mm512_fmadd_ps(b0, x, c##r##0);                                                    \
+        if (wide) c##r##1 = _mm512_fmadd_ps(b1, x, c##r##1);                                          \
+    } while (0)
+
+static inline AVX512 void sgemm_tile(int K, const float *a, const float *b, const mxn_gemm_tile *t, const int wide)
+{
+    __m512 c00 = _mm512_set1_ps(t->bias[0]), c01 = c00, c10 = _mm512_set1_ps(t->bias[1]), c11 = c10;
+    __m512 c20 = _mm512_set1_ps(t->bias[2]), c21 = c20, c30 = _mm512_set1_ps(t->bias[3]), c31 = c30;
+    __m512 c40 = _mm512_set1_ps(t->bias[4]), c41 = c40, c50 = _mm512_set1_ps(t->bias[5]), c51 = c50;
+    __m512 c60 = _mm512_set1_ps(t->bias[6]), c61 = c60, c70 = _mm512_set1_ps(t->bias[7]), c71 = c70;
+    __m512 v[MR][2];
+    int k, r;
+    for (k = 0; k < K; k++) {
+        const float *ak = a + (size_t)k * MR;
+        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * NR);
+        const __m512 b1 = wide ? _mm512_loadu_ps(b + (size_t)k * NR + 16) : b0;
+        FMA_ROW(0);
+        FMA_ROW(1);
+        FMA_ROW(2);
+        FMA_ROW(3);
+        FMA_ROW(4);
+        FMA_ROW(5);
+        FMA_ROW(6);
+        FMA_ROW(7);
+    }
+    v[0][0] = c00; v[0][1] = c01; v[1][0] = c10; v[1][1] = c11;
+    v[2][0] = c20; v[2][1] = c21; v[3][0] = c30; v[3][1] = c31;
+    v[4][0] = c40; v[4][1] = c41; v[5][0] = c50; v[5][1] = c51;
+    v[6][0] = c60; v[6][1] = c61; v[7][0] = c70; v[7][1] = c71;
+    if (t->act->type > 3) {
+        float buf[MR * NR];
+        for (r = 0; r < MR; r++) {
+            _mm512_storeu_ps(buf + r * NR, v[r][0]);
+            _mm512_storeu_ps(buf + r * NR + 16, v[r][1]);
+        }
+        mxn_gemm_tile_store_f32(t, buf, NR, 1);
+        return;
+    }
+    {
+        const __mmask16 m0 = cols_mask(t->nr), m1 = cols_mask(t->nr - 16);
+        for (r = 0; r < t->mr; r++) {
+            float *o = t->out_f32 + (size_t)r * t->ldc;
+            _mm512_mask_storeu_ps(o, m0, act_avx512(t->act, v[r][0]));
+            if (wide) _mm512_mask_storeu_ps(o + 16, m1, act_avx512(t->act, v[r][1]));
+        }
+    }
+}
+
+AVX512 void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t)
+{
+    if (t->nr > 16) sgemm_tile(K, a, b, t, 1);
+    else sgemm_tile(K, a, b, t, 0);
+}
+
+/* ---- int8 --------------------------------------------------------------- */
+
+/* the int8 tile's epilogue: c[r][h] holds channel r's columns 16h..16h+15 */
+static inline AVX512 void s8_store(__m512i c[MR][2], const mxn_gemm_tile *t, const int wide)
+{
+    int r, h;
+    if (t->act->type > 3) {
+        int32_t buf[MR * NR];
+        for (r = 0; r < MR; r++) {
+            _mm512_storeu_si512((void *)(buf + r * NR), c[r][0]);
+            _mm512_storeu_si512((void *)(buf + r * NR + 16), c[r][1]);
+        }
+        mxn_gemm_tile_store_s32(t, buf, NR, 1);
+        return;
+    }
+    for (r = 0; r < t->mr; r++) {
+        const __m512 s = _mm512_set1_ps(t->scale_in[r]), bs = _mm512_set1_ps(t->bias[r]);
+        for (h = 0; h < 1 + wide; h++) {
+            const __mmask16 m = cols_mask(t->nr - 16 * h);
+            const __m512 f = _mm512_cvtepi32_ps(c[r][h]);
+            __m512 v = t->fused ? _mm512_fmadd_ps(f, s, bs) : _mm512_add_ps(_mm512_mul_ps(f, s), bs);
+            v = act_avx512(t->act, v);
+            if (t->out_i8)
+                _mm_mask_storeu_epi8(t->out_i8 + (size_t)r * t->ldc + 16 * h, m,
+                                     float2int8_avx512(_mm512_mul_ps(v, _mm512_set1_ps(t->top_scale))));
+            else
+                _mm512_mask_storeu_ps(t->out_f32 + (size_t)r * t->ldc + 16 * h, m, v);
+        }
+    }
+}
+
+#define DP_ROW(r)                                                                                     \
+    do {                                                                                              \
+        const __m512i x = _mm512_set1_epi32(ak[r]);                                                   \
+        c[r][0] = _mm512_dpwssd_epi32(c[r][0], b0, x);                                                \
+        if (wide) c[r][1] = _mm512_dpwssd_epi32(c[r][1], b1, x);                                      \
+    } while (0)
+
+static inline VNNI512 void s8gemm_tile(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t,
+                                       const int wide)
+{
+    /* abuf[kp][r]: channel r's tap pair kp as two int16 in one int32 */
+    int32_t abuf[KB * MR] __attribute__((aligned(64)));
+    __m512i c[MR][2];
+    int k0, kp, r;
+    for (r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
+    for (k0 = 0; k0 < K2; k0 += KB) {
+        const int kb = K2 - k0 < KB ? K2 - k0 : KB;
+        const int8_t *ab = a + (size_t)k0 * MR * 2;
+        const int16_t *bb = b + (size_t)k0 * NR * 2;
+        for (kp = 0; kp + 2 <= kb; kp += 2)
+            _mm512_store_si512((void *)(abuf + kp * MR),
+                               _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(ab + kp * MR * 2))));
+        if (kp < kb)
+            _mm256_store_si256((__m256i *)(abuf + kp * MR),
+                               _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ab + kp * MR * 2))));
+        for (kp = 0; kp < kb; kp++) {
+            const int32_t *ak = abuf + kp * MR;
+            const __m512i b0 = _mm512_loadu_si512((const void *)(bb + (size_t)kp * NR * 2));
+            const __m512i b1 = wide ? _mm512_loadu_si512((const void *)(bb + (size_t)kp * NR * 2 + 32)) : b0;
+            DP_ROW(0);
+            DP_ROW(1);
+            DP_ROW(2);
+            DP_ROW(3);
+            DP_ROW(4);
+            DP_ROW(5);
+            DP_ROW(6);
+            DP_ROW(7);
+        }
+    }
+    s8_store(c, t, wide);
+}
+
+VNNI512 void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
+{
+    if (t->nr > 16) s8gemm_tile(K2, a, b, t, 1);
+    else s8gemm_tile(K2, a, b, t, 0);
+}
+
+/* 32 pixels of two taps' rows -> 32 int16 pairs */
+AVX512 void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d)
+{
+    int h;
+    for (h = 0; h < 2; h++) {
+        const __m128i x0 = _mm_loadu_si128((const __m128i *)(s0 + 16 * h));
+        const __m128i x1 = _mm_loadu_si128((const __m128i *)(s1 + 16 * h));
+        const __m256i lohi = _mm256_set_m128i(_mm_unpackhi_epi8(x0, x1), _mm_unpacklo_epi8(x0, x1));
+        _mm512_storeu_si512((void *)(d + 32 * h), _mm512_cvtepi8_epi16(lohi));
+    }
+}
+
+#endif
