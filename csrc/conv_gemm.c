@@ -142,79 +142,100 @@ typedef struct {
 } run_ctx;
 
 typedef struct {
+    int j, n;
+    size_t off;
+} col_run;
+
+typedef struct {
     const run_ctx *c;
     int id;
     void *bpack;             /* this worker's B tile */
     size_t *coff;            /* [nc] input offset of each column of the tile */
+    col_run *runs;           /* [nr] the runs of one micro-panel */
 } worker;
 
-/* a full micro-panel whose columns are consecutive input pixels (stride 1,
- * within one output row): packing is a plain copy */
-static int contiguous(const size_t *co, int w, int nr)
+/* The runs of a micro-panel: maximal groups of columns j..j+n-1 whose input
+ * offsets go up by stride_w (the pixels of one output row - or of several
+ * rows when the input rows are exactly that far apart, as in a 1x1 stride-1
+ * convolution), so that every tap packs them as one strided vector.
+ * Returns the number of runs (at most w). */
+static int find_runs(const size_t *co, int w, size_t step, col_run *r)
 {
-    return w == nr && co[nr - 1] - co[0] == (size_t)(nr - 1);
+    int j, nr = 0;
+    for (j = 0; j < w; j++) {
+        if (j > 0 && co[j] - co[j - 1] == step) {
+            r[nr - 1].n++;
+            continue;
+        }
+        r[nr].j = j;
+        r[nr].n = 1;
+        r[nr].off = co[j];
+        nr++;
+    }
+    return nr;
 }
 
-static void pack_b_f32(const run_ctx *c, const float *in, size_t n0, int cols, const size_t *coff, float *bp)
+static void pack_b_f32(const run_ctx *c, const float *in, int cols, const size_t *coff, col_run *runs, float *bp)
 {
-    const int K = c->g->K, nr = c->nr;
-    int sp, k, j;
+    const int K = c->g->K, nr = c->nr, step = c->s->stride_w;
+    int sp, k, j, q;
     for (sp = 0; sp < cols; sp += nr) {
         const int w = cols - sp < nr ? cols - sp : nr;
-        const size_t *co = coff + sp;
-        if (contiguous(co, w, nr)) {
+        const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
+        float *panel = bp + (size_t)sp * K;
+        if (nruns == 1 && w == nr && step == 1) {
             for (k = 0; k < K; k++)
-                memcpy(bp + ((size_t)sp * K + (size_t)k * nr), in + c->koff[k] + co[0], sizeof(float) * (size_t)nr);
+                memcpy(panel + (size_t)k * nr, in + c->koff[k] + runs[0].off, sizeof(float) * (size_t)nr);
             continue;
         }
         for (k = 0; k < K; k++) {
             const float *src = in + c->koff[k];
-            float *dst = bp + ((size_t)sp * K + (size_t)k * nr);
-            for (j = 0; j < w; j++) dst[j] = src[co[j]];
-            for (; j < nr; j++) dst[j] = 0.f;
+            float *dst = panel + (size_t)k * nr;
+            for (q = 0; q < nruns; q++) {
+                const col_run *r = &runs[q];
+                if (c->k->pack_run_f32) {
+                    c->k->pack_run_f32(src + r->off, step, r->n, dst + r->j);
+                } else {
+                    const float *s = src + r->off;
+                    for (j = 0; j < r->n; j++) dst[r->j + j] = s[(size_t)j * step];
+                }
+            }
+            for (j = w; j < nr; j++) dst[j] = 0.f;
         }
     }
-    (void)n0;
 }
 
-static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, int16_t *bp)
+static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, col_run *runs, int16_t *bp)
 {
-    const int K = c->g->K, K2 = c->g->K2, nr = c->nr;
-    int sp, kp, j;
+    const int K = c->g->K, K2 = c->g->K2, nr = c->nr, step = c->s->stride_w;
+    int sp, kp, j, q;
     for (sp = 0; sp < cols; sp += nr) {
         const int w = cols - sp < nr ? cols - sp : nr;
-        const size_t *co = coff + sp;
-        if (contiguous(co, w, nr)) {
-            /* all pairs but an odd K's last one */
-            for (kp = 0; kp < K / 2; kp++)
-                c->k->pack_pairs(in + c->koff[2 * kp] + co[0], in + c->koff[2 * kp + 1] + co[0],
-                                 bp + ((size_t)sp * K2 + (size_t)kp * nr) * 2);
-            if (K % 2) {
-                const int8_t *s0 = in + c->koff[K - 1] + co[0];
-                int16_t *dst = bp + ((size_t)sp * K2 + (size_t)(K2 - 1) * nr) * 2;
-                for (j = 0; j < nr; j++) {
-                    dst[2 * j] = s0[j];
-                    dst[2 * j + 1] = 0;
-                }
-            }
-            continue;
-        }
+        const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
+        int16_t *panel = bp + (size_t)sp * K2 * 2;
+        const int whole = nruns == 1 && w == nr && step == 1;
         for (kp = 0; kp < K2; kp++) {
             const int8_t *s0 = in + c->koff[2 * kp];
-            int16_t *dst = bp + ((size_t)sp * K2 + (size_t)kp * nr) * 2;
-            if (2 * kp + 1 < K) {
-                const int8_t *s1 = in + c->koff[2 * kp + 1];
-                for (j = 0; j < w; j++) {
-                    dst[2 * j] = s0[co[j]];
-                    dst[2 * j + 1] = s1[co[j]];
-                }
-            } else {
-                for (j = 0; j < w; j++) {
-                    dst[2 * j] = s0[co[j]];
-                    dst[2 * j + 1] = 0;
+            const int8_t *s1 = 2 * kp + 1 < K ? in + c->koff[2 * kp + 1] : NULL;
+            int16_t *dst = panel + (size_t)kp * nr * 2;
+            if (whole && s1) {
+                c->k->pack_pairs(s0 + runs[0].off, s1 + runs[0].off, dst);
+                continue;
+            }
+            for (q = 0; q < nruns; q++) {
+                const col_run *r = &runs[q];
+                if (c->k->pack_run_s8) {
+                    c->k->pack_run_s8(s0 + r->off, s1 ? s1 + r->off : NULL, step, r->n, dst + 2 * r->j);
+                } else {
+                    const int8_t *a = s0 + r->off, *b = s1 ? s1 + r->off : NULL;
+                    int16_t *d = dst + 2 * r->j;
+                    for (j = 0; j < r->n; j++) {
+                        d[2 * j] = a[(size_t)j * step];
+                        d[2 * j + 1] = b ? b[(size_t)j * step] : 0;
+                    }
                 }
             }
-            for (; j < nr; j++) dst[2 * j] = dst[2 * j + 1] = 0;
+            for (j = w; j < nr; j++) dst[2 * j] = dst[2 * j + 1] = 0;
         }
     }
 }
@@ -240,8 +261,8 @@ static void run_item(worker *wk, int item)
         const size_t y = n / (size_t)s->out_w, x = n % (size_t)s->out_w;
         wk->coff[j] = y * s->stride_h * (size_t)s->in_w + x * s->stride_w;
     }
-    if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, (int16_t *)wk->bpack);
-    else pack_b_f32(c, (const float *)c->in + in_goff, n0, cols, wk->coff, (float *)wk->bpack);
+    if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (int16_t *)wk->bpack);
+    else pack_b_f32(c, (const float *)c->in + in_goff, cols, wk->coff, wk->runs, (float *)wk->bpack);
 
     t.ldc = c->N;
     t.act = c->o->act;
@@ -318,7 +339,8 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
     c.workers = num_threads < c.items ? num_threads : c.items;
 
     *scratch_bytes = sizeof(size_t) * (size_t)g->K +
-                     (size_t)c.workers * (col_bytes * (size_t)c.nc + sizeof(size_t) * (size_t)c.nc);
+                     (size_t)c.workers * (col_bytes * (size_t)c.nc + sizeof(size_t) * (size_t)c.nc +
+                                          sizeof(col_run) * (size_t)c.nr);
     koff = (size_t *)malloc(sizeof(size_t) * (size_t)g->K);
     wk = (worker *)calloc((size_t)c.workers, sizeof(worker));
     if (!koff || !wk) goto no_mem;
@@ -332,7 +354,8 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
         wk[i].id = i;
         wk[i].bpack = malloc(col_bytes * (size_t)c.nc);
         wk[i].coff = (size_t *)malloc(sizeof(size_t) * (size_t)c.nc);
-        if (!wk[i].bpack || !wk[i].coff) goto no_mem;
+        wk[i].runs = (col_run *)malloc(sizeof(col_run) * (size_t)c.nr);
+        if (!wk[i].bpack || !wk[i].coff || !wk[i].runs) goto no_mem;
     }
     mxn_run_workers(c.workers, worker_main, wk, sizeof(worker));
     goto done;
@@ -344,6 +367,7 @@ done:
         for (i = 0; i < c.workers; i++) {
             free(wk[i].bpack);
             free(wk[i].coff);
+            free(wk[i].runs);
         }
     free(wk);
     free(koff);

@@ -199,6 +199,12 @@ struct mxn_kernel_set {
     void (*fc_f32)(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                    float *out);
     void (*fc_s8)(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
+    /* ---- GEMM B packing (conv_gemm.c; NULL: its portable loops) ----
+     * n (1..nr) columns that are input pixels `step` apart: float32
+     * d[j] = s[j * step]; int8 pairs d[2j] = s0[j * step], d[2j + 1] =
+     * s1 ? s1[j * step] : 0.  Only d[0 .. n) (pairs) is written. */
+    void (*pack_run_f32)(const float *s, int step, int n, float *d);
+    void (*pack_run_s8)(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -235,6 +241,8 @@ void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_
 void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d);
+void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d);
+void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #define MXN_HAVE_NEON_KERNELS 1

@@ -206,4 +206,69 @@ AVX512 void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d
     }
 }
 
+/* ---- B packing of one run of columns (kernels.h pack_run_*) -------------- */
+
+static inline AVX512 __mmask32 mask32(int n)
+{
+    return n >= 32 ? (__mmask32)0xFFFFFFFFu : n <= 0 ? (__mmask32)0 : (__mmask32)((1u << n) - 1u);
+}
+
+static inline AVX512 __mmask64 mask64(int n)
+{
+    return n >= 64 ? (__mmask64)~0ull : n <= 0 ? (__mmask64)0 : (__mmask64)((1ull << n) - 1ull);
+}
+
+/* 16 floats at step 1 or 2 (the lanes past n are zero, never loaded) */
+static inline AVX512 __m512 load16_step(const float *s, int step, int n)
+{
+    if (step == 1) return _mm512_maskz_loadu_ps(cols_mask(n), s);
+    if (step == 2) {
+        const __m512 lo = _mm512_maskz_loadu_ps(cols_mask(2 * n - 1), s);
+        const __m512 hi = _mm512_maskz_loadu_ps(cols_mask(2 * n - 17), s + 16);
+        const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        return _mm512_permutex2var_ps(lo, even, hi);
+    }
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), cols_mask(n),
+                                    _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
+                                                                        2, 1, 0),
+                                                       _mm512_set1_epi32(step)),
+                                    s, 4);
+}
+
+AVX512 void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d)
+{
+    int j;
+    for (j = 0; j < n; j += 16)
+        _mm512_mask_storeu_ps(d + j, cols_mask(n - j), load16_step(s + (size_t)j * step, step, n - j));
+}
+
+/* 32 bytes at step 1 or 2 (zero past n, never loaded) */
+static inline AVX512 __m256i load32b_step(const int8_t *s, int step, int n)
+{
+    if (step == 1) return _mm256_maskz_loadu_epi8(mask32(n), s);
+    if (step == 2) return _mm512_cvtepi16_epi8(_mm512_maskz_loadu_epi8(mask64(2 * n - 1), s));
+    {
+        int8_t t[32] = {0};
+        int j;
+        for (j = 0; j < n && j < 32; j++) t[j] = s[(size_t)j * step];
+        return _mm256_loadu_si256((const __m256i *)t);
+    }
+}
+
+AVX512 void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d)
+{
+    int j;
+    for (j = 0; j < n; j += 32) {
+        const int m = n - j;
+        const __m256i x0 = load32b_step(s0 + (size_t)j * step, step, m);
+        const __m256i x1 = s1 ? load32b_step(s1 + (size_t)j * step, step, m) : _mm256_setzero_si256();
+        const __m128i a0 = _mm256_castsi256_si128(x0), a1 = _mm256_castsi256_si128(x1);
+        const __m128i b0 = _mm256_extracti128_si256(x0, 1), b1 = _mm256_extracti128_si256(x1, 1);
+        const __m512i lo = _mm512_cvtepi8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a0, a1), _mm_unpacklo_epi8(a0, a1)));
+        const __m512i hi = _mm512_cvtepi8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(b0, b1), _mm_unpacklo_epi8(b0, b1)));
+        _mm512_mask_storeu_epi16(d + 2 * j, mask32(2 * m), lo);
+        if (m > 16) _mm512_mask_storeu_epi16(d + 2 * j + 32, mask32(2 * m - 32), hi);
+    }
+}
+
 #endif
