@@ -9,7 +9,7 @@
 
 #define MR MXN_GEMM_MR
 /* one B tile (K x nc packed values) is sized to stay in L2 */
-#define B_TILE_BYTES (96 * 1024)
+#define B_TILE_BYTES (512 * 1024)
 
 void mxn_conv_gemm_free(mxn_conv_gemm *g)
 {
@@ -268,23 +268,47 @@ static void run_item(worker *wk, int item)
     t.act = c->o->act;
     t.top_scale = c->o->top_scale;
     t.fused = c->o->fused;
-    for (p = p0; p < p1; p++) {
-        const size_t pan = (size_t)gi * g->panels + (size_t)p;
-        const size_t row0 = (size_t)gi * g->M + (size_t)p * MR;
-        t.mr = g->M - p * MR < MR ? g->M - p * MR : MR;
-        t.bias = g->bias + pan * MR;
-        t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
-        for (sp = 0; sp < cols; sp += c->nr) {
-            const size_t col = n0 + (size_t)sp;
-            t.nr = cols - sp < c->nr ? cols - sp : c->nr;
-            t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + col : NULL;
-            t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + col : NULL;
-            if (c->int8)
-                c->k->s8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
-                             (const int16_t *)wk->bpack + (size_t)sp * g->K2 * 2, &t);
-            else
-                c->k->sgemm(g->K, g->a_f32 + pan * g->K * MR, (const float *)wk->bpack + (size_t)sp * g->K, &t);
+    /* the full micro-tiles, one A panel at a time */
+    {
+        const int tail_fn = c->int8 ? c->k->s8gemm_tail != NULL : c->k->sgemm_tail != NULL;
+        const int full = tail_fn ? cols / c->nr * c->nr : cols;
+        for (p = p0; p < p1; p++) {
+            const size_t pan = (size_t)gi * g->panels + (size_t)p;
+            const size_t row0 = (size_t)gi * g->M + (size_t)p * MR;
+            t.mr = g->M - p * MR < MR ? g->M - p * MR : MR;
+            t.bias = g->bias + pan * MR;
+            t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
+            for (sp = 0; sp < full; sp += c->nr) {
+                const size_t col = n0 + (size_t)sp;
+                t.nr = cols - sp < c->nr ? cols - sp : c->nr;
+                t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + col : NULL;
+                t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + col : NULL;
+                if (c->int8)
+                    c->k->s8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
+                                 (const int16_t *)wk->bpack + (size_t)sp * g->K2 * 2, &t);
+                else
+                    c->k->sgemm(g->K, g->a_f32 + pan * g->K * MR, (const float *)wk->bpack + (size_t)sp * g->K, &t);
+            }
         }
+        /* the partial micro-tile at the end: two A panels per call (kernels.h) */
+        if (full < cols)
+            for (p = p0; p < p1; p += 2) {
+                const size_t pan = (size_t)gi * g->panels + (size_t)p;
+                const size_t row0 = (size_t)gi * g->M + (size_t)p * MR;
+                const int rows = (p + 1 < p1 ? 2 : 1) * MR;
+                t.mr = g->M - p * MR < rows ? g->M - p * MR : rows;
+                t.nr = cols - full;
+                t.bias = g->bias + pan * MR;
+                t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
+                t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + n0 + full : NULL;
+                t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + n0 + full : NULL;
+                if (c->int8)
+                    c->k->s8gemm_tail(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
+                                      (const int16_t *)wk->bpack + (size_t)full * g->K2 * 2, &t);
+                else
+                    c->k->sgemm_tail(g->K, g->a_f32 + pan * g->K * MR,
+                                     (const float *)wk->bpack + (size_t)full * g->K, &t);
+            }
     }
 }
 

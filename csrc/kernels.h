@@ -205,6 +205,13 @@ struct mxn_kernel_set {
      * s1 ? s1[j * step] : 0.  Only d[0 .. n) (pairs) is written. */
     void (*pack_run_f32)(const float *s, int step, int n, float *d);
     void (*pack_run_s8)(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
+    /* the partial micro-tile of a column tile (0 < t->nr < nr columns of a B
+     * panel that is nr wide): TWO adjacent A panels per call, t->mr <= 2 * MR
+     * (the second panel right after the first, t->bias / t->scale_in 2 * MR
+     * long), so that narrow column tiles do not waste the vector lanes.  Same
+     * results as sgemm / s8gemm.  NULL: sgemm / s8gemm do those tiles too. */
+    mxn_sgemm_fn sgemm_tail;
+    mxn_s8gemm_fn s8gemm_tail;
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -243,6 +250,8 @@ void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_
 void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d);
 void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
+void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_s8gemm_tail_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #define MXN_HAVE_NEON_KERNELS 1

@@ -206,6 +206,132 @@ AVX512 void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d
     }
 }
 
+/* ---- partial column tiles (kernels.h sgemm_tail / s8gemm_tail) ------------
+ *
+ * The other way round: 16 output channels (two A panels) in the lanes of one
+ * register, each column's B value broadcast, one accumulator per column, so
+ * a tile of n < 32 columns costs n multiply-adds per tap rather than 16 (the
+ * columns are done in passes of at most TW).  The sums are the same chains
+ * (bias, then tap by tap) as the full kernels', so the results are too; the
+ * epilogue is the portable one (these tiles are few). */
+#define TW 12
+#define ALWAYS_INLINE __attribute__((always_inline))
+
+static inline ALWAYS_INLINE AVX512 void stail_pass(int K, const float *a0, const float *a1, const float *b,
+                                                   const float *bias, const int cw, float *buf)
+{
+    __m512 acc[TW];
+    const __m512 b16 = _mm512_loadu_ps(bias);
+    int k, j;
+    for (j = 0; j < cw; j++) acc[j] = b16;
+    for (k = 0; k < K; k++) {
+        const __m512 av = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a0 + (size_t)k * MR)),
+                                             _mm256_loadu_ps(a1 + (size_t)k * MR), 1);
+        const float *bk = b + (size_t)k * NR;
+        for (j = 0; j < cw; j++) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(bk[j]), av, acc[j]);
+    }
+    for (j = 0; j < cw; j++) _mm512_storeu_ps(buf + j * 16, acc[j]);
+}
+
+AVX512 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t)
+{
+    float buf[NR * 16], bias[16];
+    const float *a1 = t->mr > MR ? a + (size_t)K * MR : a;
+    int j0;
+    memset(bias, 0, sizeof(bias));
+    memcpy(bias, t->bias, sizeof(float) * (t->mr > MR ? 16 : MR));
+    for (j0 = 0; j0 < t->nr; j0 += TW) {
+        const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
+        switch (cw) {
+#define STAIL_CASE(n) \
+        case n: stail_pass(K, a, a1, b + j0, bias, n, buf + j0 * 16); break;
+        STAIL_CASE(1) STAIL_CASE(2) STAIL_CASE(3) STAIL_CASE(4) STAIL_CASE(5) STAIL_CASE(6)
+        STAIL_CASE(7) STAIL_CASE(8) STAIL_CASE(9) STAIL_CASE(10) STAIL_CASE(11) default: STAIL_CASE(12)
+#undef STAIL_CASE
+        }
+    }
+    if (t->act->type > 3) {
+        mxn_gemm_tile_store_f32(t, buf, 1, 16);
+        return;
+    }
+    for (j0 = 0; j0 < t->nr; j0++) {
+        float v[16];
+        int r;
+        _mm512_storeu_ps(v, act_avx512(t->act, _mm512_loadu_ps(buf + j0 * 16)));
+        for (r = 0; r < t->mr; r++) t->out_f32[(size_t)r * t->ldc + j0] = v[r];
+    }
+}
+
+/* the epilogue of a partial tile: buf[j * 16 + r] is channel r's sum of
+ * column j; the vector formula of s8_store, one column at a time */
+static AVX512 void s8tail_store(const mxn_gemm_tile *t, const int32_t *buf)
+{
+    float sc[16] = {0}, bi[16] = {0};
+    int j, r;
+    if (t->act->type > 3) {
+        mxn_gemm_tile_store_s32(t, buf, 1, 16);
+        return;
+    }
+    memcpy(sc, t->scale_in, sizeof(float) * (size_t)t->mr);
+    memcpy(bi, t->bias, sizeof(float) * (size_t)t->mr);
+    {
+        const __m512 s = _mm512_loadu_ps(sc), bs = _mm512_loadu_ps(bi);
+        for (j = 0; j < t->nr; j++) {
+            const __m512 f = _mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)(buf + j * 16)));
+            __m512 v = t->fused ? _mm512_fmadd_ps(f, s, bs) : _mm512_add_ps(_mm512_mul_ps(f, s), bs);
+            v = act_avx512(t->act, v);
+            if (t->out_i8) {
+                int8_t q[16];
+                _mm_storeu_si128((__m128i *)q, float2int8_avx512(_mm512_mul_ps(v, _mm512_set1_ps(t->top_scale))));
+                for (r = 0; r < t->mr; r++) t->out_i8[(size_t)r * t->ldc + j] = q[r];
+            } else {
+                float o[16];
+                _mm512_storeu_ps(o, v);
+                for (r = 0; r < t->mr; r++) t->out_f32[(size_t)r * t->ldc + j] = o[r];
+            }
+        }
+    }
+}
+
+static inline ALWAYS_INLINE VNNI512 void s8tail_pass(int K2, const int8_t *a0, const int8_t *a1, const int16_t *b,
+                                                     const int cw, int32_t *buf)
+{
+    __m512i acc[TW];
+    int kp, j;
+    for (j = 0; j < cw; j++) acc[j] = _mm512_setzero_si512();
+    for (kp = 0; kp < K2; kp++) {
+        const __m256i a8 = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a0 + (size_t)kp * MR * 2))),
+            _mm_loadu_si128((const __m128i *)(a1 + (size_t)kp * MR * 2)), 1);
+        const __m512i av = _mm512_cvtepi8_epi16(a8);
+        const int16_t *bk = b + (size_t)kp * NR * 2;
+        for (j = 0; j < cw; j++) {
+            int32_t pair;
+            memcpy(&pair, bk + 2 * j, sizeof(pair));
+            acc[j] = _mm512_dpwssd_epi32(acc[j], av, _mm512_set1_epi32(pair));
+        }
+    }
+    for (j = 0; j < cw; j++) _mm512_storeu_si512((void *)(buf + j * 16), acc[j]);
+}
+
+VNNI512 void mxn_s8gemm_tail_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
+{
+    int32_t buf[NR * 16];
+    const int8_t *a1 = t->mr > MR ? a + (size_t)K2 * MR * 2 : a;
+    int j0;
+    for (j0 = 0; j0 < t->nr; j0 += TW) {
+        const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
+        switch (cw) {
+#define S8TAIL_CASE(n) \
+        case n: s8tail_pass(K2, a, a1, b + 2 * j0, n, buf + j0 * 16); break;
+        S8TAIL_CASE(1) S8TAIL_CASE(2) S8TAIL_CASE(3) S8TAIL_CASE(4) S8TAIL_CASE(5) S8TAIL_CASE(6)
+        S8TAIL_CASE(7) S8TAIL_CASE(8) S8TAIL_CASE(9) S8TAIL_CASE(10) S8TAIL_CASE(11) default: S8TAIL_CASE(12)
+#undef S8TAIL_CASE
+        }
+    }
+    s8tail_store(t, buf);
+}
+
 /* ---- B packing of one run of columns (kernels.h pack_run_*) -------------- */
 
 static inline AVX512 __mmask32 mask32(int n)
