@@ -134,7 +134,7 @@ typedef struct {
     const void *in;
     const mxn_conv_gemm_out *o;
     const mxn_kernel_set *k;
-    int int8;
+    int int8, u8;            /* int8 net; int8 through the u8gemm kernels */
     int nr, nc;              /* columns per micro-tile / per B tile */
     size_t N;                /* output pixels */
     int n_tiles, m_chunks, items, workers;
@@ -240,6 +240,27 @@ static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t
     }
 }
 
+/* the B panel of the u8gemm kernels: quads of taps, input + 128 (kernels.h) */
+static void pack_b_u8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, col_run *runs, uint8_t *bp)
+{
+    const int K = c->g->K, K4 = (c->g->K2 + 1) / 2, nr = c->nr, step = c->s->stride_w;
+    int sp, q, i, j, r;
+    for (sp = 0; sp < cols; sp += nr) {
+        const int w = cols - sp < nr ? cols - sp : nr;
+        const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
+        uint8_t *panel = bp + (size_t)sp * K4 * 4;
+        for (q = 0; q < K4; q++) {
+            uint8_t *dst = panel + (size_t)q * nr * 4;
+            for (r = 0; r < nruns; r++) {
+                const int8_t *src[4];
+                for (i = 0; i < 4; i++) src[i] = 4 * q + i < K ? in + c->koff[4 * q + i] + runs[r].off : NULL;
+                c->k->pack_run_u8(src, step, runs[r].n, dst + 4 * runs[r].j);
+            }
+            for (j = 4 * w; j < 4 * nr; j++) dst[j] = 0x80;
+        }
+    }
+}
+
 static void run_item(worker *wk, int item)
 {
     const run_ctx *c = wk->c;
@@ -261,7 +282,8 @@ static void run_item(worker *wk, int item)
         const size_t y = n / (size_t)s->out_w, x = n % (size_t)s->out_w;
         wk->coff[j] = y * s->stride_h * (size_t)s->in_w + x * s->stride_w;
     }
-    if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (int16_t *)wk->bpack);
+    if (c->u8) pack_b_u8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (uint8_t *)wk->bpack);
+    else if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (int16_t *)wk->bpack);
     else pack_b_f32(c, (const float *)c->in + in_goff, cols, wk->coff, wk->runs, (float *)wk->bpack);
 
     t.ldc = c->N;
@@ -270,7 +292,9 @@ static void run_item(worker *wk, int item)
     t.fused = c->o->fused;
     /* the full micro-tiles, one A panel at a time */
     {
-        const int tail_fn = c->int8 ? c->k->s8gemm_tail != NULL : c->k->sgemm_tail != NULL;
+        const int tail_fn = c->u8 ? c->k->u8gemm_tail != NULL
+                            : c->int8 ? c->k->s8gemm_tail != NULL : c->k->sgemm_tail != NULL;
+        const size_t k4 = (size_t)(g->K2 + 1) / 2;
         const int full = tail_fn ? cols / c->nr * c->nr : cols;
         for (p = p0; p < p1; p++) {
             const size_t pan = (size_t)gi * g->panels + (size_t)p;
@@ -283,7 +307,10 @@ static void run_item(worker *wk, int item)
                 t.nr = cols - sp < c->nr ? cols - sp : c->nr;
                 t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + col : NULL;
                 t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + col : NULL;
-                if (c->int8)
+                if (c->u8)
+                    c->k->u8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
+                                 (const uint8_t *)wk->bpack + (size_t)sp * k4 * 4, &t);
+                else if (c->int8)
                     c->k->s8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
                                  (const int16_t *)wk->bpack + (size_t)sp * g->K2 * 2, &t);
                 else
@@ -302,7 +329,10 @@ static void run_item(worker *wk, int item)
                 t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
                 t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + n0 + full : NULL;
                 t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + n0 + full : NULL;
-                if (c->int8)
+                if (c->u8)
+                    c->k->u8gemm_tail(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
+                                      (const uint8_t *)wk->bpack + (size_t)full * k4 * 4, &t);
+                else if (c->int8)
                     c->k->s8gemm_tail(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
                                       (const int16_t *)wk->bpack + (size_t)full * g->K2 * 2, &t);
                 else
@@ -338,10 +368,11 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
     c.o = o;
     c.k = k;
     c.int8 = g->a_s8 != NULL;
+    c.u8 = c.int8 && k->u8gemm && k->pack_run_u8;
     c.nr = c.int8 ? k->nr_s8 : k->nr_f32;
     c.N = (size_t)s->out_h * s->out_w;
     if (num_threads < 1) num_threads = 1;
-    col_bytes = c.int8 ? (size_t)g->K2 * 4 : (size_t)g->K * 4;
+    col_bytes = c.u8 ? (size_t)(g->K2 + 1) / 2 * 4 : c.int8 ? (size_t)g->K2 * 4 : (size_t)g->K * 4;
     {
         size_t nc = B_TILE_BYTES / col_bytes / (size_t)c.nr * (size_t)c.nr;
         size_t nmax = (c.N + (size_t)c.nr - 1) / (size_t)c.nr * (size_t)c.nr;

@@ -212,6 +212,17 @@ struct mxn_kernel_set {
      * results as sgemm / s8gemm.  NULL: sgemm / s8gemm do those tiles too. */
     mxn_sgemm_fn sgemm_tail;
     mxn_s8gemm_fn s8gemm_tail;
+    /* int8 on unsigned x signed bytes (vpdpbusd), used instead of s8gemm
+     * when set: the B panel is [K4][nr][4] uint8, K4 = ceil(K2 / 2), the
+     * input + 128 of four taps per column (a missing tap's byte is free: its
+     * weight is 0); the kernel takes 128 * (sum of the channel's weights)
+     * off.  A is the usual [K2][MR][2] panel; same exact int32 sums and
+     * epilogue as s8gemm.  u8gemm_tail: as s8gemm_tail.  pack_run_u8: n
+     * columns of the taps' rows s[0..3] (NULL: a missing tap), pixels `step`
+     * apart -> d[4j + i] = s[i][j * step] + 128. */
+    void (*u8gemm)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
+    void (*u8gemm_tail)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
+    void (*pack_run_u8)(const int8_t *const *s, int step, int n, uint8_t *d);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -252,6 +263,9 @@ void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d);
 void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_s8gemm_tail_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
+void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
+void mxn_pack_run_u8_avx512(const int8_t *const *s, int step, int n, uint8_t *d);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #define MXN_HAVE_NEON_KERNELS 1

@@ -397,4 +397,155 @@ AVX512 void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step,
     }
 }
 
+/* ---- int8 by vpdpbusd (kernels.h u8gemm) ----------------------------------
+ *
+ * vpdpbusd multiplies unsigned bytes by signed bytes, four per 32-bit lane,
+ * into exact int32 sums (no saturation): twice vpdpwssd's work per
+ * instruction.  The B panel holds the input + 128 (so in 1..255), four taps of
+ * a column per lane; the kernel sums each channel's weights on the way and
+ * takes 128 * sum(w) off at the end, which gives exactly sum(w * x).  The
+ * quads of A are built from the [K2][MR][2] panel: channel r's pairs of taps
+ * 2q and 2q + 1, interleaved as 16-bit units. */
+
+/* the quads of A rows (pairs) 2q and 2q + 1 of one panel: 8 x int32 */
+static inline AVX512 __m256i a_quads(const int8_t *a, int K2, int q)
+{
+    const __m128i r0 = _mm_loadu_si128((const __m128i *)(a + (size_t)(2 * q) * MR * 2));
+    const __m128i r1 = 2 * q + 1 < K2 ? _mm_loadu_si128((const __m128i *)(a + (size_t)(2 * q + 1) * MR * 2))
+                                      : _mm_setzero_si128();
+    return _mm256_set_m128i(_mm_unpackhi_epi16(r0, r1), _mm_unpacklo_epi16(r0, r1));
+}
+
+#define BUS_ROW(r)                                                                                    \
+    do {                                                                                              \
+        const __m512i x = _mm512_set1_epi32(ak[r]);                                                   \
+        c[r][0] = _mm512_dpbusd_epi32(c[r][0], b0, x);                                                \
+        if (wide) c[r][1] = _mm512_dpbusd_epi32(c[r][1], b1, x);                                      \
+    } while (0)
+
+static inline ALWAYS_INLINE VNNI512 void u8gemm_tile(int K2, const int8_t *a, const uint8_t *b,
+                                                     const mxn_gemm_tile *t, const int wide)
+{
+    /* abuf[q][r]: channel r's taps 4q..4q+3 */
+    int32_t abuf[KB * MR] __attribute__((aligned(64)));
+    const int K4 = (K2 + 1) / 2;
+    const __m256i ones = _mm256_set1_epi8(1);
+    __m256i wsum = _mm256_setzero_si256();
+    __m512i c[MR][2];
+    int q0, q, r;
+    for (r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
+    for (q0 = 0; q0 < K4; q0 += KB) {
+        const int qb = K4 - q0 < KB ? K4 - q0 : KB;
+        const uint8_t *bb = b + (size_t)q0 * NR * 4;
+        for (q = 0; q < qb; q++) {
+            const __m256i x = a_quads(a, K2, q0 + q);
+            wsum = _mm256_dpbusd_epi32(wsum, ones, x);
+            _mm256_store_si256((__m256i *)(abuf + q * MR), x);
+        }
+        for (q = 0; q < qb; q++) {
+            const int32_t *ak = abuf + q * MR;
+            const __m512i b0 = _mm512_loadu_si512((const void *)(bb + (size_t)q * NR * 4));
+            const __m512i b1 = wide ? _mm512_loadu_si512((const void *)(bb + (size_t)q * NR * 4 + 64)) : b0;
+            BUS_ROW(0);
+            BUS_ROW(1);
+            BUS_ROW(2);
+            BUS_ROW(3);
+            BUS_ROW(4);
+            BUS_ROW(5);
+            BUS_ROW(6);
+            BUS_ROW(7);
+        }
+    }
+    {
+        int32_t corr[MR];
+        _mm256_storeu_si256((__m256i *)corr, _mm256_slli_epi32(wsum, 7));
+        for (r = 0; r < MR; r++) {
+            const __m512i k = _mm512_set1_epi32(corr[r]);
+            c[r][0] = _mm512_sub_epi32(c[r][0], k);
+            c[r][1] = _mm512_sub_epi32(c[r][1], k);
+        }
+    }
+    s8_store(c, t, wide);
+}
+
+VNNI512 void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t)
+{
+    if (t->nr > 16) u8gemm_tile(K2, a, b, t, 1);
+    else u8gemm_tile(K2, a, b, t, 0);
+}
+
+static inline ALWAYS_INLINE VNNI512 void u8tail_pass(int K2, const int8_t *a0, const int8_t *a1,
+                                                     const uint8_t *b, const int cw, int32_t *buf)
+{
+    const int K4 = (K2 + 1) / 2;
+    __m512i acc[TW];
+    int q, j;
+    for (j = 0; j < cw; j++) acc[j] = _mm512_setzero_si512();
+    for (q = 0; q < K4; q++) {
+        const __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(a_quads(a0, K2, q)), a_quads(a1, K2, q), 1);
+        const uint8_t *bk = b + (size_t)q * NR * 4;
+        for (j = 0; j < cw; j++) {
+            int32_t quad;
+            memcpy(&quad, bk + 4 * j, sizeof(quad));
+            acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_set1_epi32(quad), av);
+        }
+    }
+    for (j = 0; j < cw; j++) _mm512_storeu_si512((void *)(buf + j * 16), acc[j]);
+}
+
+VNNI512 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t)
+{
+    int32_t buf[NR * 16];
+    const int8_t *a1 = t->mr > MR ? a + (size_t)K2 * MR * 2 : a;
+    const int K4 = (K2 + 1) / 2;
+    int j0, q;
+    __m512i wsum = _mm512_setzero_si512();
+    for (q = 0; q < K4; q++) {
+        const __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(a_quads(a, K2, q)), a_quads(a1, K2, q), 1);
+        wsum = _mm512_dpbusd_epi32(wsum, _mm512_set1_epi8(1), av);
+    }
+    wsum = _mm512_slli_epi32(wsum, 7);
+    for (j0 = 0; j0 < t->nr; j0 += TW) {
+        const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
+        switch (cw) {
+#define U8TAIL_CASE(n) \
+        case n: u8tail_pass(K2, a, a1, b + 4 * j0, n, buf + j0 * 16); break;
+        U8TAIL_CASE(1) U8TAIL_CASE(2) U8TAIL_CASE(3) U8TAIL_CASE(4) U8TAIL_CASE(5) U8TAIL_CASE(6)
+        U8TAIL_CASE(7) U8TAIL_CASE(8) U8TAIL_CASE(9) U8TAIL_CASE(10) U8TAIL_CASE(11) default: U8TAIL_CASE(12)
+#undef U8TAIL_CASE
+        }
+    }
+    for (j0 = 0; j0 < t->nr; j0++)
+        _mm512_storeu_si512((void *)(buf + j0 * 16),
+                            _mm512_sub_epi32(_mm512_loadu_si512((const void *)(buf + j0 * 16)), wsum));
+    s8tail_store(t, buf);
+}
+
+/* n <= 32 columns of four taps' rows (s[i] NULL: a missing tap) -> quads of
+ * unsigned bytes x + 128 */
+AVX512 void mxn_pack_run_u8_avx512(const int8_t *const *s, int step, int n, uint8_t *d)
+{
+    __m256i x[4];
+    int i;
+    for (i = 0; i < 4; i++) x[i] = s[i] ? load32b_step(s[i], step, n) : _mm256_setzero_si256();
+    {
+        const __m256i bias = _mm256_set1_epi8((char)0x80);
+        /* byte interleave within 128-bit lanes: p01 = (s0 s1) pairs, p23 = (s2 s3) */
+        const __m256i lo01 = _mm256_unpacklo_epi8(x[0], x[1]), hi01 = _mm256_unpackhi_epi8(x[0], x[1]);
+        const __m256i lo23 = _mm256_unpacklo_epi8(x[2], x[3]), hi23 = _mm256_unpackhi_epi8(x[2], x[3]);
+        /* quads: columns 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31 */
+        const __m256i q0 = _mm256_xor_si256(_mm256_unpacklo_epi16(lo01, lo23), bias);
+        const __m256i q1 = _mm256_xor_si256(_mm256_unpackhi_epi16(lo01, lo23), bias);
+        const __m256i q2 = _mm256_xor_si256(_mm256_unpacklo_epi16(hi01, hi23), bias);
+        const __m256i q3 = _mm256_xor_si256(_mm256_unpackhi_epi16(hi01, hi23), bias);
+        /* columns 0-15 and 16-31 */
+        const __m512i c0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(q0, q1, 0x20)),
+                                              _mm256_permute2x128_si256(q2, q3, 0x20), 1);
+        const __m512i c1 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(q0, q1, 0x31)),
+                                              _mm256_permute2x128_si256(q2, q3, 0x31), 1);
+        _mm512_mask_storeu_epi32(d, cols_mask(n), c0);
+        if (n > 16) _mm512_mask_storeu_epi32(d + 64, cols_mask(n - 16), c1);
+    }
+}
+
 #endif
