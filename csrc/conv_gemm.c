@@ -224,15 +224,11 @@ static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t
             }
             for (q = 0; q < nruns; q++) {
                 const col_run *r = &runs[q];
-                if (c->k->pack_run_s8) {
-                    c->k->pack_run_s8(s0 + r->off, s1 ? s1 + r->off : NULL, step, r->n, dst + 2 * r->j);
-                } else {
-                    const int8_t *a = s0 + r->off, *b = s1 ? s1 + r->off : NULL;
-                    int16_t *d = dst + 2 * r->j;
-                    for (j = 0; j < r->n; j++) {
-                        d[2 * j] = a[(size_t)j * step];
-                        d[2 * j + 1] = b ? b[(size_t)j * step] : 0;
-                    }
+                const int8_t *a = s0 + r->off, *b = s1 ? s1 + r->off : NULL;
+                int16_t *d = dst + 2 * r->j;
+                for (j = 0; j < r->n; j++) {
+                    d[2 * j] = a[(size_t)j * step];
+                    d[2 * j + 1] = b ? b[(size_t)j * step] : 0;
                 }
             }
             for (j = w; j < nr; j++) dst[2 * j] = dst[2 * j + 1] = 0;
@@ -292,8 +288,7 @@ static void run_item(worker *wk, int item)
     t.fused = c->o->fused;
     /* the full micro-tiles, one A panel at a time */
     {
-        const int tail_fn = c->u8 ? c->k->u8gemm_tail != NULL
-                            : c->int8 ? c->k->s8gemm_tail != NULL : c->k->sgemm_tail != NULL;
+        const int tail_fn = c->u8 ? c->k->u8gemm_tail != NULL : !c->int8 && c->k->sgemm_tail != NULL;
         const size_t k4 = (size_t)(g->K2 + 1) / 2;
         const int full = tail_fn ? cols / c->nr * c->nr : cols;
         for (p = p0; p < p1; p++) {
@@ -332,9 +327,6 @@ static void run_item(worker *wk, int item)
                 if (c->u8)
                     c->k->u8gemm_tail(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
                                       (const uint8_t *)wk->bpack + (size_t)full * k4 * 4, &t);
-                else if (c->int8)
-                    c->k->s8gemm_tail(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
-                                      (const int16_t *)wk->bpack + (size_t)full * g->K2 * 2, &t);
                 else
                     c->k->sgemm_tail(g->K, g->a_f32 + pan * g->K * MR,
                                      (const float *)wk->bpack + (size_t)full * g->K, &t);

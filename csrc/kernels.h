@@ -199,25 +199,23 @@ struct mxn_kernel_set {
     void (*fc_f32)(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                    float *out);
     void (*fc_s8)(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
-    /* ---- GEMM B packing (conv_gemm.c; NULL: its portable loops) ----
-     * n (1..nr) columns that are input pixels `step` apart: float32
-     * d[j] = s[j * step]; int8 pairs d[2j] = s0[j * step], d[2j + 1] =
-     * s1 ? s1[j * step] : 0.  Only d[0 .. n) (pairs) is written. */
+    /* ---- GEMM B packing (conv_gemm.c; NULL: its portable loop) ----
+     * n (1..nr) columns that are input pixels `step` apart:
+     * d[j] = s[j * step].  Only d[0 .. n) is written. */
     void (*pack_run_f32)(const float *s, int step, int n, float *d);
-    void (*pack_run_s8)(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
     /* the partial micro-tile of a column tile (0 < t->nr < nr columns of a B
      * panel that is nr wide): TWO adjacent A panels per call, t->mr <= 2 * MR
      * (the second panel right after the first, t->bias / t->scale_in 2 * MR
      * long), so that narrow column tiles do not waste the vector lanes.  Same
-     * results as sgemm / s8gemm.  NULL: sgemm / s8gemm do those tiles too. */
+     * results as sgemm.  NULL: sgemm does those tiles too. */
     mxn_sgemm_fn sgemm_tail;
-    mxn_s8gemm_fn s8gemm_tail;
     /* int8 on unsigned x signed bytes (vpdpbusd), used instead of s8gemm
-     * when set: the B panel is [K4][nr][4] uint8, K4 = ceil(K2 / 2), the
+     * (which may then be NULL) when set: the B panel is [K4][nr][4] uint8, K4 = ceil(K2 / 2), the
      * input + 128 of four taps per column (a missing tap's byte is free: its
      * weight is 0); the kernel takes 128 * (sum of the channel's weights)
      * off.  A is the usual [K2][MR][2] panel; same exact int32 sums and
-     * epilogue as s8gemm.  u8gemm_tail: as s8gemm_tail.  pack_run_u8: n
+     * epilogue as s8gemm.  u8gemm_tail: the partial tiles, as sgemm_tail
+     * (NULL: u8gemm does them).  pack_run_u8 (required with u8gemm): n
      * columns of the taps' rows s[0..3] (NULL: a missing tap), pixels `step`
      * apart -> d[4j + i] = s[i][j * step] + 128. */
     void (*u8gemm)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
@@ -257,12 +255,8 @@ void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
 /* AVX-512 F/BW/VL/DQ (+ VNNI for int8): 8 x 32 tiles (csrc/x86/gemm_avx512.c) */
 void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
-void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
-void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d);
-void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d);
 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
-void mxn_s8gemm_tail_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
 void mxn_pack_run_u8_avx512(const int8_t *const *s, int step, int n, uint8_t *d);

@@ -2,21 +2,20 @@
  * "avx512vnni" kernel set: AVX-512 F/BW/VL/DQ + VNNI, per-function target
  * attributes, only called where cpuid reports them (kernel_select.c).
  *
- * Both kernels compute a tile of 8 output channels (one A panel) x 32
+ * Both main kernels compute a tile of 8 output channels (one A panel) x 32
  * columns: the columns sit in the vector lanes (two zmm registers per
  * channel row, 16 accumulators), each channel's weight is broadcast from
- * memory as the FMA's / vpdpwssd's embedded-broadcast operand, so one tap
+ * memory as the FMA's / vpdpbusd's embedded-broadcast operand, so one step
  * costs 2 loads of B and 16 multiply-adds.  The accumulators are rows of the
  * output, so the epilogue stores them directly (masked for partial tiles):
- * no transpose.
+ * no transpose.  The last, partial tile of a column tile is done the other
+ * way round (16 channels in the lanes, columns broadcast: *_tail).
  *
  * float32: vfmadd231ps from the bias.
- * int8: vpdpwssd (int16 pairs -> exact int32 sums) on the int16 B panel;
- * the int8 A panel's pairs are sign-extended to int16 into a small stack
- * buffer, a block of taps at a time, so that they can be broadcast.  The
- * epilogue is mxn_conv_dequant_ref's formula in vector form (vfmadd = fmaf's
- * single rounding, the rest the same IEEE operations in the same order):
- * int8 results are bit-identical to the reference. */
+ * int8: vpdpbusd, 4 taps per lane, on the input + 128 (see u8gemm below).
+ * The epilogue is mxn_conv_dequant_ref's formula in vector form (vfmadd =
+ * fmaf's single rounding, the rest the same IEEE operations in the same
+ * order): int8 results are bit-identical to the reference. */
 #include "avx2_common.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -146,67 +145,7 @@ static inline AVX512 void s8_store(__m512i c[MR][2], const mxn_gemm_tile *t, con
     }
 }
 
-#define DP_ROW(r)                                                                                     \
-    do {                                                                                              \
-        const __m512i x = _mm512_set1_epi32(ak[r]);                                                   \
-        c[r][0] = _mm512_dpwssd_epi32(c[r][0], b0, x);                                                \
-        if (wide) c[r][1] = _mm512_dpwssd_epi32(c[r][1], b1, x);                                      \
-    } while (0)
-
-static inline VNNI512 void s8gemm_tile(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t,
-                                       const int wide)
-{
-    /* abuf[kp][r]: channel r's tap pair kp as two int16 in one int32 */
-    int32_t abuf[KB * MR] __attribute__((aligned(64)));
-    __m512i c[MR][2];
-    int k0, kp, r;
-    for (r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
-    for (k0 = 0; k0 < K2; k0 += KB) {
-        const int kb = K2 - k0 < KB ? K2 - k0 : KB;
-        const int8_t *ab = a + (size_t)k0 * MR * 2;
-        const int16_t *bb = b + (size_t)k0 * NR * 2;
-        for (kp = 0; kp + 2 <= kb; kp += 2)
-            _mm512_store_si512((void *)(abuf + kp * MR),
-                               _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(ab + kp * MR * 2))));
-        if (kp < kb)
-            _mm256_store_si256((__m256i *)(abuf + kp * MR),
-                               _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ab + kp * MR * 2))));
-        for (kp = 0; kp < kb; kp++) {
-            const int32_t *ak = abuf + kp * MR;
-            const __m512i b0 = _mm512_loadu_si512((const void *)(bb + (size_t)kp * NR * 2));
-            const __m512i b1 = wide ? _mm512_loadu_si512((const void *)(bb + (size_t)kp * NR * 2 + 32)) : b0;
-            DP_ROW(0);
-            DP_ROW(1);
-            DP_ROW(2);
-            DP_ROW(3);
-            DP_ROW(4);
-            DP_ROW(5);
-            DP_ROW(6);
-            DP_ROW(7);
-        }
-    }
-    s8_store(c, t, wide);
-}
-
-VNNI512 void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
-{
-    if (t->nr > 16) s8gemm_tile(K2, a, b, t, 1);
-    else s8gemm_tile(K2, a, b, t, 0);
-}
-
-/* 32 pixels of two taps' rows -> 32 int16 pairs */
-AVX512 void mxn_pack_pairs_avx512(const int8_t *s0, const int8_t *s1, int16_t *d)
-{
-    int h;
-    for (h = 0; h < 2; h++) {
-        const __m128i x0 = _mm_loadu_si128((const __m128i *)(s0 + 16 * h));
-        const __m128i x1 = _mm_loadu_si128((const __m128i *)(s1 + 16 * h));
-        const __m256i lohi = _mm256_set_m128i(_mm_unpackhi_epi8(x0, x1), _mm_unpacklo_epi8(x0, x1));
-        _mm512_storeu_si512((void *)(d + 32 * h), _mm512_cvtepi8_epi16(lohi));
-    }
-}
-
-/* ---- partial column tiles (kernels.h sgemm_tail / s8gemm_tail) ------------
+/* ---- partial column tiles (kernels.h sgemm_tail / u8gemm_tail) ------------
  *
  * The other way round: 16 output channels (two A panels) in the lanes of one
  * register, each column's B value broadcast, one accumulator per column, so
@@ -293,45 +232,6 @@ static AVX512 void s8tail_store(const mxn_gemm_tile *t, const int32_t *buf)
     }
 }
 
-static inline ALWAYS_INLINE VNNI512 void s8tail_pass(int K2, const int8_t *a0, const int8_t *a1, const int16_t *b,
-                                                     const int cw, int32_t *buf)
-{
-    __m512i acc[TW];
-    int kp, j;
-    for (j = 0; j < cw; j++) acc[j] = _mm512_setzero_si512();
-    for (kp = 0; kp < K2; kp++) {
-        const __m256i a8 = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a0 + (size_t)kp * MR * 2))),
-            _mm_loadu_si128((const __m128i *)(a1 + (size_t)kp * MR * 2)), 1);
-        const __m512i av = _mm512_cvtepi8_epi16(a8);
-        const int16_t *bk = b + (size_t)kp * NR * 2;
-        for (j = 0; j < cw; j++) {
-            int32_t pair;
-            memcpy(&pair, bk + 2 * j, sizeof(pair));
-            acc[j] = _mm512_dpwssd_epi32(acc[j], av, _mm512_set1_epi32(pair));
-        }
-    }
-    for (j = 0; j < cw; j++) _mm512_storeu_si512((void *)(buf + j * 16), acc[j]);
-}
-
-VNNI512 void mxn_s8gemm_tail_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
-{
-    int32_t buf[NR * 16];
-    const int8_t *a1 = t->mr > MR ? a + (size_t)K2 * MR * 2 : a;
-    int j0;
-    for (j0 = 0; j0 < t->nr; j0 += TW) {
-        const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
-        switch (cw) {
-#define S8TAIL_CASE(n) \
-        case n: s8tail_pass(K2, a, a1, b + 2 * j0, n, buf + j0 * 16); break;
-        S8TAIL_CASE(1) S8TAIL_CASE(2) S8TAIL_CASE(3) S8TAIL_CASE(4) S8TAIL_CASE(5) S8TAIL_CASE(6)
-        S8TAIL_CASE(7) S8TAIL_CASE(8) S8TAIL_CASE(9) S8TAIL_CASE(10) S8TAIL_CASE(11) default: S8TAIL_CASE(12)
-#undef S8TAIL_CASE
-        }
-    }
-    s8tail_store(t, buf);
-}
-
 /* ---- B packing of one run of columns (kernels.h pack_run_*) -------------- */
 
 static inline AVX512 __mmask32 mask32(int n)
@@ -378,22 +278,6 @@ static inline AVX512 __m256i load32b_step(const int8_t *s, int step, int n)
         int j;
         for (j = 0; j < n && j < 32; j++) t[j] = s[(size_t)j * step];
         return _mm256_loadu_si256((const __m256i *)t);
-    }
-}
-
-AVX512 void mxn_pack_run_s8_avx512(const int8_t *s0, const int8_t *s1, int step, int n, int16_t *d)
-{
-    int j;
-    for (j = 0; j < n; j += 32) {
-        const int m = n - j;
-        const __m256i x0 = load32b_step(s0 + (size_t)j * step, step, m);
-        const __m256i x1 = s1 ? load32b_step(s1 + (size_t)j * step, step, m) : _mm256_setzero_si256();
-        const __m128i a0 = _mm256_castsi256_si128(x0), a1 = _mm256_castsi256_si128(x1);
-        const __m128i b0 = _mm256_extracti128_si256(x0, 1), b1 = _mm256_extracti128_si256(x1, 1);
-        const __m512i lo = _mm512_cvtepi8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a0, a1), _mm_unpacklo_epi8(a0, a1)));
-        const __m512i hi = _mm512_cvtepi8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(b0, b1), _mm_unpacklo_epi8(b0, b1)));
-        _mm512_mask_storeu_epi16(d + 2 * j, mask32(2 * m), lo);
-        if (m > 16) _mm512_mask_storeu_epi16(d + 2 * j + 32, mask32(2 * m - 32), hi);
     }
 }
 
