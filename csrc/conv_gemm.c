@@ -240,20 +240,17 @@ static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t
 static void pack_b_u8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, col_run *runs, uint8_t *bp)
 {
     const int K = c->g->K, K4 = (c->g->K2 + 1) / 2, nr = c->nr, step = c->s->stride_w;
-    int sp, q, i, j, r;
+    int sp, q, j, r;
     for (sp = 0; sp < cols; sp += nr) {
         const int w = cols - sp < nr ? cols - sp : nr;
         const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
         uint8_t *panel = bp + (size_t)sp * K4 * 4;
-        for (q = 0; q < K4; q++) {
-            uint8_t *dst = panel + (size_t)q * nr * 4;
-            for (r = 0; r < nruns; r++) {
-                const int8_t *src[4];
-                for (i = 0; i < 4; i++) src[i] = 4 * q + i < K ? in + c->koff[4 * q + i] + runs[r].off : NULL;
-                c->k->pack_run_u8(src, step, runs[r].n, dst + 4 * runs[r].j);
-            }
-            for (j = 4 * w; j < 4 * nr; j++) dst[j] = 0x80;
-        }
+        for (r = 0; r < nruns; r++)
+            c->k->pack_run_u8(in + runs[r].off, c->koff, K, step, runs[r].n, panel + 4 * runs[r].j,
+                              (size_t)nr * 4);
+        if (w < nr)
+            for (q = 0; q < K4; q++)
+                for (j = 4 * w; j < 4 * nr; j++) panel[(size_t)q * nr * 4 + j] = 0x80;
     }
 }
 

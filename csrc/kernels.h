@@ -216,11 +216,12 @@ struct mxn_kernel_set {
      * off.  A is the usual [K2][MR][2] panel; same exact int32 sums and
      * epilogue as s8gemm.  u8gemm_tail: the partial tiles, as sgemm_tail
      * (NULL: u8gemm does them).  pack_run_u8 (required with u8gemm): n
-     * columns of the taps' rows s[0..3] (NULL: a missing tap), pixels `step`
-     * apart -> d[4j + i] = s[i][j * step] + 128. */
+     * (1..nr) columns, pixels `step` apart, of all K taps (tap k's row at
+     * in + koff[k]) -> d[q * ldd + 4j + i] = in[koff[4q + i] + j * step] + 128
+     * (q < ceil(K / 4); only those bytes are written). */
     void (*u8gemm)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
     void (*u8gemm_tail)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
-    void (*pack_run_u8)(const int8_t *const *s, int step, int n, uint8_t *d);
+    void (*pack_run_u8)(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d, size_t ldd);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -259,7 +260,8 @@ void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d);
 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
-void mxn_pack_run_u8_avx512(const int8_t *const *s, int step, int n, uint8_t *d);
+void mxn_pack_run_u8_avx512(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d,
+                            size_t ldd);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #define MXN_HAVE_NEON_KERNELS 1

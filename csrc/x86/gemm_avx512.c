@@ -405,30 +405,54 @@ VNNI512 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *
     s8tail_store(t, buf);
 }
 
-/* n <= 32 columns of four taps' rows (s[i] NULL: a missing tap) -> quads of
- * unsigned bytes x + 128 */
-AVX512 void mxn_pack_run_u8_avx512(const int8_t *const *s, int step, int n, uint8_t *d)
+/* quads of four taps' rows x[0..3] (32 columns) -> + 128, stored masked */
+static inline AVX512 void store_quads(const __m256i *x, int n, uint8_t *d)
 {
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    /* byte interleave within 128-bit lanes: (s0 s1) and (s2 s3) pairs */
+    const __m256i lo01 = _mm256_unpacklo_epi8(x[0], x[1]), hi01 = _mm256_unpackhi_epi8(x[0], x[1]);
+    const __m256i lo23 = _mm256_unpacklo_epi8(x[2], x[3]), hi23 = _mm256_unpackhi_epi8(x[2], x[3]);
+    /* quads: columns 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31 */
+    const __m256i q0 = _mm256_xor_si256(_mm256_unpacklo_epi16(lo01, lo23), bias);
+    const __m256i q1 = _mm256_xor_si256(_mm256_unpackhi_epi16(lo01, lo23), bias);
+    const __m256i q2 = _mm256_xor_si256(_mm256_unpacklo_epi16(hi01, hi23), bias);
+    const __m256i q3 = _mm256_xor_si256(_mm256_unpackhi_epi16(hi01, hi23), bias);
+    /* columns 0-15 and 16-31 */
+    const __m512i c0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(q0, q1, 0x20)),
+                                          _mm256_permute2x128_si256(q2, q3, 0x20), 1);
+    const __m512i c1 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(q0, q1, 0x31)),
+                                          _mm256_permute2x128_si256(q2, q3, 0x31), 1);
+    _mm512_mask_storeu_epi32(d, cols_mask(n), c0);
+    if (n > 16) _mm512_mask_storeu_epi32(d + 64, cols_mask(n - 16), c1);
+}
+
+/* kernels.h pack_run_u8: every quad of taps of one run of n <= 32 columns */
+AVX512 void mxn_pack_run_u8_avx512(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d,
+                                   size_t ldd)
+{
+    const int K4 = (K + 3) / 4;
+    int q, i;
     __m256i x[4];
-    int i;
-    for (i = 0; i < 4; i++) x[i] = s[i] ? load32b_step(s[i], step, n) : _mm256_setzero_si256();
-    {
-        const __m256i bias = _mm256_set1_epi8((char)0x80);
-        /* byte interleave within 128-bit lanes: p01 = (s0 s1) pairs, p23 = (s2 s3) */
-        const __m256i lo01 = _mm256_unpacklo_epi8(x[0], x[1]), hi01 = _mm256_unpackhi_epi8(x[0], x[1]);
-        const __m256i lo23 = _mm256_unpacklo_epi8(x[2], x[3]), hi23 = _mm256_unpackhi_epi8(x[2], x[3]);
-        /* quads: columns 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31 */
-        const __m256i q0 = _mm256_xor_si256(_mm256_unpacklo_epi16(lo01, lo23), bias);
-        const __m256i q1 = _mm256_xor_si256(_mm256_unpackhi_epi16(lo01, lo23), bias);
-        const __m256i q2 = _mm256_xor_si256(_mm256_unpacklo_epi16(hi01, hi23), bias);
-        const __m256i q3 = _mm256_xor_si256(_mm256_unpackhi_epi16(hi01, hi23), bias);
-        /* columns 0-15 and 16-31 */
-        const __m512i c0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(q0, q1, 0x20)),
-                                              _mm256_permute2x128_si256(q2, q3, 0x20), 1);
-        const __m512i c1 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(q0, q1, 0x31)),
-                                              _mm256_permute2x128_si256(q2, q3, 0x31), 1);
-        _mm512_mask_storeu_epi32(d, cols_mask(n), c0);
-        if (n > 16) _mm512_mask_storeu_epi32(d + 64, cols_mask(n - 16), c1);
+    if (step == 1) {
+        const __mmask32 m = mask32(n);
+        for (q = 0; q < K / 4; q++) {
+            const size_t *ko = koff + 4 * q;
+            x[0] = _mm256_maskz_loadu_epi8(m, in + ko[0]);
+            x[1] = _mm256_maskz_loadu_epi8(m, in + ko[1]);
+            x[2] = _mm256_maskz_loadu_epi8(m, in + ko[2]);
+            x[3] = _mm256_maskz_loadu_epi8(m, in + ko[3]);
+            store_quads(x, n, d + (size_t)q * ldd);
+        }
+    } else {
+        for (q = 0; q < K / 4; q++) {
+            for (i = 0; i < 4; i++) x[i] = load32b_step(in + koff[4 * q + i], step, n);
+            store_quads(x, n, d + (size_t)q * ldd);
+        }
+    }
+    for (q = K / 4; q < K4; q++) {
+        for (i = 0; i < 4; i++)
+            x[i] = 4 * q + i < K ? load32b_step(in + koff[4 * q + i], step, n) : _mm256_setzero_si256();
+        store_quads(x, n, d + (size_t)q * ldd);
     }
 }
 
