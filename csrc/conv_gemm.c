@@ -183,25 +183,23 @@ static void pack_b_f32(const run_ctx *c, const float *in, int cols, const size_t
         const int w = cols - sp < nr ? cols - sp : nr;
         const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
         float *panel = bp + (size_t)sp * K;
-        if (nruns == 1 && w == nr && step == 1) {
+        if (c->k->pack_run_f32) {
+            for (q = 0; q < nruns; q++)
+                c->k->pack_run_f32(in + runs[q].off, c->koff, K, step, runs[q].n, panel + runs[q].j, (size_t)nr);
+        } else if (nruns == 1 && w == nr && step == 1) {
             for (k = 0; k < K; k++)
                 memcpy(panel + (size_t)k * nr, in + c->koff[k] + runs[0].off, sizeof(float) * (size_t)nr);
-            continue;
-        }
-        for (k = 0; k < K; k++) {
-            const float *src = in + c->koff[k];
-            float *dst = panel + (size_t)k * nr;
-            for (q = 0; q < nruns; q++) {
-                const col_run *r = &runs[q];
-                if (c->k->pack_run_f32) {
-                    c->k->pack_run_f32(src + r->off, step, r->n, dst + r->j);
-                } else {
-                    const float *s = src + r->off;
-                    for (j = 0; j < r->n; j++) dst[r->j + j] = s[(size_t)j * step];
+        } else {
+            for (k = 0; k < K; k++)
+                for (q = 0; q < nruns; q++) {
+                    const float *src = in + c->koff[k] + runs[q].off;
+                    float *dst = panel + (size_t)k * nr + runs[q].j;
+                    for (j = 0; j < runs[q].n; j++) dst[j] = src[(size_t)j * step];
                 }
-            }
-            for (j = w; j < nr; j++) dst[j] = 0.f;
         }
+        if (w < nr)
+            for (k = 0; k < K; k++)
+                for (j = w; j < nr; j++) panel[(size_t)k * nr + j] = 0.f;
     }
 }
 

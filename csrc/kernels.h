@@ -200,9 +200,10 @@ struct mxn_kernel_set {
                    float *out);
     void (*fc_s8)(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
     /* ---- GEMM B packing (conv_gemm.c; NULL: its portable loop) ----
-     * n (1..nr) columns that are input pixels `step` apart:
-     * d[j] = s[j * step].  Only d[0 .. n) is written. */
-    void (*pack_run_f32)(const float *s, int step, int n, float *d);
+     * n (1..nr) columns, input pixels `step` apart, of all K taps (tap k's
+     * row at in + koff[k]): d[k * ldd + j] = in[koff[k] + j * step].  Only
+     * those values are written. */
+    void (*pack_run_f32)(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
     /* the partial micro-tile of a column tile (0 < t->nr < nr columns of a B
      * panel that is nr wide): TWO adjacent A panels per call, t->mr <= 2 * MR
      * (the second panel right after the first, t->bias / t->scale_in 2 * MR
@@ -256,7 +257,7 @@ void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
 /* AVX-512 F/BW/VL/DQ (+ VNNI for int8): 8 x 32 tiles (csrc/x86/gemm_avx512.c) */
 void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
-void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d);
+void mxn_pack_run_f32_avx512(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);

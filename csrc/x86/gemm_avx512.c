@@ -261,11 +261,26 @@ static inline AVX512 __m512 load16_step(const float *s, int step, int n)
                                     s, 4);
 }
 
-AVX512 void mxn_pack_run_f32_avx512(const float *s, int step, int n, float *d)
+AVX512 void mxn_pack_run_f32_avx512(const float *in, const size_t *koff, int K, int step, int n, float *d,
+                                    size_t ldd)
 {
-    int j;
-    for (j = 0; j < n; j += 16)
-        _mm512_mask_storeu_ps(d + j, cols_mask(n - j), load16_step(s + (size_t)j * step, step, n - j));
+    const __mmask16 m0 = cols_mask(n), m1 = cols_mask(n - 16);
+    int k;
+    if (step == 1) {
+        for (k = 0; k < K; k++) {
+            const float *s = in + koff[k];
+            float *o = d + (size_t)k * ldd;
+            _mm512_mask_storeu_ps(o, m0, _mm512_maskz_loadu_ps(m0, s));
+            if (n > 16) _mm512_mask_storeu_ps(o + 16, m1, _mm512_maskz_loadu_ps(m1, s + 16));
+        }
+        return;
+    }
+    for (k = 0; k < K; k++) {
+        const float *s = in + koff[k];
+        float *o = d + (size_t)k * ldd;
+        _mm512_mask_storeu_ps(o, m0, load16_step(s, step, n));
+        if (n > 16) _mm512_mask_storeu_ps(o + 16, m1, load16_step(s + (size_t)16 * step, step, n - 16));
+    }
 }
 
 /* 32 bytes at step 1 or 2 (zero past n, never loaded) */
