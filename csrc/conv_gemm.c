@@ -268,10 +268,18 @@ static void run_item(worker *wk, int item)
     int j, p, sp;
     mxn_gemm_tile t;
 
-    for (j = 0; j < cols; j++) {
-        const size_t n = n0 + (size_t)j;
-        const size_t y = n / (size_t)s->out_w, x = n % (size_t)s->out_w;
-        wk->coff[j] = y * s->stride_h * (size_t)s->in_w + x * s->stride_w;
+    {
+        /* input offset of each column (output pixel), stepping through the rows */
+        size_t y = n0 / (size_t)s->out_w, x = n0 % (size_t)s->out_w;
+        const size_t row_step = (size_t)s->stride_h * (size_t)s->in_w;
+        size_t row = y * row_step;
+        for (j = 0; j < cols; j++) {
+            wk->coff[j] = row + x * (size_t)s->stride_w;
+            if (++x == (size_t)s->out_w) {
+                x = 0;
+                row += row_step;
+            }
+        }
     }
     if (c->u8) pack_b_u8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (uint8_t *)wk->bpack);
     else if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (int16_t *)wk->bpack);
