@@ -117,30 +117,41 @@ AVX512 void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_ge
 /* ---- int8 --------------------------------------------------------------- */
 
 /* the int8 tile's epilogue: c[r][h] holds channel r's columns 16h..16h+15 */
-static inline AVX512 void s8_store(__m512i c[MR][2], const mxn_gemm_tile *t, const int wide)
+static inline AVX512 void s8_store(const int32_t *acc, const int32_t *corr, const mxn_gemm_tile *t, const int wide)
 {
+    /* the tile's fields in locals: the int8 stores could alias *t */
+    const int mr = t->mr, nr = t->nr, fused = t->fused;
+    const size_t ldc = t->ldc;
+    int8_t *const out_i8 = t->out_i8;
+    float *const out_f32 = t->out_f32;
+    const __m512 top = _mm512_set1_ps(t->top_scale);
+    const mxn_activation act = *t->act;
     int r, h;
-    if (t->act->type > 3) {
+    if (act.type > 3) {
         int32_t buf[MR * NR];
-        for (r = 0; r < MR; r++) {
-            _mm512_storeu_si512((void *)(buf + r * NR), c[r][0]);
-            _mm512_storeu_si512((void *)(buf + r * NR + 16), c[r][1]);
-        }
+        for (r = 0; r < MR; r++)
+            for (h = 0; h < NR; h++) buf[r * NR + h] = (int32_t)((uint32_t)acc[r * NR + h] - (uint32_t)corr[r]);
         mxn_gemm_tile_store_s32(t, buf, NR, 1);
         return;
     }
-    for (r = 0; r < t->mr; r++) {
+    for (r = 0; r < mr; r++) {
         const __m512 s = _mm512_set1_ps(t->scale_in[r]), bs = _mm512_set1_ps(t->bias[r]);
+        const __m512i k = _mm512_set1_epi32(corr[r]);
         for (h = 0; h < 1 + wide; h++) {
-            const __mmask16 m = cols_mask(t->nr - 16 * h);
-            const __m512 f = _mm512_cvtepi32_ps(c[r][h]);
-            __m512 v = t->fused ? _mm512_fmadd_ps(f, s, bs) : _mm512_add_ps(_mm512_mul_ps(f, s), bs);
-            v = act_avx512(t->act, v);
-            if (t->out_i8)
-                _mm_mask_storeu_epi8(t->out_i8 + (size_t)r * t->ldc + 16 * h, m,
-                                     float2int8_avx512(_mm512_mul_ps(v, _mm512_set1_ps(t->top_scale))));
-            else
-                _mm512_mask_storeu_ps(t->out_f32 + (size_t)r * t->ldc + 16 * h, m, v);
+            const int n = nr - 16 * h;
+            const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512((const void *)(acc + r * NR + 16 * h)), k));
+            __m512 v = fused ? _mm512_fmadd_ps(f, s, bs) : _mm512_add_ps(_mm512_mul_ps(f, s), bs);
+            v = act_avx512(&act, v);
+            if (out_i8) {
+                const __m128i q = float2int8_avx512(_mm512_mul_ps(v, top));
+                int8_t *o = out_i8 + (size_t)r * ldc + 16 * h;
+                if (n >= 16) _mm_storeu_si128((__m128i *)o, q);
+                else _mm_mask_storeu_epi8(o, cols_mask(n), q);
+            } else {
+                float *o = out_f32 + (size_t)r * ldc + 16 * h;
+                if (n >= 16) _mm512_storeu_ps(o, v);
+                else _mm512_mask_storeu_ps(o, cols_mask(n), v);
+            }
         }
     }
 }
@@ -318,8 +329,8 @@ static inline AVX512 __m256i a_quads(const int8_t *a, int K2, int q)
 #define BUS_ROW(r)                                                                                    \
     do {                                                                                              \
         const __m512i x = _mm512_set1_epi32(ak[r]);                                                   \
-        c[r][0] = _mm512_dpbusd_epi32(c[r][0], b0, x);                                                \
-        if (wide) c[r][1] = _mm512_dpbusd_epi32(c[r][1], b1, x);                                      \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, b0, x);                                                \
+        if (wide) c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, x);                                      \
     } while (0)
 
 static inline ALWAYS_INLINE VNNI512 void u8gemm_tile(int K2, const int8_t *a, const uint8_t *b,
@@ -327,12 +338,14 @@ static inline ALWAYS_INLINE VNNI512 void u8gemm_tile(int K2, const int8_t *a, co
 {
     /* abuf[q][r]: channel r's taps 4q..4q+3 */
     int32_t abuf[KB * MR] __attribute__((aligned(64)));
+    int32_t acc[MR * NR] __attribute__((aligned(64))), corr[MR];
     const int K4 = (K2 + 1) / 2;
     const __m256i ones = _mm256_set1_epi8(1);
     __m256i wsum = _mm256_setzero_si256();
-    __m512i c[MR][2];
-    int q0, q, r;
-    for (r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
+    __m512i c70 = c00, c71 = c00;
+    int q0, q;
     for (q0 = 0; q0 < K4; q0 += KB) {
         const int qb = K4 - q0 < KB ? K4 - q0 : KB;
         const uint8_t *bb = b + (size_t)q0 * NR * 4;
@@ -355,16 +368,13 @@ static inline ALWAYS_INLINE VNNI512 void u8gemm_tile(int K2, const int8_t *a, co
             BUS_ROW(7);
         }
     }
-    {
-        int32_t corr[MR];
-        _mm256_storeu_si256((__m256i *)corr, _mm256_slli_epi32(wsum, 7));
-        for (r = 0; r < MR; r++) {
-            const __m512i k = _mm512_set1_epi32(corr[r]);
-            c[r][0] = _mm512_sub_epi32(c[r][0], k);
-            c[r][1] = _mm512_sub_epi32(c[r][1], k);
-        }
-    }
-    s8_store(c, t, wide);
+#define ACC_ROW(r)                                                                                    \
+    _mm512_store_si512((void *)(acc + r * NR), c##r##0);                                              \
+    _mm512_store_si512((void *)(acc + r * NR + 16), c##r##1);
+    ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5) ACC_ROW(6) ACC_ROW(7)
+#undef ACC_ROW
+    _mm256_storeu_si256((__m256i *)corr, _mm256_slli_epi32(wsum, 7));
+    s8_store(acc, corr, t, wide);
 }
 
 VNNI512 void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t)
