@@ -152,6 +152,8 @@ typedef struct {
     void *bpack;             /* this worker's B tile */
     size_t *coff;            /* [nc] input offset of each column of the tile */
     col_run *runs;           /* [nr] the runs of one micro-panel */
+    int32_t *aq;             /* u8gemm: two A panels as quads ([2][K4][MR]) and their corrections [2 * MR] */
+    int32_t corr[2 * MR];
 } worker;
 
 /* The runs of a micro-panel: maximal groups of columns j..j+n-1 whose input
@@ -300,14 +302,14 @@ static void run_item(worker *wk, int item)
             t.mr = g->M - p * MR < MR ? g->M - p * MR : MR;
             t.bias = g->bias + pan * MR;
             t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
+            if (c->u8 && full > 0) c->k->u8_quads(g->K2, g->a_s8 + pan * g->K2 * MR * 2, wk->aq, wk->corr);
             for (sp = 0; sp < full; sp += c->nr) {
                 const size_t col = n0 + (size_t)sp;
                 t.nr = cols - sp < c->nr ? cols - sp : c->nr;
                 t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + col : NULL;
                 t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + col : NULL;
                 if (c->u8)
-                    c->k->u8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
-                                 (const uint8_t *)wk->bpack + (size_t)sp * k4 * 4, &t);
+                    c->k->u8gemm((int)k4, wk->aq, wk->corr, (const uint8_t *)wk->bpack + (size_t)sp * k4 * 4, &t);
                 else if (c->int8)
                     c->k->s8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
                                  (const int16_t *)wk->bpack + (size_t)sp * g->K2 * 2, &t);
@@ -327,12 +329,16 @@ static void run_item(worker *wk, int item)
                 t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
                 t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + n0 + full : NULL;
                 t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + n0 + full : NULL;
-                if (c->u8)
-                    c->k->u8gemm_tail(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
+                if (c->u8) {
+                    int32_t *aq1 = rows > MR ? wk->aq + k4 * MR : wk->aq;
+                    c->k->u8_quads(g->K2, g->a_s8 + pan * g->K2 * MR * 2, wk->aq, wk->corr);
+                    if (rows > MR) c->k->u8_quads(g->K2, g->a_s8 + (pan + 1) * g->K2 * MR * 2, aq1, wk->corr + MR);
+                    c->k->u8gemm_tail((int)k4, wk->aq, aq1, wk->corr,
                                       (const uint8_t *)wk->bpack + (size_t)full * k4 * 4, &t);
-                else
+                } else {
                     c->k->sgemm_tail(g->K, g->a_f32 + pan * g->K * MR,
                                      (const float *)wk->bpack + (size_t)full * g->K, &t);
+                }
             }
     }
 }
@@ -351,7 +357,7 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
 {
     run_ctx c;
     worker *wk = NULL;
-    size_t *koff = NULL, col_bytes;
+    size_t *koff = NULL, col_bytes, aq_bytes;
     const int in_g = s->in_c / s->group;
     const size_t in_plane = (size_t)s->in_h * s->in_w;
     int i, q, ky, kx, rc = MXN_OK;
@@ -363,7 +369,7 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
     c.o = o;
     c.k = k;
     c.int8 = g->a_s8 != NULL;
-    c.u8 = c.int8 && k->u8gemm && k->pack_run_u8;
+    c.u8 = c.int8 && k->u8gemm && k->u8_quads && k->pack_run_u8;
     c.nr = c.int8 ? k->nr_s8 : k->nr_f32;
     c.N = (size_t)s->out_h * s->out_w;
     if (num_threads < 1) num_threads = 1;
@@ -388,9 +394,10 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
     c.items = g->groups * c.n_tiles * c.m_chunks;
     c.workers = num_threads < c.items ? num_threads : c.items;
 
+    aq_bytes = c.u8 ? sizeof(int32_t) * 2 * MR * (size_t)((g->K2 + 1) / 2) : 0;
     *scratch_bytes = sizeof(size_t) * (size_t)g->K +
                      (size_t)c.workers * (col_bytes * (size_t)c.nc + sizeof(size_t) * (size_t)c.nc +
-                                          sizeof(col_run) * (size_t)c.nr);
+                                          sizeof(col_run) * (size_t)c.nr + aq_bytes);
     koff = (size_t *)malloc(sizeof(size_t) * (size_t)g->K);
     wk = (worker *)calloc((size_t)c.workers, sizeof(worker));
     if (!koff || !wk) goto no_mem;
@@ -405,7 +412,8 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
         wk[i].bpack = malloc(col_bytes * (size_t)c.nc);
         wk[i].coff = (size_t *)malloc(sizeof(size_t) * (size_t)c.nc);
         wk[i].runs = (col_run *)malloc(sizeof(col_run) * (size_t)c.nr);
-        if (!wk[i].bpack || !wk[i].coff || !wk[i].runs) goto no_mem;
+        wk[i].aq = aq_bytes ? (int32_t *)malloc(aq_bytes) : NULL;
+        if (!wk[i].bpack || !wk[i].coff || !wk[i].runs || (aq_bytes && !wk[i].aq)) goto no_mem;
     }
     mxn_run_workers(c.workers, worker_main, wk, sizeof(worker));
     goto done;
@@ -418,6 +426,7 @@ done:
             free(wk[i].bpack);
             free(wk[i].coff);
             free(wk[i].runs);
+            free(wk[i].aq);
         }
     free(wk);
     free(koff);

@@ -211,17 +211,23 @@ struct mxn_kernel_set {
      * results as sgemm.  NULL: sgemm does those tiles too. */
     mxn_sgemm_fn sgemm_tail;
     /* int8 on unsigned x signed bytes (vpdpbusd), used instead of s8gemm
-     * (which may then be NULL) when set: the B panel is [K4][nr][4] uint8, K4 = ceil(K2 / 2), the
-     * input + 128 of four taps per column (a missing tap's byte is free: its
-     * weight is 0); the kernel takes 128 * (sum of the channel's weights)
-     * off.  A is the usual [K2][MR][2] panel; same exact int32 sums and
-     * epilogue as s8gemm.  u8gemm_tail: the partial tiles, as sgemm_tail
-     * (NULL: u8gemm does them).  pack_run_u8 (required with u8gemm): n
-     * (1..nr) columns, pixels `step` apart, of all K taps (tap k's row at
-     * in + koff[k]) -> d[q * ldd + 4j + i] = in[koff[4q + i] + j * step] + 128
-     * (q < ceil(K / 4); only those bytes are written). */
-    void (*u8gemm)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
-    void (*u8gemm_tail)(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
+     * (which may then be NULL) when set.  u8_quads turns one A panel into
+     * quads, aq[q * MR + r] = channel r's taps 4q..4q+3 (four int8 in an
+     * int32; K4 = ceil(K2 / 2) quads, the taps past K2 pairs 0), and corr[r]
+     * = 128 * (sum of channel r's weights); the layer does that once per
+     * panel and column tile.  The B panel is [K4][nr][4] uint8: the input +
+     * 128 of four taps per column (a missing tap's byte is free: its weight
+     * is 0); the kernels subtract corr, so the int32 sums and the epilogue
+     * are exactly s8gemm's.  u8gemm_tail: the partial tiles, as sgemm_tail
+     * (t->mr <= 2 * MR; aq1: the second panel's quads, corr 2 * MR long).
+     * pack_run_u8 (required with u8gemm): n (1..nr) columns, pixels `step`
+     * apart, of all K taps (tap k's row at in + koff[k]) ->
+     * d[q * ldd + 4j + i] = in[koff[4q + i] + j * step] + 128 (q < ceil(K / 4);
+     * only those bytes are written). */
+    void (*u8_quads)(int K2, const int8_t *a, int32_t *aq, int32_t *corr);
+    void (*u8gemm)(int K4, const int32_t *aq, const int32_t *corr, const uint8_t *b, const mxn_gemm_tile *t);
+    void (*u8gemm_tail)(int K4, const int32_t *aq0, const int32_t *aq1, const int32_t *corr, const uint8_t *b,
+                        const mxn_gemm_tile *t);
     void (*pack_run_u8)(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d, size_t ldd);
 };
 
@@ -259,8 +265,10 @@ void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_
 void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_pack_run_f32_avx512(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
-void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
-void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t);
+void mxn_u8_quads_avx512vnni(int K2, const int8_t *a, int32_t *aq, int32_t *corr);
+void mxn_u8gemm_avx512vnni(int K4, const int32_t *aq, const int32_t *corr, const uint8_t *b, const mxn_gemm_tile *t);
+void mxn_u8gemm_tail_avx512vnni(int K4, const int32_t *aq0, const int32_t *aq1, const int32_t *corr,
+                                const uint8_t *b, const mxn_gemm_tile *t);
 void mxn_pack_run_u8_avx512(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d,
                             size_t ldd);
 #endif

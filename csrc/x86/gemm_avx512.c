@@ -25,8 +25,6 @@
 
 #define MR MXN_GEMM_MR
 #define NR 32
-/* taps (pairs) of A sign-extended at a time: 8 KB of int32 pairs */
-#define KB 256
 
 /* the activation for types 0..3, as act_avx2 (same comparisons) */
 static inline AVX512 __m512 act_avx512(const mxn_activation *a, __m512 v)
@@ -333,65 +331,67 @@ static inline AVX512 __m256i a_quads(const int8_t *a, int K2, int q)
         if (wide) c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, x);                                      \
     } while (0)
 
-static inline ALWAYS_INLINE VNNI512 void u8gemm_tile(int K2, const int8_t *a, const uint8_t *b,
-                                                     const mxn_gemm_tile *t, const int wide)
+/* kernels.h u8_quads: one A panel's taps as quads, and 128 x the weight sums */
+VNNI512 void mxn_u8_quads_avx512vnni(int K2, const int8_t *a, int32_t *aq, int32_t *corr)
 {
-    /* abuf[q][r]: channel r's taps 4q..4q+3 */
-    int32_t abuf[KB * MR] __attribute__((aligned(64)));
-    int32_t acc[MR * NR] __attribute__((aligned(64))), corr[MR];
     const int K4 = (K2 + 1) / 2;
     const __m256i ones = _mm256_set1_epi8(1);
     __m256i wsum = _mm256_setzero_si256();
+    int q;
+    for (q = 0; q < K4; q++) {
+        const __m256i x = a_quads(a, K2, q);
+        wsum = _mm256_dpbusd_epi32(wsum, ones, x);
+        _mm256_storeu_si256((__m256i *)(aq + (size_t)q * MR), x);
+    }
+    _mm256_storeu_si256((__m256i *)corr, _mm256_slli_epi32(wsum, 7));
+}
+
+static inline ALWAYS_INLINE VNNI512 void u8gemm_tile(int K4, const int32_t *aq, const int32_t *corr,
+                                                     const uint8_t *b, const mxn_gemm_tile *t, const int wide)
+{
+    int32_t acc[MR * NR] __attribute__((aligned(64)));
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     __m512i c70 = c00, c71 = c00;
-    int q0, q;
-    for (q0 = 0; q0 < K4; q0 += KB) {
-        const int qb = K4 - q0 < KB ? K4 - q0 : KB;
-        const uint8_t *bb = b + (size_t)q0 * NR * 4;
-        for (q = 0; q < qb; q++) {
-            const __m256i x = a_quads(a, K2, q0 + q);
-            wsum = _mm256_dpbusd_epi32(wsum, ones, x);
-            _mm256_store_si256((__m256i *)(abuf + q * MR), x);
-        }
-        for (q = 0; q < qb; q++) {
-            const int32_t *ak = abuf + q * MR;
-            const __m512i b0 = _mm512_loadu_si512((const void *)(bb + (size_t)q * NR * 4));
-            const __m512i b1 = wide ? _mm512_loadu_si512((const void *)(bb + (size_t)q * NR * 4 + 64)) : b0;
-            BUS_ROW(0);
-            BUS_ROW(1);
-            BUS_ROW(2);
-            BUS_ROW(3);
-            BUS_ROW(4);
-            BUS_ROW(5);
-            BUS_ROW(6);
-            BUS_ROW(7);
-        }
+    int q;
+    for (q = 0; q < K4; q++) {
+        const int32_t *ak = aq + (size_t)q * MR;
+        const __m512i b0 = _mm512_loadu_si512((const void *)(b + (size_t)q * NR * 4));
+        const __m512i b1 = wide ? _mm512_loadu_si512((const void *)(b + (size_t)q * NR * 4 + 64)) : b0;
+        BUS_ROW(0);
+        BUS_ROW(1);
+        BUS_ROW(2);
+        BUS_ROW(3);
+        BUS_ROW(4);
+        BUS_ROW(5);
+        BUS_ROW(6);
+        BUS_ROW(7);
     }
 #define ACC_ROW(r)                                                                                    \
     _mm512_store_si512((void *)(acc + r * NR), c##r##0);                                              \
     _mm512_store_si512((void *)(acc + r * NR + 16), c##r##1);
     ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5) ACC_ROW(6) ACC_ROW(7)
 #undef ACC_ROW
-    _mm256_storeu_si256((__m256i *)corr, _mm256_slli_epi32(wsum, 7));
     s8_store(acc, corr, t, wide);
 }
 
-VNNI512 void mxn_u8gemm_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t)
+VNNI512 void mxn_u8gemm_avx512vnni(int K4, const int32_t *aq, const int32_t *corr, const uint8_t *b,
+                                   const mxn_gemm_tile *t)
 {
-    if (t->nr > 16) u8gemm_tile(K2, a, b, t, 1);
-    else u8gemm_tile(K2, a, b, t, 0);
+    if (t->nr > 16) u8gemm_tile(K4, aq, corr, b, t, 1);
+    else u8gemm_tile(K4, aq, corr, b, t, 0);
 }
 
-static inline ALWAYS_INLINE VNNI512 void u8tail_pass(int K2, const int8_t *a0, const int8_t *a1,
+static inline ALWAYS_INLINE VNNI512 void u8tail_pass(int K4, const int32_t *aq0, const int32_t *aq1,
                                                      const uint8_t *b, const int cw, int32_t *buf)
 {
-    const int K4 = (K2 + 1) / 2;
     __m512i acc[TW];
     int q, j;
     for (j = 0; j < cw; j++) acc[j] = _mm512_setzero_si512();
     for (q = 0; q < K4; q++) {
-        const __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(a_quads(a0, K2, q)), a_quads(a1, K2, q), 1);
+        const __m512i av = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq0 + (size_t)q * MR))),
+            _mm256_loadu_si256((const __m256i *)(aq1 + (size_t)q * MR)), 1);
         const uint8_t *bk = b + (size_t)q * NR * 4;
         for (j = 0; j < cw; j++) {
             int32_t quad;
@@ -402,23 +402,20 @@ static inline ALWAYS_INLINE VNNI512 void u8tail_pass(int K2, const int8_t *a0, c
     for (j = 0; j < cw; j++) _mm512_storeu_si512((void *)(buf + j * 16), acc[j]);
 }
 
-VNNI512 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *b, const mxn_gemm_tile *t)
+VNNI512 void mxn_u8gemm_tail_avx512vnni(int K4, const int32_t *aq0, const int32_t *aq1, const int32_t *corr,
+                                        const uint8_t *b, const mxn_gemm_tile *t)
 {
     int32_t buf[NR * 16];
-    const int8_t *a1 = t->mr > MR ? a + (size_t)K2 * MR * 2 : a;
-    const int K4 = (K2 + 1) / 2;
-    int j0, q;
-    __m512i wsum = _mm512_setzero_si512();
-    for (q = 0; q < K4; q++) {
-        const __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(a_quads(a, K2, q)), a_quads(a1, K2, q), 1);
-        wsum = _mm512_dpbusd_epi32(wsum, _mm512_set1_epi8(1), av);
-    }
-    wsum = _mm512_slli_epi32(wsum, 7);
+    int32_t c16[16] = {0};
+    int j0;
+    __m512i k;
+    memcpy(c16, corr, sizeof(int32_t) * (t->mr > MR ? 16 : MR));
+    k = _mm512_loadu_si512((const void *)c16);
     for (j0 = 0; j0 < t->nr; j0 += TW) {
         const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
         switch (cw) {
 #define U8TAIL_CASE(n) \
-        case n: u8tail_pass(K2, a, a1, b + 4 * j0, n, buf + j0 * 16); break;
+        case n: u8tail_pass(K4, aq0, aq1, b + 4 * j0, n, buf + j0 * 16); break;
         U8TAIL_CASE(1) U8TAIL_CASE(2) U8TAIL_CASE(3) U8TAIL_CASE(4) U8TAIL_CASE(5) U8TAIL_CASE(6)
         U8TAIL_CASE(7) U8TAIL_CASE(8) U8TAIL_CASE(9) U8TAIL_CASE(10) U8TAIL_CASE(11) default: U8TAIL_CASE(12)
 #undef U8TAIL_CASE
@@ -426,7 +423,7 @@ VNNI512 void mxn_u8gemm_tail_avx512vnni(int K2, const int8_t *a, const uint8_t *
     }
     for (j0 = 0; j0 < t->nr; j0++)
         _mm512_storeu_si512((void *)(buf + j0 * 16),
-                            _mm512_sub_epi32(_mm512_loadu_si512((const void *)(buf + j0 * 16)), wsum));
+                            _mm512_sub_epi32(_mm512_loadu_si512((const void *)(buf + j0 * 16)), k));
     s8tail_store(t, buf);
 }
 
