@@ -63,6 +63,59 @@ AVX2 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_t
 }
 
 
+/* The partial column tile (kernels.h sgemm_tail): 16 channels of two A
+ * panels in two registers, each column's B value broadcast, one pair of
+ * accumulators per column, TW columns per pass.  The same sums (bias, then
+ * tap by tap, FMA) as mxn_sgemm_avx2, so the same results. */
+#define TW 6
+
+static inline __attribute__((always_inline)) AVX2 void stail_pass(int K, const float *a0, const float *a1,
+                                                                  const float *b, const float *bias, const int cw,
+                                                                  float *buf)
+{
+    __m256 lo[TW], hi[TW];
+    const __m256 blo = _mm256_loadu_ps(bias), bhi = _mm256_loadu_ps(bias + 8);
+    int k, j;
+    for (j = 0; j < cw; j++) {
+        lo[j] = blo;
+        hi[j] = bhi;
+    }
+    for (k = 0; k < K; k++) {
+        const __m256 x0 = _mm256_loadu_ps(a0 + (size_t)k * MR), x1 = _mm256_loadu_ps(a1 + (size_t)k * MR);
+        const float *bk = b + (size_t)k * 16;
+        for (j = 0; j < cw; j++) {
+            const __m256 y = _mm256_broadcast_ss(bk + j);
+            lo[j] = _mm256_fmadd_ps(x0, y, lo[j]);
+            hi[j] = _mm256_fmadd_ps(x1, y, hi[j]);
+        }
+    }
+    for (j = 0; j < cw; j++) {
+        _mm256_storeu_ps(buf + j * 16, lo[j]);
+        _mm256_storeu_ps(buf + j * 16 + 8, hi[j]);
+    }
+}
+
+AVX2 void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t)
+{
+    float buf[16 * 16], bias[16];
+    const float *a1 = t->mr > MR ? a + (size_t)K * MR : a;
+    int j0;
+    memset(bias, 0, sizeof(bias));
+    memcpy(bias, t->bias, sizeof(float) * (t->mr > MR ? 16 : MR));
+    for (j0 = 0; j0 < t->nr; j0 += TW) {
+        const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
+        switch (cw) {
+        case 1: stail_pass(K, a, a1, b + j0, bias, 1, buf + j0 * 16); break;
+        case 2: stail_pass(K, a, a1, b + j0, bias, 2, buf + j0 * 16); break;
+        case 3: stail_pass(K, a, a1, b + j0, bias, 3, buf + j0 * 16); break;
+        case 4: stail_pass(K, a, a1, b + j0, bias, 4, buf + j0 * 16); break;
+        case 5: stail_pass(K, a, a1, b + j0, bias, 5, buf + j0 * 16); break;
+        default: stail_pass(K, a, a1, b + j0, bias, 6, buf + j0 * 16); break;
+        }
+    }
+    mxn_gemm_tile_store_f32(t, buf, 1, 16);
+}
+
 /* the int8 tile's epilogue: c[j] holds column j's 8 channel sums */
 static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
 {
