@@ -19,7 +19,8 @@ static const mxn_kernel_set kernel_sets[] = {
      mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_pack_run_f32_avx512, mxn_sgemm_tail_avx512,
      mxn_u8_quads_avx512vnni, mxn_u8gemm_avx512vnni, mxn_u8gemm_tail_avx512vnni, mxn_pack_run_u8_avx512},
     {"avx2", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx2, mxn_pack_pairs_avx2, mxn_quantize_avx2, mxn_dw_f32_avx2,
-     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2, NULL, mxn_sgemm_tail_avx2, NULL, NULL, NULL, NULL},
+     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_pack_run_f32_avx2, mxn_sgemm_tail_avx2, NULL, NULL,
+     NULL, NULL},
     {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
      NULL, NULL, NULL},
 #endif

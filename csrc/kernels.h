@@ -254,6 +254,7 @@ void mxn_s8gemm_sse2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_t
 void mxn_pack_pairs_sse2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_pack_run_f32_avx2(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);

@@ -116,6 +116,33 @@ AVX2 void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_g
     mxn_gemm_tile_store_f32(t, buf, 1, 16);
 }
 
+/* kernels.h pack_run_f32: n <= 16 columns of all K taps; full groups of 8
+ * by vector loads at step 1 or 2 (never touching memory past the run), the
+ * rest element by element (a masked store is slow on some CPUs) */
+AVX2 void mxn_pack_run_f32_avx2(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd)
+{
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m256i seven = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, -1, 0);
+    const int full = step <= 2 ? n / 8 * 8 : 0;
+    int k, j;
+    for (k = 0; k < K; k++) {
+        const float *s = in + koff[k];
+        float *o = d + (size_t)k * ldd;
+        for (j = 0; j < full; j += 8) {
+            __m256 v;
+            if (step == 1) {
+                v = _mm256_loadu_ps(s + j);
+            } else {
+                const __m256 lo = _mm256_loadu_ps(s + 2 * j);
+                const __m256 hi = _mm256_maskload_ps(s + 2 * j + 8, seven);
+                v = _mm256_blend_ps(_mm256_permutevar8x32_ps(lo, even), _mm256_permutevar8x32_ps(hi, even), 0xF0);
+            }
+            _mm256_storeu_ps(o + j, v);
+        }
+        for (j = full; j < n; j++) o[j] = s[(size_t)j * step];
+    }
+}
+
 /* the int8 tile's epilogue: c[j] holds column j's 8 channel sums */
 static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
 {
