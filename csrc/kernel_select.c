@@ -26,7 +26,7 @@ static const mxn_kernel_set kernel_sets[] = {
 #endif
 #ifdef MXN_HAVE_NEON_KERNELS
     {"neon", 4, 4, mxn_sgemm_neon, mxn_s8gemm_neon, mxn_pack_pairs_neon, NULL, mxn_dw_f32_neon, mxn_dw_s8_neon,
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     NULL, NULL, mxn_pack_run_f32_neon, NULL, NULL, NULL, NULL, NULL},
 #endif
     {"ref", 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

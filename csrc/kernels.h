@@ -279,6 +279,7 @@ void mxn_pack_run_u8_avx512(const int8_t *in, const size_t *koff, int K, int ste
 void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d);
+void mxn_pack_run_f32_neon(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
 void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
 void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
 #endif
