@@ -214,6 +214,15 @@ static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t
         const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
         int16_t *panel = bp + (size_t)sp * K2 * 2;
         const int whole = nruns == 1 && w == nr && step == 1;
+        if (c->k->pack_run_s8) {
+            for (q = 0; q < nruns; q++)
+                c->k->pack_run_s8(in + runs[q].off, c->koff, K, step, runs[q].n, panel + 2 * runs[q].j,
+                                  (size_t)nr * 2);
+            if (w < nr)
+                for (kp = 0; kp < K2; kp++)
+                    for (j = 2 * w; j < 2 * nr; j++) panel[(size_t)kp * nr * 2 + j] = 0;
+            continue;
+        }
         for (kp = 0; kp < K2; kp++) {
             const int8_t *s0 = in + c->koff[2 * kp];
             const int8_t *s1 = 2 * kp + 1 < K ? in + c->koff[2 * kp + 1] : NULL;

@@ -229,6 +229,10 @@ struct mxn_kernel_set {
     void (*u8gemm_tail)(int K4, const int32_t *aq0, const int32_t *aq1, const int32_t *corr, const uint8_t *b,
                         const mxn_gemm_tile *t);
     void (*pack_run_u8)(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d, size_t ldd);
+    /* the int16 pairs of the s8gemm B panel, as pack_run_f32: n (1..nr)
+     * columns of all K taps -> d[kp * ldd + 2j + i] = in[koff[2kp + i] + j *
+     * step] (0 for the missing tap of an odd K).  NULL: the portable loop. */
+    void (*pack_run_s8)(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -255,6 +259,7 @@ void mxn_pack_pairs_sse2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_pack_run_f32_avx2(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
+void mxn_pack_run_s8_avx2(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd);
 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);

@@ -143,6 +143,41 @@ AVX2 void mxn_pack_run_f32_avx2(const float *in, const size_t *koff, int K, int 
     }
 }
 
+/* kernels.h pack_run_s8 (nr = 8): a full run of 8 pixels at step 1 or 2 by
+ * vector loads (never past the run's last pixel), the rest element by element */
+static inline AVX2 __m128i load8_step(const int8_t *s, int step)
+{
+    if (step == 1) return _mm_loadl_epi64((const __m128i *)s);
+    {
+        /* bytes 0..7 and 7..14: the even ones are 0 2 4 6 of the first, 1 3 5 7 of the second */
+        const __m128i lo = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)s),
+                                            _mm_setr_epi8(0, 2, 4, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+        const __m128i hi = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(s + 7)),
+                                            _mm_setr_epi8(-1, -1, -1, -1, 1, 3, 5, 7, -1, -1, -1, -1, -1, -1, -1, -1));
+        return _mm_or_si128(lo, hi);
+    }
+}
+
+AVX2 void mxn_pack_run_s8_avx2(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd)
+{
+    const int K2 = (K + 1) / 2;
+    int kp, j;
+    for (kp = 0; kp < K2; kp++) {
+        const int8_t *s0 = in + koff[2 * kp];
+        const int8_t *s1 = 2 * kp + 1 < K ? in + koff[2 * kp + 1] : NULL;
+        int16_t *o = d + (size_t)kp * ldd;
+        if (n == NR && step <= 2) {
+            const __m128i x0 = load8_step(s0, step), x1 = s1 ? load8_step(s1, step) : _mm_setzero_si128();
+            _mm256_storeu_si256((__m256i *)o, _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)));
+            continue;
+        }
+        for (j = 0; j < n; j++) {
+            o[2 * j] = s0[(size_t)j * step];
+            o[2 * j + 1] = s1 ? s1[(size_t)j * step] : 0;
+        }
+    }
+}
+
 /* the int8 tile's epilogue: c[j] holds column j's 8 channel sums */
 static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
 {
