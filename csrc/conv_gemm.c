@@ -9,7 +9,7 @@
 
 #define MR MXN_GEMM_MR
 /* one B tile (K x nc packed values) is sized to stay in L2 */
-#define B_TILE_BYTES (512 * 1024)
+#define B_TILE_BYTES (96 * 1024)
 
 void mxn_conv_gemm_free(mxn_conv_gemm *g)
 {
