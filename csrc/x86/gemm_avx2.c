@@ -98,10 +98,8 @@ static inline __attribute__((always_inline)) AVX2 void stail_pass(int K, const f
 AVX2 void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t)
 {
     float buf[16 * 16], bias[16];
-    const float *a1 = t->mr > MR ? a + (size_t)K * MR : a;
+    const float *a1 = tail_panels_f32(K, a, t, bias);
     int j0;
-    memset(bias, 0, sizeof(bias));
-    memcpy(bias, t->bias, sizeof(float) * (t->mr > MR ? 16 : MR));
     for (j0 = 0; j0 < t->nr; j0 += TW) {
         const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
         switch (cw) {

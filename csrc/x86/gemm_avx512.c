@@ -184,10 +184,8 @@ static inline ALWAYS_INLINE AVX512 void stail_pass(int K, const float *a0, const
 AVX512 void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t)
 {
     float buf[NR * 16], bias[16];
-    const float *a1 = t->mr > MR ? a + (size_t)K * MR : a;
+    const float *a1 = tail_panels_f32(K, a, t, bias);
     int j0;
-    memset(bias, 0, sizeof(bias));
-    memcpy(bias, t->bias, sizeof(float) * (t->mr > MR ? 16 : MR));
     for (j0 = 0; j0 < t->nr; j0 += TW) {
         const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
         switch (cw) {
