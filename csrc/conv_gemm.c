@@ -142,7 +142,7 @@ typedef struct {
     const void *in;
     const mxn_conv_gemm_out *o;
     const mxn_kernel_set *k;
-    int int8;
+    int int8, u8;            /* int8 net; int8 through the u8gemm kernels */
     int nr, nc;              /* columns per micro-tile / per B tile */
     size_t N;                /* output pixels */
     int n_tiles, m_chunks, items, workers;
@@ -150,80 +150,124 @@ typedef struct {
 } run_ctx;
 
 typedef struct {
+    int j, n;
+    size_t off;
+} col_run;
+
+typedef struct {
     const run_ctx *c;
     int id;
     void *bpack;             /* this worker's B tile */
     size_t *coff;            /* [nc] input offset of each column of the tile */
+    col_run *runs;           /* [nr] the runs of one micro-panel */
+    int32_t *aq;             /* u8gemm: two A panels as quads ([2][K4][MR]) and their corrections [2 * MR] */
+    int32_t corr[2 * MR];
 } worker;
 
-/* a full micro-panel whose columns are consecutive input pixels (stride 1,
- * within one output row): packing is a plain copy */
-static int contiguous(const size_t *co, int w, int nr)
+/* The runs of a micro-panel: maximal groups of columns j..j+n-1 whose input
+ * offsets go up by stride_w (the pixels of one output row - or of several
+ * rows when the input rows are exactly that far apart, as in a 1x1 stride-1
+ * convolution), so that every tap packs them as one strided vector.
+ * Returns the number of runs (at most w). */
+static int find_runs(const size_t *co, int w, size_t step, col_run *r)
 {
-    return w == nr && co[nr - 1] - co[0] == (size_t)(nr - 1);
-}
-
-static void pack_b_f32(const run_ctx *c, const float *in, size_t n0, int cols, const size_t *coff, float *bp)
-{
-    const int K = c->g->K, nr = c->nr;
-    int sp, k, j;
-    for (sp = 0; sp < cols; sp += nr) {
-        const int w = cols - sp < nr ? cols - sp : nr;
-        const size_t *co = coff + sp;
-        if (contiguous(co, w, nr)) {
-            for (k = 0; k < K; k++)
-                memcpy(bp + ((size_t)sp * K + (size_t)k * nr), in + c->koff[k] + co[0], sizeof(float) * (size_t)nr);
+    int j, nr = 0;
+    for (j = 0; j < w; j++) {
+        if (j > 0 && co[j] - co[j - 1] == step) {
+            r[nr - 1].n++;
             continue;
         }
-        for (k = 0; k < K; k++) {
-            const float *src = in + c->koff[k];
-            float *dst = bp + ((size_t)sp * K + (size_t)k * nr);
-            for (j = 0; j < w; j++) dst[j] = src[co[j]];
-            for (; j < nr; j++) dst[j] = 0.f;
-        }
+        r[nr].j = j;
+        r[nr].n = 1;
+        r[nr].off = co[j];
+        nr++;
     }
-    (void)n0;
+    return nr;
 }
 
-static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, int16_t *bp)
+static void pack_b_f32(const run_ctx *c, const float *in, int cols, const size_t *coff, col_run *runs, float *bp)
 {
-    const int K = c->g->K, K2 = c->g->K2, nr = c->nr;
-    int sp, kp, j;
+    const int K = c->g->K, nr = c->nr, step = c->s->stride_w;
+    int sp, k, j, q;
     for (sp = 0; sp < cols; sp += nr) {
         const int w = cols - sp < nr ? cols - sp : nr;
-        const size_t *co = coff + sp;
-        if (contiguous(co, w, nr)) {
-            /* all pairs but an odd K's last one */
-            for (kp = 0; kp < K / 2; kp++)
-                c->k->pack_pairs(in + c->koff[2 * kp] + co[0], in + c->koff[2 * kp + 1] + co[0],
-                                 bp + ((size_t)sp * K2 + (size_t)kp * nr) * 2);
-            if (K % 2) {
-                const int8_t *s0 = in + c->koff[K - 1] + co[0];
-                int16_t *dst = bp + ((size_t)sp * K2 + (size_t)(K2 - 1) * nr) * 2;
-                for (j = 0; j < nr; j++) {
-                    dst[2 * j] = s0[j];
-                    dst[2 * j + 1] = 0;
+        const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
+        float *panel = bp + (size_t)sp * K;
+        if (c->k->pack_run_f32) {
+            for (q = 0; q < nruns; q++)
+                c->k->pack_run_f32(in + runs[q].off, c->koff, K, step, runs[q].n, panel + runs[q].j, (size_t)nr);
+        } else if (nruns == 1 && w == nr && step == 1) {
+            for (k = 0; k < K; k++)
+                memcpy(panel + (size_t)k * nr, in + c->koff[k] + runs[0].off, sizeof(float) * (size_t)nr);
+        } else {
+            for (k = 0; k < K; k++)
+                for (q = 0; q < nruns; q++) {
+                    const float *src = in + c->koff[k] + runs[q].off;
+                    float *dst = panel + (size_t)k * nr + runs[q].j;
+                    for (j = 0; j < runs[q].n; j++) dst[j] = src[(size_t)j * step];
                 }
-            }
+        }
+        if (w < nr)
+            for (k = 0; k < K; k++)
+                for (j = w; j < nr; j++) panel[(size_t)k * nr + j] = 0.f;
+    }
+}
+
+static void pack_b_s8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, col_run *runs, int16_t *bp)
+{
+    const int K = c->g->K, K2 = c->g->K2, nr = c->nr, step = c->s->stride_w;
+    int sp, kp, j, q;
+    for (sp = 0; sp < cols; sp += nr) {
+        const int w = cols - sp < nr ? cols - sp : nr;
+        const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
+        int16_t *panel = bp + (size_t)sp * K2 * 2;
+        const int whole = nruns == 1 && w == nr && step == 1;
+        if (c->k->pack_run_s8) {
+            for (q = 0; q < nruns; q++)
+                c->k->pack_run_s8(in + runs[q].off, c->koff, K, step, runs[q].n, panel + 2 * runs[q].j,
+                                  (size_t)nr * 2);
+            if (w < nr)
+                for (kp = 0; kp < K2; kp++)
+                    for (j = 2 * w; j < 2 * nr; j++) panel[(size_t)kp * nr * 2 + j] = 0;
             continue;
         }
         for (kp = 0; kp < K2; kp++) {
             const int8_t *s0 = in + c->koff[2 * kp];
-            int16_t *dst = bp + ((size_t)sp * K2 + (size_t)kp * nr) * 2;
-            if (2 * kp + 1 < K) {
-                const int8_t *s1 = in + c->koff[2 * kp + 1];
-                for (j = 0; j < w; j++) {
-                    dst[2 * j] = s0[co[j]];
-                    dst[2 * j + 1] = s1[co[j]];
-                }
-            } else {
-                for (j = 0; j < w; j++) {
-                    dst[2 * j] = s0[co[j]];
-                    dst[2 * j + 1] = 0;
+            const int8_t *s1 = 2 * kp + 1 < K ? in + c->koff[2 * kp + 1] : NULL;
+            int16_t *dst = panel + (size_t)kp * nr * 2;
+            if (whole && s1) {
+                c->k->pack_pairs(s0 + runs[0].off, s1 + runs[0].off, dst);
+                continue;
+            }
+            for (q = 0; q < nruns; q++) {
+                const col_run *r = &runs[q];
+                const int8_t *a = s0 + r->off, *b = s1 ? s1 + r->off : NULL;
+                int16_t *d = dst + 2 * r->j;
+                for (j = 0; j < r->n; j++) {
+                    d[2 * j] = a[(size_t)j * step];
+                    d[2 * j + 1] = b ? b[(size_t)j * step] : 0;
                 }
             }
-            for (; j < nr; j++) dst[2 * j] = dst[2 * j + 1] = 0;
+            for (j = w; j < nr; j++) dst[2 * j] = dst[2 * j + 1] = 0;
         }
+    }
+}
+
+/* the B panel of the u8gemm kernels: quads of taps, input + 128 (kernels.h) */
+static void pack_b_u8(const run_ctx *c, const int8_t *in, int cols, const size_t *coff, col_run *runs, uint8_t *bp)
+{
+    const int K = c->g->K, K4 = (c->g->K2 + 1) / 2, nr = c->nr, step = c->s->stride_w;
+    int sp, q, j, r;
+    for (sp = 0; sp < cols; sp += nr) {
+        const int w = cols - sp < nr ? cols - sp : nr;
+        const int nruns = find_runs(coff + sp, w, (size_t)step, runs);
+        uint8_t *panel = bp + (size_t)sp * K4 * 4;
+        for (r = 0; r < nruns; r++)
+            c->k->pack_run_u8(in + runs[r].off, c->koff, K, step, runs[r].n, panel + 4 * runs[r].j,
+                              (size_t)nr * 4);
+        if (w < nr)
+            for (q = 0; q < K4; q++)
+                for (j = 4 * w; j < 4 * nr; j++) panel[(size_t)q * nr * 4 + j] = 0x80;
     }
 }
 
@@ -243,35 +287,76 @@ static void run_item(worker *wk, int item)
     int j, p, sp;
     mxn_gemm_tile t;
 
-    for (j = 0; j < cols; j++) {
-        const size_t n = n0 + (size_t)j;
-        const size_t y = n / (size_t)s->out_w, x = n % (size_t)s->out_w;
-        wk->coff[j] = y * s->stride_h * (size_t)s->in_w + x * s->stride_w;
+    {
+        /* input offset of each column (output pixel), stepping through the rows */
+        size_t y = n0 / (size_t)s->out_w, x = n0 % (size_t)s->out_w;
+        const size_t row_step = (size_t)s->stride_h * (size_t)s->in_w;
+        size_t row = y * row_step;
+        for (j = 0; j < cols; j++) {
+            wk->coff[j] = row + x * (size_t)s->stride_w;
+            if (++x == (size_t)s->out_w) {
+                x = 0;
+                row += row_step;
+            }
+        }
     }
-    if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, (int16_t *)wk->bpack);
-    else pack_b_f32(c, (const float *)c->in + in_goff, n0, cols, wk->coff, (float *)wk->bpack);
+    if (c->u8) pack_b_u8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (uint8_t *)wk->bpack);
+    else if (c->int8) pack_b_s8(c, (const int8_t *)c->in + in_goff, cols, wk->coff, wk->runs, (int16_t *)wk->bpack);
+    else pack_b_f32(c, (const float *)c->in + in_goff, cols, wk->coff, wk->runs, (float *)wk->bpack);
 
     t.ldc = c->N;
     t.act = c->o->act;
     t.top_scale = c->o->top_scale;
     t.fused = c->o->fused;
-    for (p = p0; p < p1; p++) {
-        const size_t pan = (size_t)gi * g->panels + (size_t)p;
-        const size_t row0 = (size_t)gi * g->M + (size_t)p * MR;
-        t.mr = g->M - p * MR < MR ? g->M - p * MR : MR;
-        t.bias = g->bias + pan * MR;
-        t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
-        for (sp = 0; sp < cols; sp += c->nr) {
-            const size_t col = n0 + (size_t)sp;
-            t.nr = cols - sp < c->nr ? cols - sp : c->nr;
-            t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + col : NULL;
-            t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + col : NULL;
-            if (c->int8)
-                c->k->s8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
-                             (const int16_t *)wk->bpack + (size_t)sp * g->K2 * 2, &t);
-            else
-                c->k->sgemm(g->K, g->a_f32 + pan * g->K * MR, (const float *)wk->bpack + (size_t)sp * g->K, &t);
+    /* the full micro-tiles, one A panel at a time */
+    {
+        const int tail_fn = c->u8 ? c->k->u8gemm_tail != NULL : !c->int8 && c->k->sgemm_tail != NULL;
+        const size_t k4 = (size_t)(g->K2 + 1) / 2;
+        const int full = tail_fn ? cols / c->nr * c->nr : cols;
+        for (p = p0; p < p1; p++) {
+            const size_t pan = (size_t)gi * g->panels + (size_t)p;
+            const size_t row0 = (size_t)gi * g->M + (size_t)p * MR;
+            t.mr = g->M - p * MR < MR ? g->M - p * MR : MR;
+            t.bias = g->bias + pan * MR;
+            t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
+            if (c->u8 && full > 0) c->k->u8_quads(g->K2, g->a_s8 + pan * g->K2 * MR * 2, wk->aq, wk->corr);
+            for (sp = 0; sp < full; sp += c->nr) {
+                const size_t col = n0 + (size_t)sp;
+                t.nr = cols - sp < c->nr ? cols - sp : c->nr;
+                t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + col : NULL;
+                t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + col : NULL;
+                if (c->u8)
+                    c->k->u8gemm((int)k4, wk->aq, wk->corr, (const uint8_t *)wk->bpack + (size_t)sp * k4 * 4, &t);
+                else if (c->int8)
+                    c->k->s8gemm(g->K2, g->a_s8 + pan * g->K2 * MR * 2,
+                                 (const int16_t *)wk->bpack + (size_t)sp * g->K2 * 2, &t);
+                else
+                    c->k->sgemm(g->K, g->a_f32 + pan * g->K * MR, (const float *)wk->bpack + (size_t)sp * g->K, &t);
+            }
         }
+        /* the partial micro-tile at the end: two A panels per call (kernels.h) */
+        if (full < cols)
+            for (p = p0; p < p1; p += 2) {
+                const size_t pan = (size_t)gi * g->panels + (size_t)p;
+                const size_t row0 = (size_t)gi * g->M + (size_t)p * MR;
+                const int rows = (p + 1 < p1 ? 2 : 1) * MR;
+                t.mr = g->M - p * MR < rows ? g->M - p * MR : rows;
+                t.nr = cols - full;
+                t.bias = g->bias + pan * MR;
+                t.scale_in = g->scale_in ? g->scale_in + pan * MR : NULL;
+                t.out_f32 = c->o->out_f32 ? c->o->out_f32 + row0 * c->N + n0 + full : NULL;
+                t.out_i8 = c->o->out_i8 ? c->o->out_i8 + row0 * c->N + n0 + full : NULL;
+                if (c->u8) {
+                    int32_t *aq1 = rows > MR ? wk->aq + k4 * MR : wk->aq;
+                    c->k->u8_quads(g->K2, g->a_s8 + pan * g->K2 * MR * 2, wk->aq, wk->corr);
+                    if (rows > MR) c->k->u8_quads(g->K2, g->a_s8 + (pan + 1) * g->K2 * MR * 2, aq1, wk->corr + MR);
+                    c->k->u8gemm_tail((int)k4, wk->aq, aq1, wk->corr,
+                                      (const uint8_t *)wk->bpack + (size_t)full * k4 * 4, &t);
+                } else {
+                    c->k->sgemm_tail(g->K, g->a_f32 + pan * g->K * MR,
+                                     (const float *)wk->bpack + (size_t)full * g->K, &t);
+                }
+            }
     }
 }
 
@@ -289,7 +374,7 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
 {
     run_ctx c;
     worker *wk = NULL;
-    size_t *koff = NULL, col_bytes;
+    size_t *koff = NULL, col_bytes, aq_bytes;
     const int in_g = s->in_c / s->group;
     const size_t in_plane = (size_t)s->in_h * s->in_w;
     int i, q, ky, kx, rc = MXN_OK;
@@ -301,10 +386,11 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
     c.o = o;
     c.k = k;
     c.int8 = g->a_s8 != NULL;
+    c.u8 = c.int8 && k->u8gemm && k->u8_quads && k->pack_run_u8;
     c.nr = c.int8 ? k->nr_s8 : k->nr_f32;
     c.N = (size_t)s->out_h * s->out_w;
     if (num_threads < 1) num_threads = 1;
-    col_bytes = c.int8 ? (size_t)g->K2 * 4 : (size_t)g->K * 4;
+    col_bytes = c.u8 ? (size_t)(g->K2 + 1) / 2 * 4 : c.int8 ? (size_t)g->K2 * 4 : (size_t)g->K * 4;
     {
         size_t nc = B_TILE_BYTES / col_bytes / (size_t)c.nr * (size_t)c.nr;
         size_t nmax = (c.N + (size_t)c.nr - 1) / (size_t)c.nr * (size_t)c.nr;
@@ -325,8 +411,10 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
     c.items = g->groups * c.n_tiles * c.m_chunks;
     c.workers = num_threads < c.items ? num_threads : c.items;
 
+    aq_bytes = c.u8 ? sizeof(int32_t) * 2 * MR * (size_t)((g->K2 + 1) / 2) : 0;
     *scratch_bytes = sizeof(size_t) * (size_t)g->K +
-                     (size_t)c.workers * (col_bytes * (size_t)c.nc + sizeof(size_t) * (size_t)c.nc);
+                     (size_t)c.workers * (col_bytes * (size_t)c.nc + sizeof(size_t) * (size_t)c.nc +
+                                          sizeof(col_run) * (size_t)c.nr + aq_bytes);
     koff = (size_t *)malloc(sizeof(size_t) * (size_t)g->K);
     wk = (worker *)calloc((size_t)c.workers, sizeof(worker));
     if (!koff || !wk) goto no_mem;
@@ -340,7 +428,9 @@ int mxn_conv_gemm_run(const mxn_conv_gemm *g, const mxn_conv_shape *s, const voi
         wk[i].id = i;
         wk[i].bpack = malloc(col_bytes * (size_t)c.nc);
         wk[i].coff = (size_t *)malloc(sizeof(size_t) * (size_t)c.nc);
-        if (!wk[i].bpack || !wk[i].coff) goto no_mem;
+        wk[i].runs = (col_run *)malloc(sizeof(col_run) * (size_t)c.nr);
+        wk[i].aq = aq_bytes ? (int32_t *)malloc(aq_bytes) : NULL;
+        if (!wk[i].bpack || !wk[i].coff || !wk[i].runs || (aq_bytes && !wk[i].aq)) goto no_mem;
     }
     mxn_run_workers(pool, c.workers, worker_main, wk, sizeof(worker));
     goto done;
@@ -352,6 +442,8 @@ done:
         for (i = 0; i < c.workers; i++) {
             free(wk[i].bpack);
             free(wk[i].coff);
+            free(wk[i].runs);
+            free(wk[i].aq);
         }
     free(wk);
     free(koff);

@@ -1,8 +1,9 @@
 /* The kernel sets compiled into this build and the choice between them.
  *
  * x86: chosen at run time from cpuid, so one library runs everywhere: SSE2
- * (every x86-64), AVX2+FMA, and AVX-512 VNNI (int8 vpdpwssd on 256-bit
- * registers; its float kernels are AVX2's) where the CPU and OS have them.
+ * (every x86-64), AVX2+FMA, and AVX-512 F/BW/VL/DQ + VNNI (GEMM kernels on
+ * 512-bit registers, int8 by vpdpwssd; its other kernels are AVX2's) where
+ * the CPU and OS have them.
  * ARM: NEON when the build targets it.  "ref" is always there: the portable
  * reference of kernels_ref.c, which defines the results the other sets are
  * tested against.  A session starts with $MAIXNN_KERNELS (ref, sse2, avx2,
@@ -14,17 +15,20 @@
 
 static const mxn_kernel_set kernel_sets[] = {
 #ifdef MXN_HAVE_X86_KERNELS
-    {"avx512vnni", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx512vnni, mxn_pack_pairs_avx2,
-     mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
+    {"avx512vnni", 32, 32, mxn_sgemm_avx512, NULL, NULL, mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2,
+     mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_pack_run_f32_avx512, mxn_sgemm_tail_avx512,
+     mxn_u8_quads_avx512vnni, mxn_u8gemm_avx512vnni, mxn_u8gemm_tail_avx512vnni, mxn_pack_run_u8_avx512, NULL},
     {"avx2", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx2, mxn_pack_pairs_avx2, mxn_quantize_avx2, mxn_dw_f32_avx2,
-     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
-    {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, NULL, NULL, NULL, NULL},
+     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_pack_run_f32_avx2, mxn_sgemm_tail_avx2, NULL, NULL,
+     NULL, NULL, mxn_pack_run_s8_avx2},
+    {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+     NULL, NULL, NULL, NULL},
 #endif
 #ifdef MXN_HAVE_NEON_KERNELS
     {"neon", 4, 4, mxn_sgemm_neon, mxn_s8gemm_neon, mxn_pack_pairs_neon, NULL, mxn_dw_f32_neon, mxn_dw_s8_neon,
-     NULL, NULL},
+     NULL, NULL, mxn_pack_run_f32_neon, NULL, NULL, NULL, NULL, NULL, NULL},
 #endif
-    {"ref", 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"ref", 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 #define KERNEL_SET_COUNT ((int)(sizeof(kernel_sets) / sizeof(kernel_sets[0])))
@@ -36,7 +40,9 @@ static int cpu_supports(const mxn_kernel_set *k)
     if (strcmp(k->name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (strcmp(k->name, "avx512vnni") == 0)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+               __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vnni");
 #endif
     (void)k;
     return 1;

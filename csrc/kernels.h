@@ -199,6 +199,40 @@ struct mxn_kernel_set {
     void (*fc_f32)(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                    float *out);
     void (*fc_s8)(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
+    /* ---- GEMM B packing (conv_gemm.c; NULL: its portable loop) ----
+     * n (1..nr) columns, input pixels `step` apart, of all K taps (tap k's
+     * row at in + koff[k]): d[k * ldd + j] = in[koff[k] + j * step].  Only
+     * those values are written. */
+    void (*pack_run_f32)(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
+    /* the partial micro-tile of a column tile (0 < t->nr < nr columns of a B
+     * panel that is nr wide): TWO adjacent A panels per call, t->mr <= 2 * MR
+     * (the second panel right after the first, t->bias / t->scale_in 2 * MR
+     * long), so that narrow column tiles do not waste the vector lanes.  Same
+     * results as sgemm.  NULL: sgemm does those tiles too. */
+    mxn_sgemm_fn sgemm_tail;
+    /* int8 on unsigned x signed bytes (vpdpbusd), used instead of s8gemm
+     * (which may then be NULL) when set.  u8_quads turns one A panel into
+     * quads, aq[q * MR + r] = channel r's taps 4q..4q+3 (four int8 in an
+     * int32; K4 = ceil(K2 / 2) quads, the taps past K2 pairs 0), and corr[r]
+     * = 128 * (sum of channel r's weights); the layer does that once per
+     * panel and column tile.  The B panel is [K4][nr][4] uint8: the input +
+     * 128 of four taps per column (a missing tap's byte is free: its weight
+     * is 0); the kernels subtract corr, so the int32 sums and the epilogue
+     * are exactly s8gemm's.  u8gemm_tail: the partial tiles, as sgemm_tail
+     * (t->mr <= 2 * MR; aq1: the second panel's quads, corr 2 * MR long).
+     * pack_run_u8 (required with u8gemm): n (1..nr) columns, pixels `step`
+     * apart, of all K taps (tap k's row at in + koff[k]) ->
+     * d[q * ldd + 4j + i] = in[koff[4q + i] + j * step] + 128 (q < ceil(K / 4);
+     * only those bytes are written). */
+    void (*u8_quads)(int K2, const int8_t *a, int32_t *aq, int32_t *corr);
+    void (*u8gemm)(int K4, const int32_t *aq, const int32_t *corr, const uint8_t *b, const mxn_gemm_tile *t);
+    void (*u8gemm_tail)(int K4, const int32_t *aq0, const int32_t *aq1, const int32_t *corr, const uint8_t *b,
+                        const mxn_gemm_tile *t);
+    void (*pack_run_u8)(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d, size_t ldd);
+    /* the int16 pairs of the s8gemm B panel, as pack_run_f32: n (1..nr)
+     * columns of all K taps -> d[kp * ldd + 2j + i] = in[koff[2kp + i] + j *
+     * step] (0 for the missing tap of an odd K).  NULL: the portable loop. */
+    void (*pack_run_s8)(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -223,6 +257,9 @@ void mxn_sgemm_sse2(int K, const float *a, const float *b, const mxn_gemm_tile *
 void mxn_s8gemm_sse2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_sse2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_pack_run_f32_avx2(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
+void mxn_pack_run_s8_avx2(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd);
 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);
@@ -231,13 +268,23 @@ void mxn_dw_s8_avx2(int n, int taps, const int8_t *const *src, const int8_t *w, 
 void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                      float *out);
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
-void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
+/* AVX-512 F/BW/VL/DQ (+ VNNI for int8): 8 x 32 tiles (csrc/x86/gemm_avx512.c) */
+void mxn_sgemm_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_pack_run_f32_avx512(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
+void mxn_sgemm_tail_avx512(int K, const float *a, const float *b, const mxn_gemm_tile *t);
+void mxn_u8_quads_avx512vnni(int K2, const int8_t *a, int32_t *aq, int32_t *corr);
+void mxn_u8gemm_avx512vnni(int K4, const int32_t *aq, const int32_t *corr, const uint8_t *b, const mxn_gemm_tile *t);
+void mxn_u8gemm_tail_avx512vnni(int K4, const int32_t *aq0, const int32_t *aq1, const int32_t *corr,
+                                const uint8_t *b, const mxn_gemm_tile *t);
+void mxn_pack_run_u8_avx512(const int8_t *in, const size_t *koff, int K, int step, int n, uint8_t *d,
+                            size_t ldd);
 #endif
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #define MXN_HAVE_NEON_KERNELS 1
 void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d);
+void mxn_pack_run_f32_neon(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
 void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
 void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
 #endif

@@ -518,3 +518,66 @@ def test_eltwise_and_relu_exact_for_any_thread_count(op, coeffs, count):
         same_bits(out["y"], y.astype(f32), "Eltwise, threads %d" % t)
         same_bits(out["z"], z.astype(f32), "ReLU, threads %d" % t)
         same_bits(out["zl"], zl.astype(f32), "leaky ReLU, threads %d" % t)
+
+# ---- the GEMM path's tiling: large K, small N, partial tiles, 1x1, strides ----
+# (the avx512vnni set: 8 x 32 tiles, partial column tiles done with two A
+# panels at once, B packed by runs of pixels, int8 by vpdpbusd on input + 128)
+GEMM_CASES = [
+    # 7x7 output (N = 49: one full 32-column tile + a partial one), 5 panels, large K (int8: > 256 quads)
+    dict(cin=300, cout=40, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=400),
+    # 14x14 (N = 196), odd K, odd channel counts, leaky ReLU
+    dict(cin=37, cout=23, k=3, stride=1, dil=1, pad=1, group=1, act=2, bias=True, h=14, w=14, seed=401),
+    # 1x1 stride 1 (every tile one run), stride 2 and 3 (strided runs), a partial last tile
+    dict(cin=19, cout=33, k=1, stride=1, dil=1, pad=0, group=1, act=3, bias=True, h=23, w=29, seed=402),
+    dict(cin=64, cout=24, k=1, stride=2, dil=1, pad=0, group=1, act=0, bias=False, h=29, w=27, seed=403),
+    dict(cin=9, cout=17, k=1, stride=3, dil=1, pad=0, group=1, act=4, bias=True, h=40, w=41, seed=404),
+    # the 7x7 stride-2 stem shape, rows of 40 output pixels (tiles straddle rows)
+    dict(cin=3, cout=16, k=7, stride=2, dil=1, pad=3, group=1, act=1, bias=True, h=80, w=80, seed=405),
+    # a sigmoid (portable epilogue) on partial and full tiles, grouped
+    dict(cin=12, cout=18, k=3, stride=2, dil=2, pad=2, group=3, act=4, bias=True, h=33, w=35, seed=406),
+    # K = 1 and K = 2 (one quad, mostly missing taps), one output pixel
+    dict(cin=1, cout=9, k=1, stride=1, dil=1, pad=0, group=1, act=0, bias=True, h=6, w=11, seed=407),
+    dict(cin=2, cout=8, k=1, stride=1, dil=1, pad=0, group=1, act=0, bias=True, h=1, w=1, seed=408),
+    # 512 channels at 7x7 (ResNet18's last stage), hswish-like clip
+    dict(cin=512, cout=24, k=3, stride=1, dil=1, pad=1, group=1, act=3, bias=True, h=7, w=7, seed=409),
+]
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("case", GEMM_CASES, ids=ident)
+def test_gemm_tiling_float32(case):
+    model, x = model_of(case), make_input(case)
+    ref = run(model, x, "ref")
+    scale = max(float(np.abs(ref).max()), 1e-30)
+    for k in FAST:
+        for threads in (1, 3):
+            got = run(model, x, k, threads)
+            assert float(np.abs(got - ref).max()) <= RTOL * scale, (k, threads)
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("int8", [1, 101])
+@pytest.mark.parametrize("case", GEMM_CASES, ids=ident)
+def test_gemm_tiling_int8_bit_identical(case, int8):
+    model, x = model_of(case, int8), make_input(case)
+    ref = run(model, x, "ref")
+    view = np.uint8 if int8 > 100 else np.uint32
+    for k in FAST:
+        for threads in (1, 3):
+            got = run(model, x, k, threads)
+            np.testing.assert_array_equal(got.view(view), ref.view(view), err_msg="%s %d" % (k, threads))
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+def test_gemm_int8_extreme_inputs_bit_identical():
+    """Saturated inputs (+-127 after quantization, the u8 path's 1 and 255)
+    and full-scale weights over a long K: exact int32 sums, no overflow of
+    the + 128 offset."""
+    case = dict(cin=512, cout=16, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=9, w=9, seed=410)
+    model = model_of(case, 1)
+    w = model.layers[1].weights[0]
+    w.data = np.where(np.random.RandomState(1).rand(*w.data.shape) < 0.5, -127, 127).astype(np.int8)
+    x = np.where(make_input(case) > 0, 1e3, -1e3).astype(np.float32)
+    ref = run(model, x, "ref")
+    for k in FAST:
+        np.testing.assert_array_equal(run(model, x, k).view(np.uint32), ref.view(np.uint32), err_msg=k)

@@ -106,6 +106,19 @@ void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_t
     mxn_gemm_tile_store_s32(t, buf, 1, MR);
 }
 
+/* kernels.h pack_run_f32: a full run of 4 consecutive pixels by one vector
+ * copy per tap, anything else element by element */
+void mxn_pack_run_f32_neon(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd)
+{
+    int k, j;
+    if (step == 1 && n == NR) {
+        for (k = 0; k < K; k++) vst1q_f32(d + (size_t)k * ldd, vld1q_f32(in + koff[k]));
+        return;
+    }
+    for (k = 0; k < K; k++)
+        for (j = 0; j < n; j++) d[(size_t)k * ldd + j] = in[koff[k] + (size_t)j * step];
+}
+
 void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d)
 {
     /* 4 pixels: bytes s0[0] s1[0] s0[1] s1[1] ... widened */

@@ -364,7 +364,8 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
     size_t gemm_scratch = 0;
     int rc = MXN_OK;
     /* the session's kernel set: GEMM kernels when it has them, else the reference */
-    const int gemm = c->use_gemm && (int8 ? opt->kernels->s8gemm != NULL : opt->kernels->sgemm != NULL);
+    const int gemm = c->use_gemm && (int8 ? opt->kernels->s8gemm != NULL || opt->kernels->u8gemm != NULL
+                                          : opt->kernels->sgemm != NULL);
 
     memset(&wref, 0, sizeof(wref));
     if (!in->data || in->dims < 1)

@@ -71,6 +71,15 @@ static inline AVX2 __m256i float2int8_avx2(__m256 x)
     return _mm256_cvttps_epi32(x);
 }
 
+/* the float32 partial-tile kernels (sgemm_tail): the second A panel (or the
+ * first again when t->mr <= MR) and the 16 channels' biases, zero past mr */
+static inline const float *tail_panels_f32(int K, const float *a, const mxn_gemm_tile *t, float *bias16)
+{
+    memset(bias16, 0, 16 * sizeof(float));
+    memcpy(bias16, t->bias, sizeof(float) * (t->mr > MXN_GEMM_MR ? 16 : MXN_GEMM_MR));
+    return t->mr > MXN_GEMM_MR ? a + (size_t)K * MXN_GEMM_MR : a;
+}
+
 /* horizontal sums of 8 lanes */
 static inline AVX2 float hsum8(__m256 v)
 {

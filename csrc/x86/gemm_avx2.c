@@ -1,12 +1,11 @@
-/* AVX2 + FMA packed-GEMM convolution micro-kernels (kernels.h), and the
- * AVX-512 VNNI int8 one (its own target attribute).  Compiled for every x86
+/* AVX2 + FMA packed-GEMM convolution micro-kernels (kernels.h).  Compiled for every x86
  * build with per-function target attributes and only called when cpuid
  * reports the instructions (kernel_select.c), so one library runs on any x86-64.
  *
  * float32: 8 output channels x 16 columns, FMA.
  * int8: vpmaddwd on sign-extended int16 - the 8 channels of a tap pair in
  * one register, each column's tap pair broadcast; 8 x 8 int32 accumulators
- * (one per column).  The epilogue is mxn_conv_dequant_ref's formula in
+ * (one per column).  (The AVX-512 kernels are in gemm_avx512.c.)  The epilogue is mxn_conv_dequant_ref's formula in
  * vector form: vfmadd gives fmaf's single rounding, the rest are the same
  * IEEE operations in the same order, so the int8 results are bit-identical. */
 #include "avx2_common.h"
@@ -64,6 +63,119 @@ AVX2 void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_t
 }
 
 
+/* The partial column tile (kernels.h sgemm_tail): 16 channels of two A
+ * panels in two registers, each column's B value broadcast, one pair of
+ * accumulators per column, TW columns per pass.  The same sums (bias, then
+ * tap by tap, FMA) as mxn_sgemm_avx2, so the same results. */
+#define TW 6
+
+static inline __attribute__((always_inline)) AVX2 void stail_pass(int K, const float *a0, const float *a1,
+                                                                  const float *b, const float *bias, const int cw,
+                                                                  float *buf)
+{
+    __m256 lo[TW], hi[TW];
+    const __m256 blo = _mm256_loadu_ps(bias), bhi = _mm256_loadu_ps(bias + 8);
+    int k, j;
+    for (j = 0; j < cw; j++) {
+        lo[j] = blo;
+        hi[j] = bhi;
+    }
+    for (k = 0; k < K; k++) {
+        const __m256 x0 = _mm256_loadu_ps(a0 + (size_t)k * MR), x1 = _mm256_loadu_ps(a1 + (size_t)k * MR);
+        const float *bk = b + (size_t)k * 16;
+        for (j = 0; j < cw; j++) {
+            const __m256 y = _mm256_broadcast_ss(bk + j);
+            lo[j] = _mm256_fmadd_ps(x0, y, lo[j]);
+            hi[j] = _mm256_fmadd_ps(x1, y, hi[j]);
+        }
+    }
+    for (j = 0; j < cw; j++) {
+        _mm256_storeu_ps(buf + j * 16, lo[j]);
+        _mm256_storeu_ps(buf + j * 16 + 8, hi[j]);
+    }
+}
+
+AVX2 void mxn_sgemm_tail_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *t)
+{
+    float buf[16 * 16], bias[16];
+    const float *a1 = tail_panels_f32(K, a, t, bias);
+    int j0;
+    for (j0 = 0; j0 < t->nr; j0 += TW) {
+        const int cw = t->nr - j0 < TW ? t->nr - j0 : TW;
+        switch (cw) {
+        case 1: stail_pass(K, a, a1, b + j0, bias, 1, buf + j0 * 16); break;
+        case 2: stail_pass(K, a, a1, b + j0, bias, 2, buf + j0 * 16); break;
+        case 3: stail_pass(K, a, a1, b + j0, bias, 3, buf + j0 * 16); break;
+        case 4: stail_pass(K, a, a1, b + j0, bias, 4, buf + j0 * 16); break;
+        case 5: stail_pass(K, a, a1, b + j0, bias, 5, buf + j0 * 16); break;
+        default: stail_pass(K, a, a1, b + j0, bias, 6, buf + j0 * 16); break;
+        }
+    }
+    mxn_gemm_tile_store_f32(t, buf, 1, 16);
+}
+
+/* kernels.h pack_run_f32: n <= 16 columns of all K taps; full groups of 8
+ * by vector loads at step 1 or 2 (never touching memory past the run), the
+ * rest element by element (a masked store is slow on some CPUs) */
+AVX2 void mxn_pack_run_f32_avx2(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd)
+{
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m256i seven = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, -1, 0);
+    const int full = step <= 2 ? n / 8 * 8 : 0;
+    int k, j;
+    for (k = 0; k < K; k++) {
+        const float *s = in + koff[k];
+        float *o = d + (size_t)k * ldd;
+        for (j = 0; j < full; j += 8) {
+            __m256 v;
+            if (step == 1) {
+                v = _mm256_loadu_ps(s + j);
+            } else {
+                const __m256 lo = _mm256_loadu_ps(s + 2 * j);
+                const __m256 hi = _mm256_maskload_ps(s + 2 * j + 8, seven);
+                v = _mm256_blend_ps(_mm256_permutevar8x32_ps(lo, even), _mm256_permutevar8x32_ps(hi, even), 0xF0);
+            }
+            _mm256_storeu_ps(o + j, v);
+        }
+        for (j = full; j < n; j++) o[j] = s[(size_t)j * step];
+    }
+}
+
+/* kernels.h pack_run_s8 (nr = 8): a full run of 8 pixels at step 1 or 2 by
+ * vector loads (never past the run's last pixel), the rest element by element */
+static inline AVX2 __m128i load8_step(const int8_t *s, int step)
+{
+    if (step == 1) return _mm_loadl_epi64((const __m128i *)s);
+    {
+        /* bytes 0..7 and 7..14: the even ones are 0 2 4 6 of the first, 1 3 5 7 of the second */
+        const __m128i lo = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)s),
+                                            _mm_setr_epi8(0, 2, 4, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+        const __m128i hi = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(s + 7)),
+                                            _mm_setr_epi8(-1, -1, -1, -1, 1, 3, 5, 7, -1, -1, -1, -1, -1, -1, -1, -1));
+        return _mm_or_si128(lo, hi);
+    }
+}
+
+AVX2 void mxn_pack_run_s8_avx2(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd)
+{
+    const int K2 = (K + 1) / 2;
+    int kp, j;
+    for (kp = 0; kp < K2; kp++) {
+        const int8_t *s0 = in + koff[2 * kp];
+        const int8_t *s1 = 2 * kp + 1 < K ? in + koff[2 * kp + 1] : NULL;
+        int16_t *o = d + (size_t)kp * ldd;
+        if (n == NR && step <= 2) {
+            const __m128i x0 = load8_step(s0, step), x1 = s1 ? load8_step(s1, step) : _mm_setzero_si128();
+            _mm256_storeu_si256((__m256i *)o, _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)));
+            continue;
+        }
+        for (j = 0; j < n; j++) {
+            o[2 * j] = s0[(size_t)j * step];
+            o[2 * j + 1] = s1 ? s1[(size_t)j * step] : 0;
+        }
+    }
+}
+
 /* the int8 tile's epilogue: c[j] holds column j's 8 channel sums */
 static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
 {
@@ -120,15 +232,6 @@ static AVX2 void s8_epilogue(__m256i *c, const mxn_gemm_tile *t)
 AVX2 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
 {
     MXN_S8GEMM_BODY(ACC_MADD)
-}
-
-/* AVX-512 VNNI (with VL, on 256-bit registers): vpdpwssd is vpmaddwd and the
- * add in one instruction - the same exact int32 sums. */
-#define VNNI __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
-
-VNNI void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
-{
-    MXN_S8GEMM_BODY(_mm256_dpwssd_epi32)
 }
 
 AVX2 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d)
