@@ -15,16 +15,18 @@
 static const mxn_kernel_set kernel_sets[] = {
 #ifdef MXN_HAVE_X86_KERNELS
     {"avx512vnni", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx512vnni, mxn_pack_pairs_avx2,
-     mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
+     mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2,
+     mxn_wino_gemm_avx2, mxn_wino_in_avx2, mxn_wino_out_avx2},
     {"avx2", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx2, mxn_pack_pairs_avx2, mxn_quantize_avx2, mxn_dw_f32_avx2,
-     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
-    {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, NULL, NULL, NULL, NULL},
+     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_wino_gemm_avx2, mxn_wino_in_avx2, mxn_wino_out_avx2},
+    {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, NULL, NULL, NULL, NULL,
+     mxn_wino_gemm_sse2, NULL, NULL},
 #endif
 #ifdef MXN_HAVE_NEON_KERNELS
     {"neon", 4, 4, mxn_sgemm_neon, mxn_s8gemm_neon, mxn_pack_pairs_neon, NULL, mxn_dw_f32_neon, mxn_dw_s8_neon,
-     NULL, NULL},
+     NULL, NULL, mxn_wino_gemm_neon, mxn_wino_in_neon, NULL},
 #endif
-    {"ref", 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {"ref", 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 #define KERNEL_SET_COUNT ((int)(sizeof(kernel_sets) / sizeof(kernel_sets[0])))

@@ -332,3 +332,46 @@ def test_maixnn_kernels_environment_variable(tmp_path):
     np.testing.assert_array_equal(np.load(str(tmp_path / "y.npy")), run(model, x, "ref"))
     proc = run_with("bogus")
     assert proc.returncode != 0 and "MAIXNN_KERNELS: unknown kernel set 'bogus'" in proc.stderr
+
+
+# ---- Winograd F(4,3): float32 3x3 stride 1 (csrc/conv_winograd.c) ----------------------------
+
+
+def winograd_cases(n, seed):
+    """3x3 stride-1 convolutions with >= 8 channels in and out (the Winograd
+    path): odd channel counts, planes of 1..4 tiles a side that are not
+    multiples of 4, pads 0..2, every activation, bias or not."""
+    rng = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        pad = int(rng.randint(0, 3))
+        cases.append(dict(cin=int(rng.choice([8, 9, 13, 16, 31, 64, 130])),
+                          cout=int(rng.choice([8, 11, 17, 24, 40, 67])), k=3, stride=1, dil=1, pad=pad,
+                          group=1, act=int(rng.choice([0, 1, 2, 3, 4, 6])), bias=bool(rng.randint(2)),
+                          h=int(rng.randint(max(1, 3 - 2 * pad), 16)), w=int(rng.randint(max(1, 3 - 2 * pad), 16)),
+                          seed=400 + i))
+    return cases
+
+
+WINOGRAD = winograd_cases(24, 9) + [
+    # ResNet18's stages: 4 and 16 tiles, the input channels summed over several chunk groups
+    dict(cin=512, cout=512, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=450),
+    dict(cin=256, cout=256, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=14, w=14, seed=451),
+    dict(cin=8, cout=8, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=False, h=1, w=1, seed=452),
+    dict(cin=20, cout=9, k=3, stride=1, dil=1, pad=-233, group=1, act=1, bias=True, h=10, w=13, seed=453),
+    dict(cin=8, cout=7, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=9, w=9, seed=454),
+]
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("case", WINOGRAD, ids=ident)
+def test_winograd_matches_reference_for_any_thread_count(case):
+    model, x = model_of(case), make_input(case)
+    ref = run(model, x, "ref")
+    scale = max(float(np.abs(ref).max()), 1e-30)
+    for k in FAST:
+        one = run(model, x, k)
+        assert one.shape == ref.shape
+        assert float(np.abs(one - ref).max()) <= RTOL * scale, k
+        for t in (2, 3):
+            np.testing.assert_array_equal(run(model, x, k, threads=t), one, err_msg="%s %d" % (k, t))
