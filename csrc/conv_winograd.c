@@ -32,8 +32,9 @@
 #define OB 8                       /* output channels per GEMM block (vector lanes) */
 #define VT 8                       /* tiles per input transform call */
 #define WINO_MIN_CHANNELS 8
-/* V and M of one tile block (all output channels) are sized to stay in L2 */
-#define TILE_BLOCK_BYTES (2048 * 1024)
+/* bytes of V and M of one tile block (all output channels): see mxn_winograd_run */
+#define TILE_BLOCK_MIN (512 * 1024)
+#define TILE_BLOCK_MAX (8 * 1024 * 1024)
 /* columns past the last tile that the input transform may read */
 #define PAD_MARGIN (4 * VT + 4)
 
@@ -307,10 +308,17 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     }
     c.pad = pad;
 
-    /* tile blocks: V and M of a block within TILE_BLOCK_BYTES; with several
-     * threads and few blocks the output channels are split too */
+    /* tile blocks; with several threads and few blocks the output channels
+     * are split too */
     per_tile = sizeof(float) * 36 * ((size_t)w->in_c + (size_t)w->nb * OB);
-    c.tb = (int)(TILE_BLOCK_BYTES / per_tile);
+    {
+        /* V and M of a block about as large as U (each block reads all of U),
+         * within TILE_BLOCK_MIN..TILE_BLOCK_MAX bytes */
+        size_t budget = mxn_winograd_bytes(w);
+        if (budget < TILE_BLOCK_MIN) budget = TILE_BLOCK_MIN;
+        if (budget > TILE_BLOCK_MAX) budget = TILE_BLOCK_MAX;
+        c.tb = (int)(budget / per_tile);
+    }
     if (c.tb < 1) c.tb = 1;
     if (c.tb > c.ntiles) c.tb = c.ntiles;
     c.nblocks = (c.ntiles + c.tb - 1) / c.tb;
