@@ -1,8 +1,8 @@
-/* Winograd F(4,3) convolution (conv_winograd.h): the weight transform at
- * load, the portable input / output transforms (plain loops over 8 lanes
- * that the compiler vectorises: tiles for the input, output channels for the
- * output), and the forward's tiling and threads.  The GEMM is the kernel
- * set's wino_gemm.
+/* Winograd convolution (conv_winograd.h): the weight transform at load, the
+ * portable input / output transforms (plain loops over 8 lanes that the
+ * compiler vectorises: tiles for the input, output channels for the output),
+ * and the forward's tiling and threads.  The GEMM is the kernel set's
+ * wino_gemm; F(4,3)'s transforms may be the set's too (wino_in, wino_out).
  *
  * F(4,3) with the interpolation points 0, 1, -1, 1/2, -2 and infinity:
  *   B^T = [1 -3/2  -2   3/2  1   0]   G = [  1      0      0  ]
@@ -17,13 +17,20 @@
  *         [0 1 -1 1/8  -8  1]
  * The usual points 0, +-1, +-2 (Lavin & Gray) give 2-3x larger float32
  * errors (Barabasz et al. 2020 "Error analysis and improving the accuracy of
- * Winograd convolution"; measured: 2.9e-6 against 1.1e-6 of the largest
- * output for 64 channels).
+ * Winograd convolution"; simulated: 2.9e-6 against 1.1e-6 of the largest
+ * output for 64 channels).  F(6,3) is not used: its float32 error is an
+ * order of magnitude larger still, past the 1e-5 the kernels are held to.
+ * F(2,3): the points 0, 1, -1 and infinity (matrices at wino23_in_c).
  *
- * Where it is used (measured on Zen 4, one thread, against the im2col GEMM of
- * conv_gemm.c): every 3x3 stride-1 dilation-1 float32 convolution of one
- * group with at least WINO_MIN_CHANNELS input and output channels.  Below
- * that the transforms cost more than the 2.25x fewer multiplications save. */
+ * Where it is used (mxn_winograd_tile; measured on Zen 4, one thread, against
+ * the im2col GEMM of conv_gemm.c, in README "Speed"): every 3x3 stride-1
+ * dilation-1 float32 convolution of one group with at least
+ * WINO_MIN_CHANNELS input and output channels (8 channels at 56x56: 46 us
+ * against 83 us).  F(4,3), except when in_c * out_c >= WINO23_MIN_WEIGHTS
+ * (ResNet's 512-channel stage): F(4,3)'s U would be 4x the weights (38 MB
+ * for 512 x 512) and such a layer is bound by reading U (its planes are
+ * small: 7x7 in a 224 ResNet); F(2,3)'s U is 1.8x the weights and the layer
+ * about as fast or faster (512x512 at 7x7: 2.8 ms against 3.2 ms). */
 #include <stdlib.h>
 #include <string.h>
 #include "conv_winograd.h"
@@ -32,17 +39,20 @@
 #define OB 8                       /* output channels per GEMM block (vector lanes) */
 #define VT 8                       /* tiles per input transform call */
 #define WINO_MIN_CHANNELS 8
+#define WINO23_MIN_WEIGHTS (512 * 256)
 /* bytes of V and M of one tile block (all output channels): see mxn_winograd_run */
 #define TILE_BLOCK_MIN (512 * 1024)
 #define TILE_BLOCK_MAX (8 * 1024 * 1024)
 /* columns past the last tile that the input transform may read */
 #define PAD_MARGIN (4 * VT + 4)
 
-int mxn_winograd_suits(int in_c, int out_c, int kernel_w, int kernel_h, int stride_w, int stride_h,
-                       int dilation_w, int dilation_h, int group)
+int mxn_winograd_tile(int in_c, int out_c, int kernel_w, int kernel_h, int stride_w, int stride_h,
+                      int dilation_w, int dilation_h, int group)
 {
-    return kernel_w == 3 && kernel_h == 3 && stride_w == 1 && stride_h == 1 && dilation_w == 1 &&
-           dilation_h == 1 && group == 1 && in_c >= WINO_MIN_CHANNELS && out_c >= WINO_MIN_CHANNELS;
+    if (kernel_w != 3 || kernel_h != 3 || stride_w != 1 || stride_h != 1 || dilation_w != 1 || dilation_h != 1 ||
+        group != 1 || in_c < WINO_MIN_CHANNELS || out_c < WINO_MIN_CHANNELS)
+        return 0;
+    return (long long)in_c * out_c >= WINO23_MIN_WEIGHTS ? 2 : 4;
 }
 
 void mxn_winograd_free(mxn_winograd *w)
@@ -54,24 +64,29 @@ void mxn_winograd_free(mxn_winograd *w)
 
 size_t mxn_winograd_bytes(const mxn_winograd *w)
 {
-    return w->u ? sizeof(float) * ((size_t)36 * w->nb * w->in_c * OB + (size_t)w->nb * OB) : 0;
+    const size_t np = (size_t)(w->m + 2) * (w->m + 2);
+    return w->u ? sizeof(float) * (np * w->nb * w->in_c * OB + (size_t)w->nb * OB) : 0;
 }
 
-int mxn_winograd_prepare(mxn_winograd *w, int in_c, int out_c, const float *weight, const float *bias,
+int mxn_winograd_prepare(mxn_winograd *w, int m, int in_c, int out_c, const float *weight, const float *bias,
                          mxn_error *err)
 {
-    static const double G[6][3] = {{1, 0, 0},
-                                   {1.0 / 3, 1.0 / 3, 1.0 / 3},
-                                   {-1.0 / 3, 1.0 / 3, -1.0 / 3},
-                                   {-16.0 / 15, -8.0 / 15, -4.0 / 15},
-                                   {1.0 / 15, -2.0 / 15, 4.0 / 15},
-                                   {0, 0, 1}};
+    static const double G43[6][3] = {{1, 0, 0},
+                                     {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                     {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                     {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                     {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                     {0, 0, 1}};
+    static const double G23[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const int n = m + 2;
+    const double(*G)[3] = m == 4 ? G43 : G23;
     int o, q, i, j, r;
     memset(w, 0, sizeof(*w));
+    w->m = m;
     w->in_c = in_c;
     w->out_c = out_c;
     w->nb = (out_c + OB - 1) / OB;
-    w->u = (float *)calloc((size_t)36 * w->nb * in_c * OB, sizeof(float));
+    w->u = (float *)calloc((size_t)n * n * w->nb * in_c * OB, sizeof(float));
     w->bias = (float *)calloc((size_t)w->nb * OB, sizeof(float));
     if (!w->u || !w->bias) {
         mxn_winograd_free(w);
@@ -83,14 +98,14 @@ int mxn_winograd_prepare(mxn_winograd *w, int in_c, int out_c, const float *weig
         for (q = 0; q < in_c; q++) {
             const float *g = weight + ((size_t)o * in_c + q) * 9;
             double t[6][3];
-            for (i = 0; i < 6; i++)
+            for (i = 0; i < n; i++)
                 for (j = 0; j < 3; j++)
                     t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
-            for (i = 0; i < 6; i++)
-                for (j = 0; j < 6; j++) {
-                    double s = 0;
-                    for (r = 0; r < 3; r++) s += t[i][r] * G[j][r];
-                    w->u[(((size_t)(i * 6 + j) * w->nb + b) * in_c + q) * OB + l] = (float)s;
+            for (i = 0; i < n; i++)
+                for (j = 0; j < n; j++) {
+                    double sum = 0;
+                    for (r = 0; r < 3; r++) sum += t[i][r] * G[j][r];
+                    w->u[(((size_t)(i * n + j) * w->nb + b) * in_c + q) * OB + l] = (float)sum;
                 }
         }
     }
@@ -177,6 +192,63 @@ void mxn_wino_out_c(const float *m, const float *bias, const mxn_activation *act
         }
 }
 
+/* F(2,3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ *         G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1].
+ * 8 tiles (2 columns apart) of one channel, v[p*v_ps + t] for p < 16 */
+static void wino23_in_c(const float *src, int src_w, float *v, size_t v_ps)
+{
+    float h[4][4][VT];
+    int r, c, t, j;
+    for (r = 0; r < 4; r++) {
+        const float *row = src + (size_t)r * src_w;
+        float d[4][VT];
+        for (t = 0; t < VT; t++)
+            for (c = 0; c < 4; c++) d[c][t] = row[2 * t + c];
+        for (t = 0; t < VT; t++) {
+            h[r][0][t] = d[0][t] - d[2][t];
+            h[r][1][t] = d[1][t] + d[2][t];
+            h[r][2][t] = d[2][t] - d[1][t];
+            h[r][3][t] = d[1][t] - d[3][t];
+        }
+    }
+    for (j = 0; j < 4; j++) {
+        float *o0 = v + (size_t)(0 * 4 + j) * v_ps, *o1 = v + (size_t)(1 * 4 + j) * v_ps;
+        float *o2 = v + (size_t)(2 * 4 + j) * v_ps, *o3 = v + (size_t)(3 * 4 + j) * v_ps;
+        for (t = 0; t < VT; t++) {
+            o0[t] = h[0][j][t] - h[2][j][t];
+            o1[t] = h[1][j][t] + h[2][j][t];
+            o2[t] = h[2][j][t] - h[1][j][t];
+            o3[t] = h[1][j][t] - h[3][j][t];
+        }
+    }
+}
+
+static void wino23_out_c(const float *m, const float *bias, const mxn_activation *act, float *out, size_t ldc,
+                         int out_w, int rows, int cols, int noc)
+{
+    float t[4][2][OB], y[2][2][OB];
+    int r, i, j, l;
+    if (rows > 2) rows = 2;
+    if (cols > 2) cols = 2;
+    for (r = 0; r < 4; r++) {
+        const float *mr = m + (size_t)r * 4 * OB;
+        for (l = 0; l < OB; l++) {
+            t[r][0][l] = (mr[0 * OB + l] + mr[1 * OB + l]) + mr[2 * OB + l];
+            t[r][1][l] = (mr[1 * OB + l] - mr[2 * OB + l]) - mr[3 * OB + l];
+        }
+    }
+    for (j = 0; j < 2; j++)
+        for (l = 0; l < OB; l++) {
+            y[0][j][l] = bias[l] + ((t[0][j][l] + t[1][j][l]) + t[2][j][l]);
+            y[1][j][l] = bias[l] + ((t[1][j][l] - t[2][j][l]) - t[3][j][l]);
+        }
+    for (l = 0; l < noc; l++)
+        for (i = 0; i < rows; i++) {
+            float *o = out + (size_t)l * ldc + (size_t)i * out_w;
+            for (j = 0; j < cols; j++) o[j] = act->type ? mxn_activation_apply(act, y[i][j][l]) : y[i][j][l];
+        }
+}
+
 /* ---- the forward ------------------------------------------------------------- */
 
 typedef struct {
@@ -190,6 +262,7 @@ typedef struct {
     size_t pplane;
     float *out;
     int out_w, out_h;
+    int m, np;               /* output tile side (4: F(4,3), 2: F(2,3)); positions (m + 2)^2 */
     int tiles_x, ntiles;
     int tb, tbs;             /* tiles per block; V row length (tb + VT: room for a whole transform) */
     int nblocks, oc_chunks, items, workers;
@@ -213,7 +286,7 @@ static void run_item(wworker *wk, int item)
     const size_t tbs = (size_t)c->tbs, in_c = (size_t)w->in_c, oplane = (size_t)c->out_w * c->out_h;
     int q, t, p, b;
 
-    /* V [36][in_c][tbs] */
+    /* V [np][in_c][tbs] */
     for (q = 0; q < w->in_c; q++) {
         const float *plane = c->pad + (size_t)q * c->pplane;
         for (t = t0; t < t0 + nt;) {
@@ -223,24 +296,25 @@ static void run_item(wworker *wk, int item)
             if (n > VT) n = VT;
             /* a short run's extra lanes land on the next run's tiles (written
              * after) or past nt in the row's slack */
-            c->in_fn(plane + (size_t)(4 * ty) * c->pw + 4 * tx, c->pw, wk->v + q * tbs + (size_t)(t - t0),
+            c->in_fn(plane + (size_t)(c->m * ty) * c->pw + c->m * tx, c->pw, wk->v + q * tbs + (size_t)(t - t0),
                      in_c * tbs);
             t += n;
         }
     }
-    /* M [b1-b0][tbs][36][8] */
-    for (p = 0; p < 36; p++)
+    /* M [b1-b0][tbs][np][8] */
+    for (p = 0; p < c->np; p++)
         c->k->wino_gemm(w->in_c, b1 - b0, nt, w->u + ((size_t)p * w->nb + b0) * in_c * OB, in_c * OB,
-                        wk->v + (size_t)p * in_c * tbs, tbs, wk->m + (size_t)p * OB, (size_t)36 * OB,
-                        tbs * 36 * OB);
+                        wk->v + (size_t)p * in_c * tbs, tbs, wk->m + (size_t)p * OB, (size_t)c->np * OB,
+                        tbs * c->np * OB);
     for (b = b0; b < b1; b++) {
         const int noc = w->out_c - b * OB < OB ? w->out_c - b * OB : OB;
         for (t = 0; t < nt; t++) {
             const int ty = (t0 + t) / c->tiles_x, tx = (t0 + t) % c->tiles_x;
-            const int rows = c->out_h - 4 * ty < 4 ? c->out_h - 4 * ty : 4;
-            const int cols = c->out_w - 4 * tx < 4 ? c->out_w - 4 * tx : 4;
-            c->out_fn(wk->m + ((size_t)(b - b0) * tbs + (size_t)t) * 36 * OB, w->bias + (size_t)b * OB, c->act,
-                      c->out + (size_t)b * OB * oplane + (size_t)(4 * ty) * c->out_w + 4 * tx, oplane, c->out_w,
+            const int rows = c->out_h - c->m * ty < c->m ? c->out_h - c->m * ty : c->m;
+            const int cols = c->out_w - c->m * tx < c->m ? c->out_w - c->m * tx : c->m;
+            c->out_fn(wk->m + ((size_t)(b - b0) * tbs + (size_t)t) * c->np * OB, w->bias + (size_t)b * OB, c->act,
+                      c->out + (size_t)b * OB * oplane + (size_t)(c->m * ty) * c->out_w + c->m * tx, oplane,
+                      c->out_w,
                       rows, cols, noc);
         }
     }
@@ -268,20 +342,27 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     *scratch_bytes = 0;
     c.w = w;
     c.k = k;
-    c.in_fn = k->wino_in ? k->wino_in : mxn_wino_in_c;
-    c.out_fn = k->wino_out ? k->wino_out : mxn_wino_out_c;
+    c.m = w->m;
+    c.np = (w->m + 2) * (w->m + 2);
+    if (w->m == 4) {
+        c.in_fn = k->wino_in ? k->wino_in : mxn_wino_in_c;
+        c.out_fn = k->wino_out ? k->wino_out : mxn_wino_out_c;
+    } else {
+        c.in_fn = wino23_in_c;
+        c.out_fn = wino23_out_c;
+    }
     c.act = act;
     c.out = out;
     c.out_w = in_w + pl + pr - 2;
     c.out_h = in_h + pt + pb - 2;
-    c.tiles_x = (c.out_w + 3) / 4;
-    c.ntiles = c.tiles_x * ((c.out_h + 3) / 4);
+    c.tiles_x = (c.out_w + c.m - 1) / c.m;
+    c.ntiles = c.tiles_x * ((c.out_h + c.m - 1) / c.m);
     if (num_threads < 1) num_threads = 1;
 
     /* the padded input, rounded up to whole tiles plus the transform's
      * read-ahead; zero beyond the convolution's own padding */
-    c.pw = 4 * c.tiles_x + 2 + PAD_MARGIN;
-    ph = 4 * ((c.out_h + 3) / 4) + 2;
+    c.pw = c.m * c.tiles_x + 2 + PAD_MARGIN;
+    ph = c.m * ((c.out_h + c.m - 1) / c.m) + 2;
     c.pplane = (size_t)c.pw * ph;
     pad = (float *)malloc(sizeof(float) * c.pplane * (size_t)w->in_c);
     if (!pad) goto no_mem;
@@ -310,7 +391,7 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
 
     /* tile blocks; with several threads and few blocks the output channels
      * are split too */
-    per_tile = sizeof(float) * 36 * ((size_t)w->in_c + (size_t)w->nb * OB);
+    per_tile = sizeof(float) * (size_t)c.np * ((size_t)w->in_c + (size_t)w->nb * OB);
     {
         /* V and M of a block about as large as U (each block reads all of U),
          * within TILE_BLOCK_MIN..TILE_BLOCK_MAX bytes */
@@ -335,8 +416,8 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     c.items = c.nblocks * c.oc_chunks;
     c.workers = num_threads < c.items ? num_threads : c.items;
     max_chunk_blocks = (w->nb + c.oc_chunks - 1) / c.oc_chunks;
-    vbytes = sizeof(float) * 36 * (size_t)w->in_c * c.tbs;
-    mbytes = sizeof(float) * 36 * OB * (size_t)max_chunk_blocks * c.tbs;
+    vbytes = sizeof(float) * (size_t)c.np * (size_t)w->in_c * c.tbs;
+    mbytes = sizeof(float) * (size_t)c.np * OB * (size_t)max_chunk_blocks * c.tbs;
 
     wk = (wworker *)calloc((size_t)c.workers, sizeof(wworker));
     if (!wk) goto no_mem;

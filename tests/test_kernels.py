@@ -339,8 +339,9 @@ def test_maixnn_kernels_environment_variable(tmp_path):
 
 def winograd_cases(n, seed):
     """3x3 stride-1 convolutions with >= 8 channels in and out (the Winograd
-    path): odd channel counts, planes of 1..4 tiles a side that are not
-    multiples of 4, pads 0..2, every activation, bias or not."""
+    path, F(4,3) for these channel counts): odd channel counts, planes of 1..4
+    tiles a side that are not multiples of 4, pads 0..2, every activation,
+    bias or not."""
     rng = np.random.RandomState(seed)
     cases = []
     for i in range(n):
@@ -354,9 +355,13 @@ def winograd_cases(n, seed):
 
 
 WINOGRAD = winograd_cases(24, 9) + [
-    # ResNet18's stages: 4 and 16 tiles, the input channels summed over several chunk groups
-    dict(cin=512, cout=512, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=450),
+    # ResNet18's stages: F(4,3) on 16 tiles, F(2,3) (in x out channels >= 512 x 256) on 16
+    # tiles; the input channels summed over several chunk groups
     dict(cin=256, cout=256, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=14, w=14, seed=451),
+    dict(cin=512, cout=512, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=450),
+    # F(2,3) with odd channels and planes, partial tiles, no bias
+    dict(cin=300, cout=443, k=3, stride=1, dil=1, pad=2, group=1, act=2, bias=False, h=9, w=6, seed=455),
+    dict(cin=513, cout=257, k=3, stride=1, dil=1, pad=0, group=1, act=4, bias=True, h=3, w=4, seed=456),
     dict(cin=8, cout=8, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=False, h=1, w=1, seed=452),
     dict(cin=20, cout=9, k=3, stride=1, dil=1, pad=-233, group=1, act=1, bias=True, h=10, w=13, seed=453),
     dict(cin=8, cout=7, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=9, w=9, seed=454),

@@ -144,9 +144,9 @@ static int conv_prepare(mxn_conv_layer *c, mxn_error *err)
     if (K / maxk == 1 && out_g == 1) return MXN_OK;
     /* float 3x3 stride 1: Winograd F(4,3) instead of the GEMM panels */
     if (c->weight.dtype != MXN_I8 &&
-        mxn_winograd_suits((int)(K / maxk), out_g, c->kernel_w, c->kernel_h, c->stride_w, c->stride_h,
-                           c->dilation_w, c->dilation_h, c->group)) {
-        if ((rc = mxn_winograd_prepare(&c->wino, (int)(K / maxk), out_g, mxn_mat_f32(&c->weight),
+        (rc = mxn_winograd_tile((int)(K / maxk), out_g, c->kernel_w, c->kernel_h, c->stride_w, c->stride_h,
+                                c->dilation_w, c->dilation_h, c->group))) {
+        if ((rc = mxn_winograd_prepare(&c->wino, rc, (int)(K / maxk), out_g, mxn_mat_f32(&c->weight),
                                        c->bias_term ? mxn_mat_f32(&c->bias) : NULL, err)))
             return rc;
         c->use_wino = 1;

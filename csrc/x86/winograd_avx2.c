@@ -1,5 +1,5 @@
-/* Winograd F(4,3) kernels (kernels.h, conv_winograd.h) for AVX2 + FMA, and
- * the SSE2 batched GEMM.
+/* Winograd kernels (kernels.h, conv_winograd.h) for AVX2 + FMA: the batched
+ * GEMM (F(4,3) and F(2,3)) and F(4,3)'s transforms; and the SSE2 GEMM.
  *
  * GEMM: 8 output channels in a register, each tile's transformed input
  * broadcast; register blocks of up to 3 channel blocks x 4 tiles (12
