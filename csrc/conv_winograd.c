@@ -80,7 +80,7 @@ int mxn_winograd_prepare(mxn_winograd *w, int m, int in_c, int out_c, const floa
     static const double G23[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     const int n = m + 2;
     const double(*G)[3] = m == 4 ? G43 : G23;
-    int o, q, i, j, r;
+    int o, q, i, j, b, l;
     memset(w, 0, sizeof(*w));
     w->m = m;
     w->in_c = in_c;
@@ -92,23 +92,26 @@ int mxn_winograd_prepare(mxn_winograd *w, int m, int in_c, int out_c, const floa
         mxn_winograd_free(w);
         return mxn_error_set(err, MXN_ERR_NO_MEM, "out of memory transforming the Winograd weights");
     }
-    for (o = 0; o < out_c; o++) {
-        const int b = o / OB, l = o % OB;
+    for (o = 0; o < out_c; o++)
         if (bias) w->bias[o] = bias[o];
+    /* 8 output channels of one input channel at a time: U's runs of 8 floats */
+    for (b = 0; b < w->nb; b++)
         for (q = 0; q < in_c; q++) {
-            const float *g = weight + ((size_t)o * in_c + q) * 9;
-            double t[6][3];
-            for (i = 0; i < n; i++)
-                for (j = 0; j < 3; j++)
-                    t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
-            for (i = 0; i < n; i++)
-                for (j = 0; j < n; j++) {
-                    double sum = 0;
-                    for (r = 0; r < 3; r++) sum += t[i][r] * G[j][r];
-                    w->u[(((size_t)(i * n + j) * w->nb + b) * in_c + q) * OB + l] = (float)sum;
-                }
+            float tile[36][OB];
+            memset(tile, 0, sizeof(tile));
+            for (l = 0; l < OB && b * OB + l < out_c; l++) {
+                const float *g = weight + ((size_t)(b * OB + l) * in_c + q) * 9;
+                double t[6][3];
+                for (i = 0; i < n; i++)
+                    for (j = 0; j < 3; j++)
+                        t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
+                for (i = 0; i < n; i++)
+                    for (j = 0; j < n; j++)
+                        tile[i * n + j][l] = (float)(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+            }
+            for (i = 0; i < n * n; i++)
+                memcpy(w->u + (((size_t)i * w->nb + b) * in_c + q) * OB, tile[i], sizeof(tile[i]));
         }
-    }
     return MXN_OK;
 }
 
