@@ -18,8 +18,10 @@
  * The usual points 0, +-1, +-2 (Lavin & Gray) give 2-3x larger float32
  * errors (Barabasz et al. 2020 "Error analysis and improving the accuracy of
  * Winograd convolution"; simulated: 2.9e-6 against 1.1e-6 of the largest
- * output for 64 channels).  F(6,3) is not used: its float32 error is an
- * order of magnitude larger still, past the 1e-5 the kernels are held to.
+ * output for 64 channels).  F(6,3) is not used: its float32 error is 4x
+ * F(4,3)'s (simulated, 128 channels, points 0, +-1, +-2, +-1/2: 4.1e-6
+ * against 1.0e-6) before any activation narrows the output range, too close
+ * to the 1e-5 the kernels are held to.
  * F(2,3): the points 0, 1, -1 and infinity (matrices at wino23_in_c).
  *
  * Where it is used (mxn_winograd_tile; measured on Zen 4, one thread, against
