@@ -45,8 +45,8 @@
 /* bytes of V and M of one tile block (all output channels): see mxn_winograd_run */
 #define TILE_BLOCK_MIN (512 * 1024)
 #define TILE_BLOCK_MAX (8 * 1024 * 1024)
-/* columns past the last tile that the input transform may read */
-#define PAD_MARGIN (4 * VT + 4)
+/* columns an F(4,3) input transform call may read (F(2,3): 2 * VT + 4) */
+#define IN_SPAN (4 * VT + 4)
 
 int mxn_winograd_tile(int in_c, int out_c, int kernel_w, int kernel_h, int stride_w, int stride_h,
                       int dilation_w, int dilation_h, int group)
@@ -277,6 +277,7 @@ typedef struct {
     const wctx *c;
     int id;
     float *v, *m;
+    float edge[6 * IN_SPAN]; /* a row's last tiles with zeros past the plane */
 } wworker;
 
 static void run_item(wworker *wk, int item)
@@ -299,10 +300,23 @@ static void run_item(wworker *wk, int item)
             int n = c->tiles_x - tx;
             if (n > t0 + nt - t) n = t0 + nt - t;
             if (n > VT) n = VT;
+            const float *src = plane + (size_t)(c->m * ty) * c->pw + c->m * tx;
+            int src_w = c->pw;
+            if (c->m * tx + c->m * VT + 4 > c->pw) {
+                /* the transform reads m * VT + 4 columns: the row's last
+                 * tiles from a copy that is zero past the padded plane */
+                const int have = c->pw - c->m * tx;
+                int r;
+                for (r = 0; r < c->m + 2; r++) {
+                    memcpy(wk->edge + r * IN_SPAN, src + (size_t)r * c->pw, sizeof(float) * (size_t)have);
+                    memset(wk->edge + r * IN_SPAN + have, 0, sizeof(float) * (size_t)(IN_SPAN - have));
+                }
+                src = wk->edge;
+                src_w = IN_SPAN;
+            }
             /* a short run's extra lanes land on the next run's tiles (written
              * after) or past nt in the row's slack */
-            c->in_fn(plane + (size_t)(c->m * ty) * c->pw + c->m * tx, c->pw, wk->v + q * tbs + (size_t)(t - t0),
-                     in_c * tbs);
+            c->in_fn(src, src_w, wk->v + q * tbs + (size_t)(t - t0), in_c * tbs);
             t += n;
         }
     }
@@ -364,9 +378,9 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     c.ntiles = c.tiles_x * ((c.out_h + c.m - 1) / c.m);
     if (num_threads < 1) num_threads = 1;
 
-    /* the padded input, rounded up to whole tiles plus the transform's
-     * read-ahead; zero beyond the convolution's own padding */
-    c.pw = c.m * c.tiles_x + 2 + PAD_MARGIN;
+    /* the padded input, rounded up to whole tiles; zero beyond the
+     * convolution's own padding */
+    c.pw = c.m * c.tiles_x + 2;
     ph = c.m * ((c.out_h + c.m - 1) / c.m) + 2;
     c.pplane = (size_t)c.pw * ph;
     pad = (float *)malloc(sizeof(float) * c.pplane * (size_t)w->in_c);
