@@ -28,11 +28,13 @@
  * the im2col GEMM of conv_gemm.c, in README "Speed"): every 3x3 stride-1
  * dilation-1 float32 convolution of one group with at least
  * WINO_MIN_CHANNELS input and output channels (8 channels at 56x56: 46 us
- * against 83 us).  F(4,3), except when in_c * out_c >= WINO23_MIN_WEIGHTS
- * (ResNet's 512-channel stage): F(4,3)'s U would be 4x the weights (38 MB
- * for 512 x 512) and such a layer is bound by reading U (its planes are
- * small: 7x7 in a 224 ResNet); F(2,3)'s U is 1.8x the weights and the layer
- * about as fast or faster (512x512 at 7x7: 2.8 ms against 3.2 ms). */
+ * against 83 us).  F(4,3) was the fastest wherever measured (with the GEMM
+ * prefetching U: 512 x 512 channels at 7x7 2.3 ms against F(2,3)'s 2.5 ms,
+ * 1024 x 1024 at 13x13 18 ms against 23 ms), but its U is 4x the 3x3
+ * weights; F(2,3)'s is 1.8x.  So F(2,3) takes the layers whose F(4,3) U
+ * would pass 64 MB (in_c * out_c >= WINO23_MIN_WEIGHTS = 1024 x 512, e.g.
+ * YOLOv2's 1024-channel 3x3 convolutions: 151 MB each in F(4,3), 67 MB in
+ * F(2,3)), 25% slower there for 55% less weight memory. */
 #include <stdlib.h>
 #include <string.h>
 #include "conv_winograd.h"
@@ -41,7 +43,7 @@
 #define OB 8                       /* output channels per GEMM block (vector lanes) */
 #define VT 8                       /* tiles per input transform call */
 #define WINO_MIN_CHANNELS 8
-#define WINO23_MIN_WEIGHTS (512 * 256)
+#define WINO23_MIN_WEIGHTS (1024 * 512)
 /* bytes of V and M of one tile block (all output channels): see mxn_winograd_run */
 #define TILE_BLOCK_MIN (512 * 1024)
 #define TILE_BLOCK_MAX (8 * 1024 * 1024)

@@ -355,13 +355,12 @@ def winograd_cases(n, seed):
 
 
 WINOGRAD = winograd_cases(24, 9) + [
-    # ResNet18's stages: F(4,3) on 16 tiles, F(2,3) (in x out channels >= 512 x 256) on 16
-    # tiles; the input channels summed over several chunk groups
+    # ResNet18's stages: 16 and 4 tiles, the input channels summed over several chunk groups
     dict(cin=256, cout=256, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=14, w=14, seed=451),
     dict(cin=512, cout=512, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=450),
-    # F(2,3) with odd channels and planes, partial tiles, no bias
-    dict(cin=300, cout=443, k=3, stride=1, dil=1, pad=2, group=1, act=2, bias=False, h=9, w=6, seed=455),
-    dict(cin=513, cout=257, k=3, stride=1, dil=1, pad=0, group=1, act=4, bias=True, h=3, w=4, seed=456),
+    # F(2,3) (in x out channels >= 1024 x 512): odd channels and planes, partial tiles, no bias
+    dict(cin=1024, cout=513, k=3, stride=1, dil=1, pad=2, group=1, act=2, bias=False, h=5, w=4, seed=455),
+    dict(cin=731, cout=725, k=3, stride=1, dil=1, pad=0, group=1, act=4, bias=True, h=3, w=6, seed=456),
     dict(cin=8, cout=8, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=False, h=1, w=1, seed=452),
     dict(cin=20, cout=9, k=3, stride=1, dil=1, pad=-233, group=1, act=1, bias=True, h=10, w=13, seed=453),
     dict(cin=8, cout=7, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=9, w=9, seed=454),
@@ -371,9 +370,18 @@ WINOGRAD = winograd_cases(24, 9) + [
 @pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
 @pytest.mark.parametrize("case", WINOGRAD, ids=ident)
 def test_winograd_matches_reference_for_any_thread_count(case):
+    """Within 1e-5 of the layer's largest output.  Winograd's float32 error is
+    relative to the convolution's own outputs, and an activation that
+    squeezes the range (Clip, Sigmoid, HardSwish) does not squeeze the error:
+    for those the bar is 1e-5 of the largest output before the activation
+    (measured: up to 1.5e-5 of a Clip's or Sigmoid's maximum when the
+    convolution's outputs are 10x larger)."""
     model, x = model_of(case), make_input(case)
     ref = run(model, x, "ref")
     scale = max(float(np.abs(ref).max()), 1e-30)
+    if case["act"] not in (0, 1, 2):
+        linear = run(model_of(dict(case, act=0)), x, "ref")
+        scale = max(scale, float(np.abs(linear).max()))
     for k in FAST:
         one = run(model, x, k)
         assert one.shape == ref.shape

@@ -19,7 +19,8 @@
 #define ALWAYS_INLINE __attribute__((always_inline))
 
 static inline ALWAYS_INLINE AVX2 void wgemm_blk(int K, const int NB, const int NT, const float *u, size_t u_bs,
-                                                 const float *v, size_t v_ks, float *m, size_t m_ts, size_t m_bs)
+                                                 const float *v, size_t v_ks, float *m, size_t m_ts, size_t m_bs,
+                                                 const float *pf, size_t pf_step, int pf_n)
 {
     __m256 acc[3][4], mid[3][4], tot[3][4];
     int b, t, k, k0, kc;
@@ -37,6 +38,8 @@ static inline ALWAYS_INLINE AVX2 void wgemm_blk(int K, const int NB, const int N
                 __m256 ub[3];
                 const float *vk = v + (size_t)k * v_ks;
                 for (b = 0; b < NB; b++) ub[b] = _mm256_loadu_ps(u + (size_t)b * u_bs + (size_t)k * OB);
+                for (b = 0; b < pf_n; b++)
+                    _mm_prefetch((const char *)(pf + (size_t)b * pf_step + (size_t)k * OB), _MM_HINT_T1);
                 for (t = 0; t < NT; t++) {
                     const __m256 x = _mm256_broadcast_ss(vk + t);
                     for (b = 0; b < NB; b++) acc[b][t] = _mm256_fmadd_ps(ub[b], x, acc[b][t]);
@@ -55,16 +58,23 @@ static inline ALWAYS_INLINE AVX2 void wgemm_blk(int K, const int NB, const int N
 AVX2 void mxn_wino_gemm_avx2(int K, int nb, int nt, const float *u, size_t u_bs, const float *v, size_t v_ks,
                              float *m, size_t m_ts, size_t m_bs)
 {
+    const int ntg = (nt + 3) / 4;
     int b, t;
     for (b = 0; b < nb; b += 3) {
         const int nbb = nb - b < 3 ? nb - b : 3;
+        /* the next channel group's U (48 KB for 512 input channels) is
+         * fetched into L2 while this group computes: t-group tg takes the
+         * next group's blocks tg, tg + ntg, ... */
+        const int nb_next = nb - b - 3 < 0 ? 0 : (nb - b - 3 < 3 ? nb - b - 3 : 3);
         const float *ub = u + (size_t)b * u_bs;
         float *mb = m + (size_t)b * m_bs;
         for (t = 0; t < nt; t += 4) {
-            const int ntt = nt - t < 4 ? nt - t : 4;
+            const int ntt = nt - t < 4 ? nt - t : 4, tg = t / 4;
+            const int pf_n = nb_next > tg ? (nb_next - tg + ntg - 1) / ntg : 0;
+            const float *pf = pf_n ? u + (size_t)(b + 3 + tg) * u_bs : u;
             const float *vt = v + t;
             float *mt = mb + (size_t)t * m_ts;
-#define WG(NB_, NT_) wgemm_blk(K, NB_, NT_, ub, u_bs, vt, v_ks, mt, m_ts, m_bs)
+#define WG(NB_, NT_) wgemm_blk(K, NB_, NT_, ub, u_bs, vt, v_ks, mt, m_ts, m_bs, pf, (size_t)ntg * u_bs, pf_n)
             switch (nbb * 4 + ntt) {
             case 3 * 4 + 4: WG(3, 4); break;
             case 3 * 4 + 3: WG(3, 3); break;
