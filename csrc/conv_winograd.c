@@ -425,11 +425,13 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     if (c.tb > c.ntiles) c.tb = c.ntiles;
     c.nblocks = (c.ntiles + c.tb - 1) / c.tb;
     c.oc_chunks = 1;
-    if (num_threads > 1 && c.nblocks < num_threads) {
+    if (num_threads > 1) {
         if (c.ntiles >= 8 * num_threads) {
-            c.tb = (c.ntiles + num_threads - 1) / num_threads;
+            /* a multiple of the threads, so that they get equal shares */
+            const int nb = (c.nblocks + num_threads - 1) / num_threads * num_threads;
+            c.tb = (c.ntiles + nb - 1) / nb;
             c.nblocks = (c.ntiles + c.tb - 1) / c.tb;
-        } else {
+        } else if (c.nblocks < num_threads) {
             c.oc_chunks = w->nb < num_threads ? w->nb : num_threads;
         }
     }
