@@ -15,20 +15,28 @@
 
 static const mxn_kernel_set kernel_sets[] = {
 #ifdef MXN_HAVE_X86_KERNELS
-    {"avx512vnni", 32, 32, mxn_sgemm_avx512, NULL, NULL, mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2,
-     mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_pack_run_f32_avx512, mxn_sgemm_tail_avx512,
-     mxn_u8_quads_avx512vnni, mxn_u8gemm_avx512vnni, mxn_u8gemm_tail_avx512vnni, mxn_pack_run_u8_avx512, NULL},
-    {"avx2", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx2, mxn_pack_pairs_avx2, mxn_quantize_avx2, mxn_dw_f32_avx2,
-     mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2, mxn_pack_run_f32_avx2, mxn_sgemm_tail_avx2, NULL, NULL,
-     NULL, NULL, mxn_pack_run_s8_avx2},
-    {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-     NULL, NULL, NULL, NULL},
+    /* designated fields: a set names only the kernels it has (NULL: the
+     * portable path, see kernels.h) */
+    {.name = "avx512vnni", .nr_f32 = 32, .nr_s8 = 32, .sgemm = mxn_sgemm_avx512, .quantize = mxn_quantize_avx2,
+     .dw_f32 = mxn_dw_f32_avx2, .dw_s8 = mxn_dw_s8_avx2, .fc_f32 = mxn_fc_f32_avx2, .fc_s8 = mxn_fc_s8_avx2,
+     .pack_run_f32 = mxn_pack_run_f32_avx512, .sgemm_tail = mxn_sgemm_tail_avx512,
+     .u8_quads = mxn_u8_quads_avx512vnni, .u8gemm = mxn_u8gemm_avx512vnni, .u8gemm_tail = mxn_u8gemm_tail_avx512vnni,
+     .pack_run_u8 = mxn_pack_run_u8_avx512,
+     .wino_gemm = mxn_wino_gemm_avx2, .wino_in = mxn_wino_in_avx2, .wino_out = mxn_wino_out_avx2},
+    {.name = "avx2", .nr_f32 = 16, .nr_s8 = 8, .sgemm = mxn_sgemm_avx2, .s8gemm = mxn_s8gemm_avx2,
+     .pack_pairs = mxn_pack_pairs_avx2, .quantize = mxn_quantize_avx2, .dw_f32 = mxn_dw_f32_avx2,
+     .dw_s8 = mxn_dw_s8_avx2, .fc_f32 = mxn_fc_f32_avx2, .fc_s8 = mxn_fc_s8_avx2,
+     .pack_run_f32 = mxn_pack_run_f32_avx2, .sgemm_tail = mxn_sgemm_tail_avx2, .pack_run_s8 = mxn_pack_run_s8_avx2,
+     .wino_gemm = mxn_wino_gemm_avx2, .wino_in = mxn_wino_in_avx2, .wino_out = mxn_wino_out_avx2},
+    {.name = "sse2", .nr_f32 = 4, .nr_s8 = 4, .sgemm = mxn_sgemm_sse2, .s8gemm = mxn_s8gemm_sse2,
+     .pack_pairs = mxn_pack_pairs_sse2, .wino_gemm = mxn_wino_gemm_sse2},
 #endif
 #ifdef MXN_HAVE_NEON_KERNELS
-    {"neon", 4, 4, mxn_sgemm_neon, mxn_s8gemm_neon, mxn_pack_pairs_neon, NULL, mxn_dw_f32_neon, mxn_dw_s8_neon,
-     NULL, NULL, mxn_pack_run_f32_neon, NULL, NULL, NULL, NULL, NULL, NULL},
+    {.name = "neon", .nr_f32 = 4, .nr_s8 = 4, .sgemm = mxn_sgemm_neon, .s8gemm = mxn_s8gemm_neon,
+     .pack_pairs = mxn_pack_pairs_neon, .dw_f32 = mxn_dw_f32_neon, .dw_s8 = mxn_dw_s8_neon,
+     .pack_run_f32 = mxn_pack_run_f32_neon, .wino_gemm = mxn_wino_gemm_neon, .wino_in = mxn_wino_in_neon},
 #endif
-    {"ref", 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {.name = "ref"},
 };
 
 #define KERNEL_SET_COUNT ((int)(sizeof(kernel_sets) / sizeof(kernel_sets[0])))

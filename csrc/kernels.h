@@ -233,6 +233,23 @@ struct mxn_kernel_set {
      * columns of all K taps -> d[kp * ldd + 2j + i] = in[koff[2kp + i] + j *
      * step] (0 for the missing tap of an odd K).  NULL: the portable loop. */
     void (*pack_run_s8)(const int8_t *in, const size_t *koff, int K, int step, int n, int16_t *d, size_t ldd);
+    /* ---- Winograd F(4,3) (conv_winograd.h; layouts there) ----
+     * wino_gemm: for b < nb blocks of 8 output channels and t < nt tiles,
+     *   m[b*m_bs + t*m_ts + l] = sum_{k<K} u[b*u_bs + k*8 + l] * v[k*v_ks + t]  (l < 8),
+     *   summed in chunks (WINO_SUM_CHUNK below; each element's order independent of nb, nt).
+     *   NULL: no Winograd in this set (the layer runs the reference).
+     * wino_in: the input transform V = B^T d B of 8 consecutive tiles of one
+     *   tile row of one channel: src = the first tile's top-left input, rows
+     *   src_w apart (reads 6 rows x 36 columns); v[p*v_ps + t] for p < 36, t < 8.
+     * wino_out: the output transform of one tile and 8 channels: m [36][8],
+     *   out (channel 0, tile's top-left), channels ldc apart, rows out_w apart;
+     *   writes rows x cols (<= 4 x 4) of noc (<= 8) channels: A^T m A + bias,
+     *   then the activation.  NULL transforms: the portable ones. */
+    void (*wino_gemm)(int K, int nb, int nt, const float *u, size_t u_bs, const float *v, size_t v_ks, float *m,
+                      size_t m_ts, size_t m_bs);
+    void (*wino_in)(const float *src, int src_w, float *v, size_t v_ps);
+    void (*wino_out)(const float *m, const float *bias, const mxn_activation *act, float *out, size_t ldc,
+                     int out_w, int rows, int cols, int noc);
 };
 
 /* Kernel sets compiled in, best first; `supported` says whether this CPU runs them. */
@@ -287,6 +304,31 @@ void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_pack_run_f32_neon(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
 void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
 void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+#endif
+
+/* Winograd F(4,3) kernels (conv_winograd.c: portable transforms; csrc/x86, csrc/arm).
+ * The GEMMs sum the input channels in three levels (chunks of WINO_SUM_CHUNK,
+ * groups of WINO_SUM_GROUP, then the groups): F(4,3)'s output transform
+ * magnifies rounding errors of M, and one running sum over 512 channels
+ * would put the result past 1e-5 relative (measured 1.2e-5; 3 levels: ~5e-6). */
+#define WINO_SUM_CHUNK 16
+#define WINO_SUM_GROUP 128
+void mxn_wino_in_c(const float *src, int src_w, float *v, size_t v_ps);
+void mxn_wino_out_c(const float *m, const float *bias, const mxn_activation *act, float *out, size_t ldc, int out_w,
+                    int rows, int cols, int noc);
+#ifdef MXN_HAVE_X86_KERNELS
+void mxn_wino_gemm_sse2(int K, int nb, int nt, const float *u, size_t u_bs, const float *v, size_t v_ks, float *m,
+                        size_t m_ts, size_t m_bs);
+void mxn_wino_gemm_avx2(int K, int nb, int nt, const float *u, size_t u_bs, const float *v, size_t v_ks, float *m,
+                        size_t m_ts, size_t m_bs);
+void mxn_wino_in_avx2(const float *src, int src_w, float *v, size_t v_ps);
+void mxn_wino_out_avx2(const float *m, const float *bias, const mxn_activation *act, float *out, size_t ldc,
+                       int out_w, int rows, int cols, int noc);
+#endif
+#ifdef MXN_HAVE_NEON_KERNELS
+void mxn_wino_gemm_neon(int K, int nb, int nt, const float *u, size_t u_bs, const float *v, size_t v_ks, float *m,
+                        size_t m_ts, size_t m_bs);
+void mxn_wino_in_neon(const float *src, int src_w, float *v, size_t v_ps);
 #endif
 
 #endif

@@ -129,6 +129,21 @@ def tiny_zoo_model(seed: int = 2) -> NcnnModel:
     return NcnnModel(layers)
 
 
+def tiny_winograd_model(seed: int = 5) -> NcnnModel:
+    """Two float 3x3 stride-1 convolutions with 8 and more channels: the
+    engine's Winograd F(4,3) path (csrc/conv_winograd.c), partial tiles."""
+    r = _rng(seed)
+    f = lambda *shape: r.standard_normal(shape).astype(np.float32) * 0.3  # noqa: E731
+    layers = [
+        Layer("Input", "data", [], ["data"], {0: 7, 1: 9, 2: 8}),
+        Layer("Convolution", "wconv1", ["data"], ["wconv1"], {0: 8, 1: 3, 4: 1, 5: 1, 6: 576, 9: 1},
+              [Weight("weight", f(576), "tagged"), Weight("bias", f(8))]),
+        Layer("Convolution", "wconv2", ["wconv1"], ["output"], {0: 12, 1: 3, 5: 0, 6: 864},
+              [Weight("weight", f(864), "tagged")]),
+    ]
+    return NcnnModel(layers)
+
+
 def tiny_onnx_model(seed: int = 3):
     """A small ONNX graph as torch's exporter writes one (Conv, BatchNorm, Relu,
     MaxPool, Add with a per-channel constant, GlobalAveragePool, Flatten,
@@ -561,6 +576,8 @@ def good_cases() -> List[Case]:
     # CRLF line endings and extra blank space are accepted by ncnn
     p, b = model_files(tiny_float_model())
     out.append(Case("tiny_float_crlf", p.replace(b"\n", b"\r\n"), b, "good", (), ()))
+    p, b = model_files(tiny_winograd_model())
+    out.append(Case("tiny_winograd", p, b, "good", (), ()))
     # awnn (V831 NPU) models; checked against the numpy reference in tests/test_awnn_emulator.py
     # (not the 1-D-input one: corpus_test feeds (c, h, w) inputs)
     for name, (p, b) in awnn_base_models().items():

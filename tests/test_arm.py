@@ -332,3 +332,50 @@ def test_awnn_model_matches_x86(arm_build, name, tmp_path):
     assert set(host) <= set(arm)
     for blob, want in host.items():
         assert arm[blob].dtype == want.dtype and np.array_equal(arm[blob], want), blob
+
+
+def _conv_chain(chans, pads, acts, seed):
+    """Convolution 3x3 stride 1 layers x0 -> x1 -> ...; conv2 has no bias."""
+    from maixnn.ncnn_model import Layer, NcnnModel, Weight
+    rng = np.random.RandomState(seed)
+    layers = [Layer("Input", "in", [], ["x0"])]
+    for i in range(len(pads)):
+        wshape = (chans[i + 1], chans[i], 3, 3)
+        params = {0: chans[i + 1], 1: 3, 4: pads[i], 5: int(i != 2), 6: int(np.prod(wshape))}
+        weights = [Weight("weight", rng.standard_normal(wshape).astype(np.float32) * 0.2, "tagged")]
+        if i != 2:
+            weights.append(Weight("bias", rng.standard_normal(chans[i + 1]).astype(np.float32), "raw"))
+        if acts[i]:
+            params[9] = acts[i]
+            if acts[i] == 2:
+                params[10] = [0.1]
+        layers.append(Layer("Convolution", "conv%d" % i, ["x%d" % i], ["x%d" % (i + 1)], params, weights))
+    return NcnnModel(layers)
+
+
+@pytest.mark.parametrize("chans,pads,acts,hw", [
+    # F(4,3): odd channel counts, planes of 1..3 tiles a side, pads 0..2
+    ([13, 17, 9, 24, 67, 8], [1, 0, 2, 1, 1], [1, 2, 0, 1, 0], (11, 10)),
+    # F(2,3) (in x out channels >= 1024 x 512) after an F(4,3) layer
+    ([8, 730, 720], [1, 1], [1, 2], (4, 5)),
+])
+def test_neon_winograd_matches_reference(arm_build, tmp_path, chans, pads, acts, hw):
+    """The NEON Winograd kernels (float32 3x3 stride-1 convolutions with >= 8
+    channels, csrc/conv_winograd.c) against the reference under qemu: every
+    blob within 1e-5 of the reference's largest value."""
+    model = _conv_chain(chans, pads, acts, seed=3)
+    param, binp = str(tmp_path / "wino.param"), str(tmp_path / "wino.bin")
+    with open(param, "w") as f:
+        f.write(model.param_text())
+    with open(binp, "wb") as f:
+        f.write(model.bin_bytes())
+    x = np.random.RandomState(4).standard_normal((chans[0],) + hw).astype(np.float32)
+    neon = run_on_arm(arm_build, param, binp, x, str(tmp_path / "neon"), input_name="x0", kernels="neon")
+    ref = run_on_arm(arm_build, param, binp, x, str(tmp_path / "ref"), input_name="x0", kernels="ref")
+    assert set(neon) == set(ref) and len(ref) == len(pads)
+    for blob, r in ref.items():
+        assert neon[blob].shape == r.shape
+        scale = max(float(np.abs(r).max()), 1e-30)
+        assert float(np.abs(neon[blob] - r).max()) <= 1e-5 * scale, "float blob %s" % blob
+    # the Winograd path rounds differently from the direct reference, so it ran
+    assert all(not np.array_equal(neon[b], ref[b]) for b in ref)

@@ -538,8 +538,42 @@ GEMM_CASES = [
     # K = 1 and K = 2 (one quad, mostly missing taps), one output pixel
     dict(cin=1, cout=9, k=1, stride=1, dil=1, pad=0, group=1, act=0, bias=True, h=6, w=11, seed=407),
     dict(cin=2, cout=8, k=1, stride=1, dil=1, pad=0, group=1, act=0, bias=True, h=1, w=1, seed=408),
-    # 512 channels at 7x7 (ResNet18's last stage), hswish-like clip
-    dict(cin=512, cout=24, k=3, stride=1, dil=1, pad=1, group=1, act=3, bias=True, h=7, w=7, seed=409),
+    # 512 channels at 7x7 (ResNet18's last stage), hswish-like clip; dilation 2 keeps the float
+    # layer on the GEMM (a 3x3 stride-1 dilation-1 one takes Winograd, tested below)
+    dict(cin=512, cout=24, k=3, stride=1, dil=2, pad=2, group=1, act=3, bias=True, h=7, w=7, seed=409),
+]
+
+
+# ---- Winograd F(4,3): float32 3x3 stride 1 (csrc/conv_winograd.c) ----------------------------
+
+
+def winograd_cases(n, seed):
+    """3x3 stride-1 convolutions with >= 8 channels in and out (the Winograd
+    path, F(4,3) for these channel counts): odd channel counts, planes of 1..4
+    tiles a side that are not multiples of 4, pads 0..2, every activation,
+    bias or not."""
+    rng = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        pad = int(rng.randint(0, 3))
+        cases.append(dict(cin=int(rng.choice([8, 9, 13, 16, 31, 64, 130])),
+                          cout=int(rng.choice([8, 11, 17, 24, 40, 67])), k=3, stride=1, dil=1, pad=pad,
+                          group=1, act=int(rng.choice([0, 1, 2, 3, 4, 6])), bias=bool(rng.randint(2)),
+                          h=int(rng.randint(max(1, 3 - 2 * pad), 16)), w=int(rng.randint(max(1, 3 - 2 * pad), 16)),
+                          seed=400 + i))
+    return cases
+
+
+WINOGRAD = winograd_cases(24, 9) + [
+    # ResNet18's stages: 16 and 4 tiles, the input channels summed over several chunk groups
+    dict(cin=256, cout=256, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=14, w=14, seed=451),
+    dict(cin=512, cout=512, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=450),
+    # F(2,3) (in x out channels >= 1024 x 512): odd channels and planes, partial tiles, no bias
+    dict(cin=1024, cout=513, k=3, stride=1, dil=1, pad=2, group=1, act=2, bias=False, h=5, w=4, seed=455),
+    dict(cin=731, cout=725, k=3, stride=1, dil=1, pad=0, group=1, act=4, bias=True, h=3, w=6, seed=456),
+    dict(cin=8, cout=8, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=False, h=1, w=1, seed=452),
+    dict(cin=20, cout=9, k=3, stride=1, dil=1, pad=-233, group=1, act=1, bias=True, h=10, w=13, seed=453),
+    dict(cin=8, cout=7, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=9, w=9, seed=454),
 ]
 
 
@@ -581,3 +615,26 @@ def test_gemm_int8_extreme_inputs_bit_identical():
     ref = run(model, x, "ref")
     for k in FAST:
         np.testing.assert_array_equal(run(model, x, k).view(np.uint32), ref.view(np.uint32), err_msg=k)
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("case", WINOGRAD, ids=ident)
+def test_winograd_matches_reference_for_any_thread_count(case):
+    """Within 1e-5 of the layer's largest output.  Winograd's float32 error is
+    relative to the convolution's own outputs, and an activation that
+    squeezes the range (Clip, Sigmoid, HardSwish) does not squeeze the error:
+    for those the bar is 1e-5 of the largest output before the activation
+    (measured: up to 1.5e-5 of a Clip's or Sigmoid's maximum when the
+    convolution's outputs are 10x larger)."""
+    model, x = model_of(case), make_input(case)
+    ref = run(model, x, "ref")
+    scale = max(float(np.abs(ref).max()), 1e-30)
+    if case["act"] not in (0, 1, 2):
+        linear = run(model_of(dict(case, act=0)), x, "ref")
+        scale = max(scale, float(np.abs(linear).max()))
+    for k in FAST:
+        one = run(model, x, k)
+        assert one.shape == ref.shape
+        assert float(np.abs(one - ref).max()) <= RTOL * scale, k
+        for t in (2, 3):
+            np.testing.assert_array_equal(run(model, x, k, threads=t), one, err_msg="%s %d" % (k, t))

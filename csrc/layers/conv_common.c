@@ -142,6 +142,16 @@ static int conv_prepare(mxn_conv_layer *c, mxn_error *err)
     int rc;
     if (c->weight_data_size % ((long long)c->group * out_g * maxk) != 0) return MXN_OK; /* refused at forward */
     if (K / maxk == 1 && out_g == 1) return MXN_OK;
+    /* float 3x3 stride 1: Winograd F(4,3) instead of the GEMM panels */
+    if (c->weight.dtype != MXN_I8 &&
+        (rc = mxn_winograd_tile((int)(K / maxk), out_g, c->kernel_w, c->kernel_h, c->stride_w, c->stride_h,
+                                c->dilation_w, c->dilation_h, c->group))) {
+        if ((rc = mxn_winograd_prepare(&c->wino, rc, (int)(K / maxk), out_g, mxn_mat_f32(&c->weight),
+                                       c->bias_term ? mxn_mat_f32(&c->bias) : NULL, err)))
+            return rc;
+        c->use_wino = 1;
+        return MXN_OK;
+    }
     if (c->weight.dtype == MXN_I8)
         rc = mxn_conv_gemm_prepare(&c->gemm, c->group, out_g, (int)K, NULL, mxn_mat_i8(&c->weight),
                                    c->bias_term ? mxn_mat_f32(&c->bias) : NULL, c->scale_in, err);
@@ -178,7 +188,7 @@ size_t mxn_conv_weight_bytes(const mxn_conv_layer *c)
     size_t n = (c->weight.data ? mxn_mat_total(&c->weight) * mxn_dtype_size(c->weight.dtype) : 0) +
                mxn_mat_total(&c->bias) * sizeof(float) + mxn_mat_total(&c->weight_scales) * sizeof(float);
     if (c->scale_in) n += sizeof(float) * (size_t)c->num_output;
-    return n + mxn_conv_gemm_bytes(&c->gemm);
+    return n + mxn_conv_gemm_bytes(&c->gemm) + mxn_winograd_bytes(&c->wino);
 }
 
 int mxn_conv_load_model(mxn_layer *l, mxn_modelbin *mb, mxn_error *err)
@@ -244,6 +254,7 @@ void mxn_conv_destroy(mxn_layer *l)
     mxn_mat_free(&c->weight_scales);
     free(c->scale_in);
     mxn_conv_gemm_free(&c->gemm);
+    mxn_winograd_free(&c->wino);
     free(c);
     l->priv = NULL;
 }
@@ -458,6 +469,12 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
 
     if (!int8) {
         const float *src = mxn_mat_f32(in);
+        if (c->use_wino && opt->kernels->wino_gemm) { /* pads itself */
+            rc = mxn_winograd_run(&c->wino, src, in_h, in_w, pt, pb, pl, pr, c->pad_value, &c->act,
+                                  mxn_mat_f32(out), opt->kernels, opt->num_threads, opt->pool, &gemm_scratch, err);
+            if (rc) goto fail;
+            goto done;
+        }
         if (pl || pr || pt || pb) {
             padded = malloc(sizeof(float) * (size_t)padded_total);
             if (!padded) goto no_mem;

@@ -7,6 +7,7 @@
 
 #include "../mxn_core.h"
 #include "../conv_gemm.h"
+#include "../conv_winograd.h"
 
 typedef struct {
     int depthwise_layer;          /* 1 for ConvolutionDepthWise (reads param 7 group) */
@@ -35,6 +36,8 @@ typedef struct {
     int dequant_fused;            /* int8 epilogue uses fmaf (0: ncnn-x86 depthwise rule) */
     int use_gemm;                 /* weights packed for the GEMM kernels (all but pure depthwise) */
     mxn_conv_gemm gemm;
+    int use_wino;                 /* float 3x3 s1: Winograd weights instead of the GEMM panels */
+    mxn_winograd wino;
 } mxn_conv_layer;
 
 int mxn_conv_load_param(mxn_layer *l, const mxn_paramdict *pd, int depthwise_layer, mxn_error *err);
