@@ -162,28 +162,50 @@ typedef void (*mxn_quantize_fn)(const float *in, size_t n, float scale, int8_t *
  * result. */
 /* ---- fast kernels: depthwise convolution ---------------------------------
  *
- * One output row of one channel of a pure depthwise convolution (one input
- * and one output channel per group): out[x] = epilogue(sum_t w[t] * src[t][x])
- * for x < n, where src[t] is the input row of tap t, already offset so that
- * it is contiguous in x (the layer splits stride-2 rows into even and odd
- * columns).  float32 starts the sum at the bias; int8 sums in int32 and ends
- * with mxn_conv_dequant_ref's epilogue. */
+ * One channel plane of a pure depthwise convolution (one input and one
+ * output channel per group), kernel kw x kh, the same stride 1 or 2 in both
+ * directions, dilation 1:
+ *   out[y][x] = epilogue(sum_{ky,kx} w[ky*kw + kx] * in[(y*s + ky) * pitch + x*s + kx])
+ * over the PADDED input plane `in` (the layer pads; pitch = padded width).
+ * float32 starts the sum at the bias; int8 sums exactly in int32 and ends
+ * with mxn_conv_dequant_ref's epilogue (bit-identical), float32 or int8 out.
+ * The kernel may read up to MXN_DW_SLACK elements past the last element a
+ * tap needs (the layer's buffers have them), never write past the plane.
+ * Stride 1 may run over the plane flattened (index j = y * pitch + x, one
+ * long row; the columns x >= out_w are computed and dropped), see
+ * mxn_dw_put. */
+#define MXN_DW_SLACK 128
+#define MXN_DW_MAX_K 15        /* the layer uses the kernels for kw, kh <= this */
+
 typedef struct {
+    const void *in;           /* padded plane (float or int8), row pitch `pitch` elements */
+    int pitch;
+    int kw, kh, stride;       /* stride 1 or 2 (both directions) */
+    int out_w, out_h;
+    const void *w;            /* kh * kw taps (float or int8) */
     float bias;
     float scale_in;           /* int8 */
     float top_scale;          /* int8 output */
     int fused;                /* int8: fmaf or mul + add, as mxn_gemm_tile */
     const mxn_activation *act;
-    float *out_f32;           /* the row, or NULL */
+    float *out_f32;           /* the channel's output plane (out_w x out_h), or NULL */
     int8_t *out_i8;
-} mxn_dw_row;
+} mxn_dw_plane;
 
-typedef void (*mxn_dw_f32_fn)(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
-typedef void (*mxn_dw_s8_fn)(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+typedef void (*mxn_dw_f32_fn)(const mxn_dw_plane *p);
+typedef void (*mxn_dw_s8_fn)(const mxn_dw_plane *p);
 
-/* the reference epilogue of n int32 sums / n float sums (bias included) of one row */
-void mxn_dw_store_s32(const int32_t *acc, int n, const mxn_dw_row *r);
-void mxn_dw_store_f32(const float *acc, int n, const mxn_dw_row *r);
+/* Helpers of the depthwise kernels (kernels_ref.c):
+ * mxn_dw_put copies m finished outputs (esize bytes each) of consecutive
+ * positions starting at column x of output row y, in rows of `pitch`
+ * positions of which the first out_w are real (stride 1 flattened: pitch =
+ * the padded width; row by row: pitch = out_w), into the dense output plane
+ * out; x < pitch.
+ * mxn_dw_finish_s32 / _f32: the reference epilogue of m int32 sums / m float
+ * sums (bias included) followed by mxn_dw_put. */
+void mxn_dw_put(const void *buf, size_t esize, int m, int y, int x, int pitch, int out_w, void *out);
+void mxn_dw_finish_s32(const mxn_dw_plane *p, const int32_t *acc, int m, int y, int x, int pitch);
+void mxn_dw_finish_f32(const mxn_dw_plane *p, const float *acc, int m, int y, int x, int pitch);
 
 struct mxn_kernel_set {
     const char *name;
@@ -226,8 +248,10 @@ void mxn_sgemm_avx2(int K, const float *a, const float *b, const mxn_gemm_tile *
 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);
-void mxn_dw_f32_avx2(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
-void mxn_dw_s8_avx2(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+void mxn_dw_f32_sse2(const mxn_dw_plane *p);
+void mxn_dw_s8_sse2(const mxn_dw_plane *p);
+void mxn_dw_f32_avx2(const mxn_dw_plane *p);
+void mxn_dw_s8_avx2(const mxn_dw_plane *p);
 void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                      float *out);
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
@@ -238,8 +262,8 @@ void mxn_s8gemm_avx512vnni(int K2, const int8_t *a, const int16_t *b, const mxn_
 void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *t);
 void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d);
-void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
-void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+void mxn_dw_f32_neon(const mxn_dw_plane *p);
+void mxn_dw_s8_neon(const mxn_dw_plane *p);
 #endif
 
 #endif
