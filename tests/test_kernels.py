@@ -339,7 +339,7 @@ def test_maixnn_kernels_environment_variable(tmp_path):
 # csrc/arm/depthwise_neon.c): 3x3, 5x5 and other sizes, stride 1 (flattened plane) and 2 (rows),
 # asymmetric pads, planes from 1x1 up, float32, int8 with float and int8 output, int8 input
 # (a layer after an int8-output one), channels % 8 == 0 (ncnn-x86's mul + add rule) and not
-# (fmaf), the activations, and edge constants (a denormal bias, a huge top scale).
+# (fmaf), the activations, and edge constants (a denormal bias or scale_in, a huge top scale).
 # tests/test_arm.py runs the same models through the NEON set under qemu-arm.
 
 DW_SIZES = [(1, 1), (2, 3), (3, 7), (5, 4), (7, 7), (9, 16), (14, 14), (17, 33), (28, 29), (31, 57)]
@@ -353,7 +353,7 @@ def depthwise_plane_model(ch, h, w, seed):
     every blob to compare, names of the float32 layers' blobs)."""
     rng = np.random.RandomState(seed)
     branches, wanted, float_blobs = [], [], set()
-    specials = ["denormal_bias", "huge_top", None, None, None]
+    specials = ["denormal_bias", "huge_top", None, "denormal_scale_in", None]
     for i in range(12):
         kw, kh = [(3, 3), (3, 3), (5, 5), (5, 5), (3, 5), (1, 1)][rng.randint(6)]
         stride = int(rng.choice([1, 2]))
@@ -372,6 +372,13 @@ def depthwise_plane_model(ch, h, w, seed):
                 wt.data[-1] = np.float32(-3e-39)
             if special == "huge_top" and wt.name == "top":
                 wt.data[0] = np.float32(2.0 ** 110)
+            # scale_in = 1 / (bottom * weight scale) denormal, codes that still matter
+            if special == "denormal_scale_in" and wt.name == "bottom":
+                wt.data[0] = np.float32(1e36)
+            if special == "denormal_scale_in" and wt.name == "top":
+                wt.data[0] = np.float32(1e36)
+            if special == "denormal_scale_in" and wt.name == "bias":
+                wt.data[:] = 0
         layer.name, layer.tops = "dw%d" % i, ["y%d" % i]
         branches.append(layer)
         wanted.append("y%d" % i)
