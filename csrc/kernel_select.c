@@ -15,7 +15,7 @@
 static const mxn_kernel_set kernel_sets[] = {
 #ifdef MXN_HAVE_X86_KERNELS
     {"avx512vnni", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx512vnni, mxn_pack_pairs_avx2,
-     mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
+     mxn_quantize_avx2, mxn_dw_f32_avx2, mxn_dw_s8_avx512vnni, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
     {"avx2", 16, 8, mxn_sgemm_avx2, mxn_s8gemm_avx2, mxn_pack_pairs_avx2, mxn_quantize_avx2, mxn_dw_f32_avx2,
      mxn_dw_s8_avx2, mxn_fc_f32_avx2, mxn_fc_s8_avx2},
     {"sse2", 4, 4, mxn_sgemm_sse2, mxn_s8gemm_sse2, mxn_pack_pairs_sse2, NULL, mxn_dw_f32_sse2, mxn_dw_s8_sse2, NULL,

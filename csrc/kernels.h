@@ -252,6 +252,7 @@ void mxn_dw_f32_sse2(const mxn_dw_plane *p);
 void mxn_dw_s8_sse2(const mxn_dw_plane *p);
 void mxn_dw_f32_avx2(const mxn_dw_plane *p);
 void mxn_dw_s8_avx2(const mxn_dw_plane *p);
+void mxn_dw_s8_avx512vnni(const mxn_dw_plane *p);
 void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                      float *out);
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);

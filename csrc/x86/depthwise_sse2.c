@@ -5,11 +5,9 @@
  * (2m, 2m+1)).  int8 sums are exact; SSE2 has no FMA, so the fused int8
  * epilogue (fmaf, one rounding) stays the scalar reference, the mul + add one
  * (ncnn's x86 depthwise rule) is vectorised with the same float operations. */
-#include "../kernels.h"
+#include "depthwise_x86.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <emmintrin.h>
-#include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
 #define PAIRS (MXN_DW_MAX_K / 2 + 1)
@@ -37,20 +35,11 @@ INLINE __m128i float2int8_sse2(__m128 x)
     return _mm_cvttps_epi32(x);
 }
 
-INLINE void step(int *y, int *x, int n, int pitch)
-{
-    *x += n;
-    while (*x >= pitch) {
-        *x -= pitch;
-        (*y)++;
-    }
-}
-
 /* ---- float32 ---------------------------------------------------------- */
 
 INLINE void put_f32(const mxn_dw_plane *p, __m128 a, int m, int y, int x, int pitch, int vec)
 {
-    float buf[4];
+    float buf[16];
     if (vec) {
         a = act_sse2(p->act, a);
         if (m == 4 && x + 4 <= p->out_w) {
@@ -58,7 +47,7 @@ INLINE void put_f32(const mxn_dw_plane *p, __m128 a, int m, int y, int x, int pi
             return;
         }
         _mm_storeu_ps(buf, a);
-        mxn_dw_put(buf, sizeof(float), m, y, x, pitch, p->out_w, p->out_f32);
+        dw_store_f32(p, buf, m, y, x, pitch);
         return;
     }
     _mm_storeu_ps(buf, a);
@@ -88,7 +77,7 @@ INLINE void dw_f32_s1(const mxn_dw_plane *p, const int KW, const int KH)
         for (v = 0; v < 4 && j + 4 * v < L; v++) {
             const int m = L - j - 4 * v < 4 ? L - j - 4 * v : 4;
             put_f32(p, a[v], m, y, x, pitch, vec);
-            step(&y, &x, 4, pitch);
+            dw_step(&y, &x, 4, pitch);
         }
     }
 }
@@ -138,45 +127,44 @@ void mxn_dw_f32_sse2(const mxn_dw_plane *p)
 
 /* ---- int8 ------------------------------------------------------------- */
 
-/* the epilogue of 4 int32 sums: vector form for the mul + add rule and
- * activations 0..3 (vec), the reference otherwise */
-INLINE void put_s32(const mxn_dw_plane *p, __m128i a, int m, int y, int x, int pitch, int vec)
+/* the epilogue of 16 int32 sums (positions 0-3 in c[0], ... 12-15 in c[3]):
+ * vector form for the mul + add rule and activations 0..3 (vec), the
+ * reference otherwise; the store of the first m <= 16 */
+INLINE __m128 dequant4(const mxn_dw_plane *p, __m128i a)
 {
-    if (vec) {
-        const __m128 f = _mm_cvtepi32_ps(a);
-        __m128 v = _mm_add_ps(_mm_mul_ps(f, _mm_set1_ps(p->scale_in)), _mm_set1_ps(p->bias));
-        v = act_sse2(p->act, v);
-        if (p->out_i8) {
-            const __m128i q = float2int8_sse2(_mm_mul_ps(v, _mm_set1_ps(p->top_scale)));
-            const __m128i q8 = _mm_packs_epi16(_mm_packs_epi32(q, q), _mm_setzero_si128());
-            const int32_t bytes = _mm_cvtsi128_si32(q8);
-            if (m == 4 && x + 4 <= p->out_w) {
-                memcpy(p->out_i8 + (size_t)y * p->out_w + x, &bytes, 4);
-                return;
-            }
-            mxn_dw_put(&bytes, 1, m, y, x, pitch, p->out_w, p->out_i8);
-        } else {
-            float buf[4];
-            if (m == 4 && x + 4 <= p->out_w) {
-                _mm_storeu_ps(p->out_f32 + (size_t)y * p->out_w + x, v);
-                return;
-            }
-            _mm_storeu_ps(buf, v);
-            mxn_dw_put(buf, sizeof(float), m, y, x, pitch, p->out_w, p->out_f32);
-        }
-        return;
-    }
-    {
-        int32_t buf[4];
-        _mm_storeu_si128((__m128i *)buf, a);
-        mxn_dw_finish_s32(p, buf, m, y, x, pitch);
-    }
+    return act_sse2(p->act, _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(a), _mm_set1_ps(p->scale_in)),
+                                       _mm_set1_ps(p->bias)));
 }
 
-static int32_t tap_pair(const int8_t *row, int kw, int a, int b)
+INLINE void put_s32x16(const mxn_dw_plane *p, const __m128i *c, int m, int y, int x, int pitch, int vec)
 {
-    const int16_t wa = (int16_t)(a >= 0 && a < kw ? row[a] : 0), wb = (int16_t)(b >= 0 && b < kw ? row[b] : 0);
-    return (int32_t)((uint32_t)(uint16_t)wa | ((uint32_t)(uint16_t)wb << 16));
+    int h;
+    if (!vec) {
+        int32_t buf[16];
+        for (h = 0; h * 4 < m; h++) _mm_storeu_si128((__m128i *)(buf + 4 * h), c[h]);
+        mxn_dw_finish_s32(p, buf, m, y, x, pitch);
+        return;
+    }
+    if (p->out_i8) {
+        const __m128 top = _mm_set1_ps(p->top_scale);
+        __m128i q[4], b;
+        int8_t buf[32];
+        for (h = 0; h < 4; h++) q[h] = h * 4 < m ? float2int8_sse2(_mm_mul_ps(dequant4(p, c[h]), top)) : q[0];
+        b = _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+        if (m == 16 && x + 16 <= p->out_w) {
+            _mm_storeu_si128((__m128i *)(p->out_i8 + (size_t)y * p->out_w + x), b);
+            return;
+        }
+        _mm_storeu_si128((__m128i *)buf, b);
+        dw_store_i8(p, buf, m, y, x, pitch);
+    } else {
+        float buf[24];
+        for (h = 0; h * 4 < m; h++) _mm_storeu_ps(buf + 4 * h, dequant4(p, c[h]));
+        for (h = 0; h < m; h += 8) {
+            dw_store_f32(p, buf + h, m - h < 8 ? m - h : 8, y, x, pitch);
+            dw_step(&y, &x, 8, pitch);
+        }
+    }
 }
 
 /* 8 int8 pixels sign-extended to int16 */
@@ -192,11 +180,11 @@ INLINE void dw_s8_s1(const mxn_dw_plane *p, const int KW, const int KH)
     const int pitch = p->pitch, vec = p->act->type <= 3 && !p->fused, M = KW / 2 + 1;
     const int L = (p->out_h - 1) * pitch + p->out_w;
     int32_t pe[MXN_DW_MAX_K][PAIRS], po[MXN_DW_MAX_K][PAIRS];
-    int j, y = 0, x = 0, ky, m, h;
+    int j, y = 0, x = 0, ky, m;
     for (ky = 0; ky < KH; ky++)
         for (m = 0; m < M; m++) {
-            pe[ky][m] = tap_pair(w + ky * KW, KW, 2 * m, 2 * m + 1);
-            po[ky][m] = tap_pair(w + ky * KW, KW, 2 * m - 1, 2 * m);
+            pe[ky][m] = dw_tap_pair(w + ky * KW, KW, 2 * m, 2 * m + 1);
+            po[ky][m] = dw_tap_pair(w + ky * KW, KW, 2 * m - 1, 2 * m);
         }
     for (j = 0; j < L; j += 16) {
         /* positions j..j+7 (e0, o0) and j+8..j+15 (e1, o1) */
@@ -216,10 +204,8 @@ INLINE void dw_s8_s1(const mxn_dw_plane *p, const int KW, const int KH)
         c[1] = _mm_unpackhi_epi32(e0, o0);
         c[2] = _mm_unpacklo_epi32(e1, o1);
         c[3] = _mm_unpackhi_epi32(e1, o1);
-        for (h = 0; h < 4 && j + 4 * h < L; h++) {
-            put_s32(p, c[h], L - j - 4 * h < 4 ? L - j - 4 * h : 4, y, x, pitch, vec);
-            step(&y, &x, 4, pitch);
-        }
+        put_s32x16(p, c, L - j < 16 ? L - j : 16, y, x, pitch, vec);
+        dw_step(&y, &x, 16, pitch);
     }
 }
 
@@ -230,10 +216,10 @@ INLINE void dw_s8_s2(const mxn_dw_plane *p, const int KW, const int KH)
     int32_t pw[MXN_DW_MAX_K][PAIRS];
     int y, x0, ky, m;
     for (ky = 0; ky < KH; ky++)
-        for (m = 0; m < M; m++) pw[ky][m] = tap_pair(w + ky * KW, KW, 2 * m, 2 * m + 1);
+        for (m = 0; m < M; m++) pw[ky][m] = dw_tap_pair(w + ky * KW, KW, 2 * m, 2 * m + 1);
     for (y = 0; y < p->out_h; y++) {
         for (x0 = 0; x0 < ow; x0 += 8) {
-            __m128i a0 = _mm_setzero_si128(), a1 = a0;
+            __m128i a0 = _mm_setzero_si128(), a1 = a0, c[4];
             for (ky = 0; ky < KH; ky++) {
                 const int8_t *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;
                 for (m = 0; m < M; m++) {
@@ -242,8 +228,9 @@ INLINE void dw_s8_s2(const mxn_dw_plane *p, const int KW, const int KH)
                     a1 = _mm_add_epi32(a1, _mm_madd_epi16(load8(r + 2 * m + 8), wp));
                 }
             }
-            put_s32(p, a0, ow - x0 < 4 ? ow - x0 : 4, y, x0, ow, vec);
-            if (x0 + 4 < ow) put_s32(p, a1, ow - x0 - 4 < 4 ? ow - x0 - 4 : 4, y, x0 + 4, ow, vec);
+            c[0] = a0;
+            c[1] = a1;
+            put_s32x16(p, c, ow - x0 < 8 ? ow - x0 : 8, y, x0, ow, vec);
         }
     }
 }
