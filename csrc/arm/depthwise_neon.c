@@ -23,13 +23,62 @@ static void step(int *y, int *x, int n, int pitch)
     }
 }
 
+/* m finished outputs (buf, readable 16 bytes / 8 floats past m) of
+ * consecutive positions from column x of row y into the output plane: each
+ * row's piece with one full-width store; what it writes past the piece
+ * belongs to later positions of this plane, which later stores overwrite
+ * (see csrc/x86/depthwise_x86.h); an exact copy only at the plane's end */
+static void store_i8(const mxn_dw_plane *p, const int8_t *buf, int m, int y, int x, int pitch)
+{
+    const size_t plane = (size_t)p->out_w * p->out_h;
+    int off = 0;
+    while (off < m) {
+        if (x < p->out_w) {
+            const size_t o = (size_t)y * p->out_w + x;
+            const int n = p->out_w - x < m - off ? p->out_w - x : m - off;
+            if (o + 16 <= plane) vst1q_s8(p->out_i8 + o, vld1q_s8(buf + off));
+            else memcpy(p->out_i8 + o, buf + off, (size_t)n);
+            off += n;
+            x += n;
+        } else {
+            off += pitch - x;
+            x = 0;
+            y++;
+        }
+    }
+}
+
+static void store_f32(const mxn_dw_plane *p, const float *buf, int m, int y, int x, int pitch)
+{
+    const size_t plane = (size_t)p->out_w * p->out_h;
+    int off = 0;
+    while (off < m) {
+        if (x < p->out_w) {
+            const size_t o = (size_t)y * p->out_w + x;
+            const int n = p->out_w - x < m - off ? p->out_w - x : m - off;
+            if (o + 8 <= plane) {
+                vst1q_f32(p->out_f32 + o, vld1q_f32(buf + off));
+                vst1q_f32(p->out_f32 + o + 4, vld1q_f32(buf + off + 4));
+            } else {
+                memcpy(p->out_f32 + o, buf + off, sizeof(float) * (size_t)n);
+            }
+            off += n;
+            x += n;
+        } else {
+            off += pitch - x;
+            x = 0;
+            y++;
+        }
+    }
+}
+
 /* ---- float32 ---------------------------------------------------------- */
 
 /* 4 sums: the activation (fp32 needs 1e-5, not bits: NEON's flushing is
  * fine) and the store of m <= 4 at position (y, x) */
 INLINE void put_f32(const mxn_dw_plane *p, float32x4_t a, int m, int y, int x, int pitch)
 {
-    float buf[4];
+    float buf[12];
     if (p->act->type <= 3) {
         a = mxn_neon_act(p->act, a);
         if (m == 4 && x + 4 <= p->out_w) {
@@ -37,7 +86,7 @@ INLINE void put_f32(const mxn_dw_plane *p, float32x4_t a, int m, int y, int x, i
             return;
         }
         vst1q_f32(buf, a);
-        mxn_dw_put(buf, sizeof(float), m, y, x, pitch, p->out_w, p->out_f32);
+        store_f32(p, buf, m, y, x, pitch);
         return;
     }
     vst1q_f32(buf, a);
@@ -118,13 +167,13 @@ INLINE void put_s32(const mxn_dw_plane *p, int32x4_t a0, int32x4_t a1, int m, in
 {
     if (vec) {
         const int8x8_t q = mxn_neon_requant8(a0, a1, p->scale_in, p->bias, p->top_scale, p->fused, p->act);
-        int8_t buf[8];
+        int8_t buf[24];
         if (m == 8 && x + 8 <= p->out_w) {
             vst1_s8(p->out_i8 + (size_t)y * p->out_w + x, q);
             return;
         }
         vst1_s8(buf, q);
-        mxn_dw_put(buf, 1, m, y, x, pitch, p->out_w, p->out_i8);
+        store_i8(p, buf, m, y, x, pitch);
         return;
     }
     {
