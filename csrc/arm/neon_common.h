@@ -70,28 +70,29 @@ static inline int32x4_t mxn_neon_float2int8(float32x4_t x)
     return vcvtq_s32_f32(r);                /* truncation */
 }
 
-/* requantize 8 int32 sums: float2int8(act(acc * scale_in + bias) * top_scale),
- * fmaf when fused (only when mxn_neon_requant_exact said yes) */
+/* requantize 4 int32 sums with per-lane scale_in / bias: the int8 codes
+ * float2int8(act(acc * scale_in + bias) * top_scale) as int32 lanes, fmaf
+ * when fused (use only where mxn_neon_requant_exact holds for every lane) */
+static inline int32x4_t mxn_neon_requant4(int32x4_t a, float32x4_t s, float32x4_t b, float32x4_t top, int fused,
+                                          const mxn_activation *act)
+{
+    float32x4_t v = vcvtq_f32_s32(a);
+#if defined(__ARM_FEATURE_FMA)
+    if (fused) v = vfmaq_f32(b, v, s);
+    else
+#endif
+        v = vaddq_f32(vmulq_f32(v, s), b);
+    (void)fused;
+    return mxn_neon_float2int8(vmulq_f32(mxn_neon_act(act, v), top));
+}
+
+/* 8 sums (a0: 0-3, a1: 4-7) of one channel to 8 int8 codes */
 static inline int8x8_t mxn_neon_requant8(int32x4_t a0, int32x4_t a1, float scale_in, float bias, float top_scale,
                                          int fused, const mxn_activation *act)
 {
     const float32x4_t s = vdupq_n_f32(scale_in), b = vdupq_n_f32(bias), t = vdupq_n_f32(top_scale);
-    float32x4_t v0 = vcvtq_f32_s32(a0), v1 = vcvtq_f32_s32(a1);
-#if defined(__ARM_FEATURE_FMA)
-    if (fused) {
-        v0 = vfmaq_f32(b, v0, s);
-        v1 = vfmaq_f32(b, v1, s);
-    } else
-#endif
-    {
-        (void)fused;
-        v0 = vaddq_f32(vmulq_f32(v0, s), b);
-        v1 = vaddq_f32(vmulq_f32(v1, s), b);
-    }
-    v0 = mxn_neon_act(act, v0);
-    v1 = mxn_neon_act(act, v1);
-    return vqmovn_s16(vcombine_s16(vqmovn_s32(mxn_neon_float2int8(vmulq_f32(v0, t))),
-                                   vqmovn_s32(mxn_neon_float2int8(vmulq_f32(v1, t)))));
+    return vqmovn_s16(vcombine_s16(vqmovn_s32(mxn_neon_requant4(a0, s, b, t, fused, act)),
+                                   vqmovn_s32(mxn_neon_requant4(a1, s, b, t, fused, act))));
 }
 
 #endif
