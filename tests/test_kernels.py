@@ -445,3 +445,35 @@ def test_depthwise_planes_match_reference(size, ch):
 def run_outputs(model, x, kernels, wanted, threads=1):
     net = Net.from_memory(model.param_text(), model.bin_bytes(), num_threads=threads, kernels=kernels)
     return net.forward(x, outputs=wanted)
+
+
+def test_depthwise_planes_under_sanitizers(tmp_path):
+    """The depthwise plane models through tests/c/corpus_test built with
+    ASan + UBSan + LSan (build/sanitize, shared with test_hostile.py), with
+    every kernel set: the kernels' reads past a row stay inside the padded
+    plane's slack or the input blob, their stores inside the output plane."""
+    import os
+    import subprocess
+    import hostile_corpus as hc
+    try:
+        build = hc.build_sanitized()
+    except RuntimeError as exc:
+        pytest.fail("the sanitizer build failed:\n%s" % exc, pytrace=False)
+    good = tmp_path / "good"
+    good.mkdir()
+    count = 0
+    for ch in (8, 13):
+        for h, w in DW_SIZES:
+            model, _, _ = depthwise_plane_model(ch, h, w, seed=h * 131 + w + ch)
+            model.layers[0].params = {0: w, 1: h, 2: ch}
+            model.save(str(good / ("dw_%d_%dx%d.param" % (ch, h, w))), str(good / ("dw_%d_%dx%d.bin" % (ch, h, w))))
+            count += 1
+    for k in available_kernels():
+        env = dict(os.environ, MAIXNN_KERNELS=k)
+        env.update(hc.SANITIZER_ENV)
+        proc = subprocess.run([os.path.join(build, "tests", "c", "corpus_test"), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                              timeout=600, errors="replace")
+        assert proc.returncode == 0, "%s:\n%s" % (k, proc.stdout[-4000:])
+        passed = int(proc.stdout.strip().splitlines()[-1].split("corpus_test: ")[1].split(" passed")[0])
+        assert passed >= count, (k, proc.stdout[-2000:])
