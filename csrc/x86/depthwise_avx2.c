@@ -79,18 +79,31 @@ INLINE void dw_f32_s2(const mxn_dw_plane *p, const int KW, const int KH)
         for (x0 = 0; x0 < ow; x0 += 16) {
             /* lanes in the order 0 1 4 5 2 3 6 7 of shufps on two vectors */
             __m256 a0 = b, a1 = b;
-            for (ky = 0; ky < KH; ky++) {
-                const float *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;
-                for (kx = 0; kx < KW; kx += 2) {
-                    const __m256 l0 = _mm256_loadu_ps(r + kx), l1 = _mm256_loadu_ps(r + kx + 8);
-                    const __m256 l2 = _mm256_loadu_ps(r + kx + 16), l3 = _mm256_loadu_ps(r + kx + 24);
-                    const __m256 w0 = _mm256_set1_ps(w[ky * KW + kx]);
-                    a0 = _mm256_fmadd_ps(w0, _mm256_shuffle_ps(l0, l1, 0x88), a0);
-                    a1 = _mm256_fmadd_ps(w0, _mm256_shuffle_ps(l2, l3, 0x88), a1);
-                    if (kx + 1 < KW) {
-                        const __m256 w1 = _mm256_set1_ps(w[ky * KW + kx + 1]);
-                        a0 = _mm256_fmadd_ps(w1, _mm256_shuffle_ps(l0, l1, 0xDD), a0);
-                        a1 = _mm256_fmadd_ps(w1, _mm256_shuffle_ps(l2, l3, 0xDD), a1);
+            if (ow - x0 > 8) {
+                for (ky = 0; ky < KH; ky++) {
+                    const float *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;
+                    for (kx = 0; kx < KW; kx += 2) {
+                        const __m256 l0 = _mm256_loadu_ps(r + kx), l1 = _mm256_loadu_ps(r + kx + 8);
+                        const __m256 l2 = _mm256_loadu_ps(r + kx + 16), l3 = _mm256_loadu_ps(r + kx + 24);
+                        const __m256 w0 = _mm256_set1_ps(w[ky * KW + kx]);
+                        a0 = _mm256_fmadd_ps(w0, _mm256_shuffle_ps(l0, l1, 0x88), a0);
+                        a1 = _mm256_fmadd_ps(w0, _mm256_shuffle_ps(l2, l3, 0x88), a1);
+                        if (kx + 1 < KW) {
+                            const __m256 w1 = _mm256_set1_ps(w[ky * KW + kx + 1]);
+                            a0 = _mm256_fmadd_ps(w1, _mm256_shuffle_ps(l0, l1, 0xDD), a0);
+                            a1 = _mm256_fmadd_ps(w1, _mm256_shuffle_ps(l2, l3, 0xDD), a1);
+                        }
+                    }
+                }
+            } else { /* the last <= 8 outputs of the row */
+                for (ky = 0; ky < KH; ky++) {
+                    const float *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;
+                    for (kx = 0; kx < KW; kx += 2) {
+                        const __m256 l0 = _mm256_loadu_ps(r + kx), l1 = _mm256_loadu_ps(r + kx + 8);
+                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[ky * KW + kx]), _mm256_shuffle_ps(l0, l1, 0x88), a0);
+                        if (kx + 1 < KW)
+                            a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[ky * KW + kx + 1]), _mm256_shuffle_ps(l0, l1, 0xDD),
+                                                 a0);
                     }
                 }
             }
@@ -211,12 +224,19 @@ INLINE __m256i load16(const int8_t *s)
     for (y = 0; y < p->out_h; y++) {                                                             \
         for (x0 = 0; x0 < ow; x0 += 16) {                                                        \
             __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();                    \
-            for (ky = 0; ky < KH; ky++) {                                                        \
-                const int8_t *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;                    \
-                for (m = 0; m < M; m++) {                                                        \
-                    const __m256i wp = _mm256_set1_epi32(pw[ky][m]);                             \
-                    a0 = ACC(a0, load16(r + 2 * m), wp);                                         \
-                    a1 = ACC(a1, load16(r + 2 * m + 16), wp);                                    \
+            if (ow - x0 > 8) {                                                                   \
+                for (ky = 0; ky < KH; ky++) {                                                    \
+                    const int8_t *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;                \
+                    for (m = 0; m < M; m++) {                                                    \
+                        const __m256i wp = _mm256_set1_epi32(pw[ky][m]);                         \
+                        a0 = ACC(a0, load16(r + 2 * m), wp);                                     \
+                        a1 = ACC(a1, load16(r + 2 * m + 16), wp);                                \
+                    }                                                                            \
+                }                                                                                \
+            } else { /* the last <= 8 outputs of the row (all of a 7-wide one) */                \
+                for (ky = 0; ky < KH; ky++) {                                                    \
+                    const int8_t *r = in + (size_t)(2 * y + ky) * pitch + 2 * x0;                \
+                    for (m = 0; m < M; m++) a0 = ACC(a0, load16(r + 2 * m), _mm256_set1_epi32(pw[ky][m])); \
                 }                                                                                \
             }                                                                                    \
             put_s32x16(p, a0, a1, ow - x0 < 16 ? ow - x0 : 16, y, x0, ow, vec);                  \
