@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "mxn_core.h"
 
 /* ---- int8 helpers ---------------------------------------------------- */
@@ -195,17 +196,73 @@ typedef struct {
 typedef void (*mxn_dw_f32_fn)(const mxn_dw_plane *p);
 typedef void (*mxn_dw_s8_fn)(const mxn_dw_plane *p);
 
-/* Helpers of the depthwise kernels (kernels_ref.c):
- * mxn_dw_put copies m finished outputs (esize bytes each) of consecutive
- * positions starting at column x of output row y, in rows of `pitch`
- * positions of which the first out_w are real (stride 1 flattened: pitch =
- * the padded width; row by row: pitch = out_w), into the dense output plane
- * out; x < pitch.
- * mxn_dw_finish_s32 / _f32: the reference epilogue of m int32 sums / m float
- * sums (bias included) followed by mxn_dw_put. */
-void mxn_dw_put(const void *buf, size_t esize, int m, int y, int x, int pitch, int out_w, void *out);
+/* Helpers of the depthwise kernels.
+ * mxn_dw_store puts m finished outputs (esize bytes each; buf readable
+ * MXN_DW_STORE_BYTES past them) of consecutive positions starting at column
+ * x (< pitch) of output row y, in rows of `pitch` positions of which the
+ * first out_w are real (stride 1 flattened: pitch = the padded width; row by
+ * row: pitch = out_w), into the channel's dense output plane.  Each row's
+ * piece is written with one MXN_DW_STORE_BYTES copy (a vector move); what it
+ * writes past the piece belongs to positions that come later in the plane,
+ * which the same or a later store of this channel overwrites (the kernels go
+ * through a plane in order, one thread owns a plane).  Only where such a copy
+ * would leave the plane is the piece copied exactly.
+ * mxn_dw_step advances a position by n.
+ * mxn_dw_finish_s32 / _f32 (kernels_ref.c): the reference epilogue of m
+ * int32 sums / m float sums (bias included), then mxn_dw_store.
+ * MXN_DW_DISPATCH calls a kernel's stride 1 or 2 variant with the kernel size
+ * as a constant for 3x3 and 5x5. */
+#define MXN_DW_STORE_BYTES 32
+
+static inline void mxn_dw_store(const mxn_dw_plane *p, const void *buf, size_t esize, int m, int y, int x,
+                                int pitch)
+{
+    const size_t plane = (size_t)p->out_w * p->out_h;
+    unsigned char *out = p->out_i8 ? (unsigned char *)p->out_i8 : (unsigned char *)p->out_f32;
+    const unsigned char *b = (const unsigned char *)buf;
+    int off = 0;
+    while (off < m) {
+        if (x < p->out_w) {
+            const size_t o = (size_t)y * p->out_w + x;
+            const int n = p->out_w - x < m - off ? p->out_w - x : m - off;
+            if ((size_t)n * esize <= MXN_DW_STORE_BYTES && (o * esize + MXN_DW_STORE_BYTES <= plane * esize))
+                memcpy(out + o * esize, b + (size_t)off * esize, MXN_DW_STORE_BYTES);
+            else
+                memcpy(out + o * esize, b + (size_t)off * esize, (size_t)n * esize);
+            off += n;
+            x += n;
+        } else {
+            off += pitch - x;
+            x = 0;
+            y++;
+        }
+    }
+}
+
+static inline void mxn_dw_step(int *y, int *x, int n, int pitch)
+{
+    *x += n;
+    while (*x >= pitch) {
+        *x -= pitch;
+        (*y)++;
+    }
+}
+
 void mxn_dw_finish_s32(const mxn_dw_plane *p, const int32_t *acc, int m, int y, int x, int pitch);
 void mxn_dw_finish_f32(const mxn_dw_plane *p, const float *acc, int m, int y, int x, int pitch);
+
+#define MXN_DW_DISPATCH(p, S1, S2)                                                               \
+    do {                                                                                         \
+        if ((p)->stride == 1) {                                                                  \
+            if ((p)->kw == 3 && (p)->kh == 3) S1(p, 3, 3);                                       \
+            else if ((p)->kw == 5 && (p)->kh == 5) S1(p, 5, 5);                                  \
+            else S1(p, (p)->kw, (p)->kh);                                                        \
+        } else {                                                                                 \
+            if ((p)->kw == 3 && (p)->kh == 3) S2(p, 3, 3);                                       \
+            else if ((p)->kw == 5 && (p)->kh == 5) S2(p, 5, 5);                                  \
+            else S2(p, (p)->kw, (p)->kh);                                                        \
+        }                                                                                        \
+    } while (0)
 
 struct mxn_kernel_set {
     const char *name;

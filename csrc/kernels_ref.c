@@ -323,31 +323,14 @@ MXN_DEFINE_PAD(mxn_pad_planes_s8, int8_t)
 
 /* ---- depthwise kernel helpers (kernels.h mxn_dw_plane) -------------------- */
 
-void mxn_dw_put(const void *buf, size_t esize, int m, int y, int x, int pitch, int out_w, void *out)
-{
-    const unsigned char *s = (const unsigned char *)buf;
-    unsigned char *o = (unsigned char *)out;
-    while (m > 0) {
-        int run = pitch - x < m ? pitch - x : m;     /* positions left in this row */
-        if (x < out_w) {
-            const int n = out_w - x < run ? out_w - x : run;
-            memcpy(o + ((size_t)y * out_w + x) * esize, s, (size_t)n * esize);
-        }
-        s += (size_t)run * esize;
-        m -= run;
-        x = 0;
-        y++;
-    }
-}
-
 #define DW_FINISH_BLOCK 64
 
 void mxn_dw_finish_s32(const mxn_dw_plane *p, const int32_t *acc, int m, int y, int x, int pitch)
 {
     while (m > 0) {
         const int n = m < DW_FINISH_BLOCK ? m : DW_FINISH_BLOCK;
-        float f[DW_FINISH_BLOCK];
-        int8_t q[DW_FINISH_BLOCK];
+        float f[DW_FINISH_BLOCK + MXN_DW_STORE_BYTES / sizeof(float)];
+        int8_t q[DW_FINISH_BLOCK + MXN_DW_STORE_BYTES];
         int i;
         for (i = 0; i < n; i++) {
             float v = p->fused ? fmaf((float)acc[i], p->scale_in, p->bias) : (float)acc[i] * p->scale_in + p->bias;
@@ -355,15 +338,11 @@ void mxn_dw_finish_s32(const mxn_dw_plane *p, const int32_t *acc, int m, int y, 
             if (p->out_i8) q[i] = mxn_float2int8(v * p->top_scale);
             else f[i] = v;
         }
-        if (p->out_i8) mxn_dw_put(q, 1, n, y, x, pitch, p->out_w, p->out_i8);
-        else mxn_dw_put(f, sizeof(float), n, y, x, pitch, p->out_w, p->out_f32);
+        if (p->out_i8) mxn_dw_store(p, q, 1, n, y, x, pitch);
+        else mxn_dw_store(p, f, sizeof(float), n, y, x, pitch);
         acc += n;
         m -= n;
-        x += n;
-        while (x >= pitch) {
-            x -= pitch;
-            y++;
-        }
+        mxn_dw_step(&y, &x, n, pitch);
     }
 }
 
@@ -371,16 +350,12 @@ void mxn_dw_finish_f32(const mxn_dw_plane *p, const float *acc, int m, int y, in
 {
     while (m > 0) {
         const int n = m < DW_FINISH_BLOCK ? m : DW_FINISH_BLOCK;
-        float f[DW_FINISH_BLOCK];
+        float f[DW_FINISH_BLOCK + MXN_DW_STORE_BYTES / sizeof(float)];
         int i;
         for (i = 0; i < n; i++) f[i] = p->act->type ? mxn_activation_apply(p->act, acc[i]) : acc[i];
-        mxn_dw_put(f, sizeof(float), n, y, x, pitch, p->out_w, p->out_f32);
+        mxn_dw_store(p, f, sizeof(float), n, y, x, pitch);
         acc += n;
         m -= n;
-        x += n;
-        while (x >= pitch) {
-            x -= pitch;
-            y++;
-        }
+        mxn_dw_step(&y, &x, n, pitch);
     }
 }

@@ -14,64 +14,6 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-static void step(int *y, int *x, int n, int pitch)
-{
-    *x += n;
-    while (*x >= pitch) {
-        *x -= pitch;
-        (*y)++;
-    }
-}
-
-/* m finished outputs (buf, readable 16 bytes / 8 floats past m) of
- * consecutive positions from column x of row y into the output plane: each
- * row's piece with one full-width store; what it writes past the piece
- * belongs to later positions of this plane, which later stores overwrite
- * (see csrc/x86/depthwise_x86.h); an exact copy only at the plane's end */
-static void store_i8(const mxn_dw_plane *p, const int8_t *buf, int m, int y, int x, int pitch)
-{
-    const size_t plane = (size_t)p->out_w * p->out_h;
-    int off = 0;
-    while (off < m) {
-        if (x < p->out_w) {
-            const size_t o = (size_t)y * p->out_w + x;
-            const int n = p->out_w - x < m - off ? p->out_w - x : m - off;
-            if (o + 16 <= plane) vst1q_s8(p->out_i8 + o, vld1q_s8(buf + off));
-            else memcpy(p->out_i8 + o, buf + off, (size_t)n);
-            off += n;
-            x += n;
-        } else {
-            off += pitch - x;
-            x = 0;
-            y++;
-        }
-    }
-}
-
-static void store_f32(const mxn_dw_plane *p, const float *buf, int m, int y, int x, int pitch)
-{
-    const size_t plane = (size_t)p->out_w * p->out_h;
-    int off = 0;
-    while (off < m) {
-        if (x < p->out_w) {
-            const size_t o = (size_t)y * p->out_w + x;
-            const int n = p->out_w - x < m - off ? p->out_w - x : m - off;
-            if (o + 8 <= plane) {
-                vst1q_f32(p->out_f32 + o, vld1q_f32(buf + off));
-                vst1q_f32(p->out_f32 + o + 4, vld1q_f32(buf + off + 4));
-            } else {
-                memcpy(p->out_f32 + o, buf + off, sizeof(float) * (size_t)n);
-            }
-            off += n;
-            x += n;
-        } else {
-            off += pitch - x;
-            x = 0;
-            y++;
-        }
-    }
-}
-
 /* ---- float32 ---------------------------------------------------------- */
 
 /* 4 sums: the activation (fp32 needs 1e-5, not bits: NEON's flushing is
@@ -86,7 +28,7 @@ INLINE void put_f32(const mxn_dw_plane *p, float32x4_t a, int m, int y, int x, i
             return;
         }
         vst1q_f32(buf, a);
-        store_f32(p, buf, m, y, x, pitch);
+        mxn_dw_store(p, buf, sizeof(float), m, y, x, pitch);
         return;
     }
     vst1q_f32(buf, a);
@@ -113,7 +55,7 @@ INLINE void dw_f32_s1(const mxn_dw_plane *p, const int KW, const int KH)
         }
         for (v = 0; v < 4 && j + 4 * v < L; v++) {
             put_f32(p, a[v], L - j - 4 * v < 4 ? L - j - 4 * v : 4, y, x, pitch);
-            step(&y, &x, 4, pitch);
+            mxn_dw_step(&y, &x, 4, pitch);
         }
     }
 }
@@ -148,15 +90,7 @@ INLINE void dw_f32_s2(const mxn_dw_plane *p, const int KW, const int KH)
 
 void mxn_dw_f32_neon(const mxn_dw_plane *p)
 {
-    if (p->stride == 1) {
-        if (p->kw == 3 && p->kh == 3) dw_f32_s1(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_f32_s1(p, 5, 5);
-        else dw_f32_s1(p, p->kw, p->kh);
-    } else {
-        if (p->kw == 3 && p->kh == 3) dw_f32_s2(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_f32_s2(p, 5, 5);
-        else dw_f32_s2(p, p->kw, p->kh);
-    }
+    MXN_DW_DISPATCH(p, dw_f32_s1, dw_f32_s2);
 }
 
 /* ---- int8 ------------------------------------------------------------- */
@@ -167,13 +101,13 @@ INLINE void put_s32(const mxn_dw_plane *p, int32x4_t a0, int32x4_t a1, int m, in
 {
     if (vec) {
         const int8x8_t q = mxn_neon_requant8(a0, a1, p->scale_in, p->bias, p->top_scale, p->fused, p->act);
-        int8_t buf[24];
+        int8_t buf[48];
         if (m == 8 && x + 8 <= p->out_w) {
             vst1_s8(p->out_i8 + (size_t)y * p->out_w + x, q);
             return;
         }
         vst1_s8(buf, q);
-        store_i8(p, buf, m, y, x, pitch);
+        mxn_dw_store(p, buf, 1, m, y, x, pitch);
         return;
     }
     {
@@ -208,10 +142,10 @@ INLINE void dw_s8_s1(const mxn_dw_plane *p, const int KW, const int KH)
             }
         }
         put_s32(p, a0, a1, L - j < 8 ? L - j : 8, y, x, pitch, vec);
-        step(&y, &x, 8, pitch);
+        mxn_dw_step(&y, &x, 8, pitch);
         if (j + 8 < L) {
             put_s32(p, a2, a3, L - j - 8 < 8 ? L - j - 8 : 8, y, x, pitch, vec);
-            step(&y, &x, 8, pitch);
+            mxn_dw_step(&y, &x, 8, pitch);
         }
     }
 }
@@ -247,15 +181,7 @@ INLINE void dw_s8_s2(const mxn_dw_plane *p, const int KW, const int KH)
 
 void mxn_dw_s8_neon(const mxn_dw_plane *p)
 {
-    if (p->stride == 1) {
-        if (p->kw == 3 && p->kh == 3) dw_s8_s1(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_s8_s1(p, 5, 5);
-        else dw_s8_s1(p, p->kw, p->kh);
-    } else {
-        if (p->kw == 3 && p->kh == 3) dw_s8_s2(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_s8_s2(p, 5, 5);
-        else dw_s8_s2(p, p->kw, p->kh);
-    }
+    MXN_DW_DISPATCH(p, dw_s8_s1, dw_s8_s2);
 }
 
 #endif

@@ -34,7 +34,7 @@ INLINE void put_f32(const mxn_dw_plane *p, __m256 a, int m, int y, int x, int pi
             return;
         }
         _mm256_storeu_ps(buf, a);
-        dw_store_f32(p, buf, m, y, x, pitch);
+        mxn_dw_store(p, buf, sizeof(float), m, y, x, pitch);
         return;
     }
     _mm256_storeu_ps(buf, a);
@@ -64,7 +64,7 @@ INLINE void dw_f32_s1(const mxn_dw_plane *p, const int KW, const int KH)
         for (v = 0; v < 4 && j + 8 * v < L; v++) {
             const int m = L - j - 8 * v < 8 ? L - j - 8 * v : 8;
             put_f32(p, a[v], m, y, x, pitch, vec);
-            dw_step(&y, &x, 8, pitch);
+            mxn_dw_step(&y, &x, 8, pitch);
         }
     }
 }
@@ -117,15 +117,7 @@ INLINE void dw_f32_s2(const mxn_dw_plane *p, const int KW, const int KH)
 
 AVX2 void mxn_dw_f32_avx2(const mxn_dw_plane *p)
 {
-    if (p->stride == 1) {
-        if (p->kw == 3 && p->kh == 3) dw_f32_s1(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_f32_s1(p, 5, 5);
-        else dw_f32_s1(p, p->kw, p->kh);
-    } else {
-        if (p->kw == 3 && p->kh == 3) dw_f32_s2(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_f32_s2(p, 5, 5);
-        else dw_f32_s2(p, p->kw, p->kh);
-    }
+    MXN_DW_DISPATCH(p, dw_f32_s1, dw_f32_s2);
 }
 
 /* ---- int8 ------------------------------------------------------------- */
@@ -155,21 +147,21 @@ INLINE void put_s32x16(const mxn_dw_plane *p, __m256i c0, __m256i c1, int m, int
         const __m256i q1 = float2int8_avx2(_mm256_mul_ps(dequant8(p, c1), top));
         const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
         const __m128i q = _mm_packs_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1));
-        int8_t buf[32];
+        int8_t buf[48];
         if (m == 16 && x + 16 <= p->out_w) {
             _mm_storeu_si128((__m128i *)(p->out_i8 + (size_t)y * p->out_w + x), q);
             return;
         }
         _mm_storeu_si128((__m128i *)buf, q);
-        dw_store_i8(p, buf, m, y, x, pitch);
+        mxn_dw_store(p, buf, 1, m, y, x, pitch);
     } else {
         float buf[24];
         _mm256_storeu_ps(buf, dequant8(p, c0));
         _mm256_storeu_ps(buf + 8, dequant8(p, c1));
-        dw_store_f32(p, buf, m < 8 ? m : 8, y, x, pitch);
+        mxn_dw_store(p, buf, sizeof(float), m < 8 ? m : 8, y, x, pitch);
         if (m > 8) {
-            dw_step(&y, &x, 8, pitch);
-            dw_store_f32(p, buf + 8, m - 8, y, x, pitch);
+            mxn_dw_step(&y, &x, 8, pitch);
+            mxn_dw_store(p, buf + 8, sizeof(float), m - 8, y, x, pitch);
         }
     }
 }
@@ -209,7 +201,7 @@ INLINE __m256i load16(const int8_t *s)
         hi = _mm256_unpackhi_epi32(e, o);                                                        \
         put_s32x16(p, _mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31), \
                    L - j < 16 ? L - j : 16, y, x, pitch, vec);                                   \
-        dw_step(&y, &x, 16, pitch);                                                              \
+        mxn_dw_step(&y, &x, 16, pitch);                                                              \
     }
 
 /* Stride 2 row by row, 16 outputs a step: the pair (in[2x+2m], in[2x+2m+1])
@@ -243,17 +235,6 @@ INLINE __m256i load16(const int8_t *s)
         }                                                                                        \
     }
 
-#define DW_S8_DISPATCH(S1, S2)                                                                   \
-    if (p->stride == 1) {                                                                        \
-        if (p->kw == 3 && p->kh == 3) S1(p, 3, 3);                                               \
-        else if (p->kw == 5 && p->kh == 5) S1(p, 5, 5);                                          \
-        else S1(p, p->kw, p->kh);                                                                \
-    } else {                                                                                     \
-        if (p->kw == 3 && p->kh == 3) S2(p, 3, 3);                                               \
-        else if (p->kw == 5 && p->kh == 5) S2(p, 5, 5);                                          \
-        else S2(p, p->kw, p->kh);                                                                \
-    }
-
 INLINE void dw_s8_s1(const mxn_dw_plane *p, const int KW, const int KH)
 {
     DW_S8_S1_BODY(ACC_MADD)
@@ -266,7 +247,7 @@ INLINE void dw_s8_s2(const mxn_dw_plane *p, const int KW, const int KH)
 
 AVX2 void mxn_dw_s8_avx2(const mxn_dw_plane *p)
 {
-    DW_S8_DISPATCH(dw_s8_s1, dw_s8_s2)
+    MXN_DW_DISPATCH(p, dw_s8_s1, dw_s8_s2);
 }
 
 /* AVX-512 VNNI (with VL, on 256-bit registers): vpdpwssd is vpmaddwd and the
@@ -286,6 +267,6 @@ VNNI_INLINE void dw_s8_s2_vnni(const mxn_dw_plane *p, const int KW, const int KH
 
 VNNI void mxn_dw_s8_avx512vnni(const mxn_dw_plane *p)
 {
-    DW_S8_DISPATCH(dw_s8_s1_vnni, dw_s8_s2_vnni)
+    MXN_DW_DISPATCH(p, dw_s8_s1_vnni, dw_s8_s2_vnni);
 }
 #endif

@@ -8,6 +8,7 @@
 #include "depthwise_x86.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <emmintrin.h>
 
 #define INLINE static inline __attribute__((always_inline))
 #define PAIRS (MXN_DW_MAX_K / 2 + 1)
@@ -47,7 +48,7 @@ INLINE void put_f32(const mxn_dw_plane *p, __m128 a, int m, int y, int x, int pi
             return;
         }
         _mm_storeu_ps(buf, a);
-        dw_store_f32(p, buf, m, y, x, pitch);
+        mxn_dw_store(p, buf, sizeof(float), m, y, x, pitch);
         return;
     }
     _mm_storeu_ps(buf, a);
@@ -77,7 +78,7 @@ INLINE void dw_f32_s1(const mxn_dw_plane *p, const int KW, const int KH)
         for (v = 0; v < 4 && j + 4 * v < L; v++) {
             const int m = L - j - 4 * v < 4 ? L - j - 4 * v : 4;
             put_f32(p, a[v], m, y, x, pitch, vec);
-            dw_step(&y, &x, 4, pitch);
+            mxn_dw_step(&y, &x, 4, pitch);
         }
     }
 }
@@ -114,15 +115,7 @@ INLINE void dw_f32_s2(const mxn_dw_plane *p, const int KW, const int KH)
 
 void mxn_dw_f32_sse2(const mxn_dw_plane *p)
 {
-    if (p->stride == 1) {
-        if (p->kw == 3 && p->kh == 3) dw_f32_s1(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_f32_s1(p, 5, 5);
-        else dw_f32_s1(p, p->kw, p->kh);
-    } else {
-        if (p->kw == 3 && p->kh == 3) dw_f32_s2(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_f32_s2(p, 5, 5);
-        else dw_f32_s2(p, p->kw, p->kh);
-    }
+    MXN_DW_DISPATCH(p, dw_f32_s1, dw_f32_s2);
 }
 
 /* ---- int8 ------------------------------------------------------------- */
@@ -148,7 +141,7 @@ INLINE void put_s32x16(const mxn_dw_plane *p, const __m128i *c, int m, int y, in
     if (p->out_i8) {
         const __m128 top = _mm_set1_ps(p->top_scale);
         __m128i q[4], b;
-        int8_t buf[32];
+        int8_t buf[48];
         for (h = 0; h < 4; h++) q[h] = h * 4 < m ? float2int8_sse2(_mm_mul_ps(dequant4(p, c[h]), top)) : q[0];
         b = _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
         if (m == 16 && x + 16 <= p->out_w) {
@@ -156,13 +149,13 @@ INLINE void put_s32x16(const mxn_dw_plane *p, const __m128i *c, int m, int y, in
             return;
         }
         _mm_storeu_si128((__m128i *)buf, b);
-        dw_store_i8(p, buf, m, y, x, pitch);
+        mxn_dw_store(p, buf, 1, m, y, x, pitch);
     } else {
         float buf[24];
         for (h = 0; h * 4 < m; h++) _mm_storeu_ps(buf + 4 * h, dequant4(p, c[h]));
         for (h = 0; h < m; h += 8) {
-            dw_store_f32(p, buf + h, m - h < 8 ? m - h : 8, y, x, pitch);
-            dw_step(&y, &x, 8, pitch);
+            mxn_dw_store(p, buf + h, sizeof(float), m - h < 8 ? m - h : 8, y, x, pitch);
+            mxn_dw_step(&y, &x, 8, pitch);
         }
     }
 }
@@ -205,7 +198,7 @@ INLINE void dw_s8_s1(const mxn_dw_plane *p, const int KW, const int KH)
         c[2] = _mm_unpacklo_epi32(e1, o1);
         c[3] = _mm_unpackhi_epi32(e1, o1);
         put_s32x16(p, c, L - j < 16 ? L - j : 16, y, x, pitch, vec);
-        dw_step(&y, &x, 16, pitch);
+        mxn_dw_step(&y, &x, 16, pitch);
     }
 }
 
@@ -237,14 +230,6 @@ INLINE void dw_s8_s2(const mxn_dw_plane *p, const int KW, const int KH)
 
 void mxn_dw_s8_sse2(const mxn_dw_plane *p)
 {
-    if (p->stride == 1) {
-        if (p->kw == 3 && p->kh == 3) dw_s8_s1(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_s8_s1(p, 5, 5);
-        else dw_s8_s1(p, p->kw, p->kh);
-    } else {
-        if (p->kw == 3 && p->kh == 3) dw_s8_s2(p, 3, 3);
-        else if (p->kw == 5 && p->kh == 5) dw_s8_s2(p, 5, 5);
-        else dw_s8_s2(p, p->kw, p->kh);
-    }
+    MXN_DW_DISPATCH(p, dw_s8_s1, dw_s8_s2);
 }
 #endif
