@@ -7,7 +7,7 @@
  * into int32 (exact; the sum order is free).  ARMv7 NEON flushes denormals to
  * zero: a full tile with int8 output requantizes in vectors where
  * neon_common.h proves that bit-identical, everything else runs the portable
- * reference epilogue (VFP, IEEE).  Depthwise rows: 8 columns at a time (vmla / vmlal_n). */
+ * reference epilogue (VFP, IEEE).  (Depthwise: depthwise_neon.c.) */
 #include "../kernels.h"
 
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
