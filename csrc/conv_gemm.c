@@ -117,23 +117,6 @@ void mxn_gemm_tile_store_s32(const mxn_gemm_tile *t, const int32_t *acc, int rs,
     }
 }
 
-void mxn_dw_store_f32(const float *acc, int n, const mxn_dw_row *r)
-{
-    int x;
-    for (x = 0; x < n; x++) r->out_f32[x] = r->act->type ? mxn_activation_apply(r->act, acc[x]) : acc[x];
-}
-
-void mxn_dw_store_s32(const int32_t *acc, int n, const mxn_dw_row *r)
-{
-    int x;
-    for (x = 0; x < n; x++) {
-        float v = r->fused ? fmaf((float)acc[x], r->scale_in, r->bias) : (float)acc[x] * r->scale_in + r->bias;
-        if (r->act->type) v = mxn_activation_apply(r->act, v);
-        if (r->out_i8) r->out_i8[x] = mxn_float2int8(v * r->top_scale);
-        else r->out_f32[x] = v;
-    }
-}
-
 /* ---- the forward ------------------------------------------------------------ */
 
 typedef struct {

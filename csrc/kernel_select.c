@@ -18,7 +18,7 @@ static const mxn_kernel_set kernel_sets[] = {
     /* designated fields: a set names only the kernels it has (NULL: the
      * portable path, see kernels.h) */
     {.name = "avx512vnni", .nr_f32 = 32, .nr_s8 = 32, .sgemm = mxn_sgemm_avx512, .quantize = mxn_quantize_avx2,
-     .dw_f32 = mxn_dw_f32_avx2, .dw_s8 = mxn_dw_s8_avx2, .fc_f32 = mxn_fc_f32_avx2, .fc_s8 = mxn_fc_s8_avx2,
+     .dw_f32 = mxn_dw_f32_avx2, .dw_s8 = mxn_dw_s8_avx512vnni, .fc_f32 = mxn_fc_f32_avx2, .fc_s8 = mxn_fc_s8_avx2,
      .pack_run_f32 = mxn_pack_run_f32_avx512, .sgemm_tail = mxn_sgemm_tail_avx512,
      .u8_quads = mxn_u8_quads_avx512vnni, .u8gemm = mxn_u8gemm_avx512vnni, .u8gemm_tail = mxn_u8gemm_tail_avx512vnni,
      .pack_run_u8 = mxn_pack_run_u8_avx512,
@@ -29,7 +29,8 @@ static const mxn_kernel_set kernel_sets[] = {
      .pack_run_f32 = mxn_pack_run_f32_avx2, .sgemm_tail = mxn_sgemm_tail_avx2, .pack_run_s8 = mxn_pack_run_s8_avx2,
      .wino_gemm = mxn_wino_gemm_avx2, .wino_in = mxn_wino_in_avx2, .wino_out = mxn_wino_out_avx2},
     {.name = "sse2", .nr_f32 = 4, .nr_s8 = 4, .sgemm = mxn_sgemm_sse2, .s8gemm = mxn_s8gemm_sse2,
-     .pack_pairs = mxn_pack_pairs_sse2, .wino_gemm = mxn_wino_gemm_sse2},
+     .pack_pairs = mxn_pack_pairs_sse2, .dw_f32 = mxn_dw_f32_sse2, .dw_s8 = mxn_dw_s8_sse2,
+     .wino_gemm = mxn_wino_gemm_sse2},
 #endif
 #ifdef MXN_HAVE_NEON_KERNELS
     {.name = "neon", .nr_f32 = 4, .nr_s8 = 4, .sgemm = mxn_sgemm_neon, .s8gemm = mxn_s8gemm_neon,

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "mxn_core.h"
 
 /* ---- int8 helpers ---------------------------------------------------- */
@@ -162,28 +163,106 @@ typedef void (*mxn_quantize_fn)(const float *in, size_t n, float scale, int8_t *
  * result. */
 /* ---- fast kernels: depthwise convolution ---------------------------------
  *
- * One output row of one channel of a pure depthwise convolution (one input
- * and one output channel per group): out[x] = epilogue(sum_t w[t] * src[t][x])
- * for x < n, where src[t] is the input row of tap t, already offset so that
- * it is contiguous in x (the layer splits stride-2 rows into even and odd
- * columns).  float32 starts the sum at the bias; int8 sums in int32 and ends
- * with mxn_conv_dequant_ref's epilogue. */
+ * One channel plane of a pure depthwise convolution (one input and one
+ * output channel per group), kernel kw x kh, the same stride 1 or 2 in both
+ * directions, dilation 1:
+ *   out[y][x] = epilogue(sum_{ky,kx} w[ky*kw + kx] * in[(y*s + ky) * pitch + x*s + kx])
+ * over the PADDED input plane `in` (the layer pads; pitch = padded width).
+ * float32 starts the sum at the bias; int8 sums exactly in int32 and ends
+ * with mxn_conv_dequant_ref's epilogue (bit-identical), float32 or int8 out.
+ * The kernel may read up to MXN_DW_SLACK elements past the last element a
+ * tap needs (the layer's buffers have them), never write past the plane.
+ * Stride 1 may run over the plane flattened (index j = y * pitch + x, one
+ * long row; the columns x >= out_w are computed and dropped), see
+ * mxn_dw_put. */
+#define MXN_DW_SLACK 128
+#define MXN_DW_MAX_K 15        /* the layer uses the kernels for kw, kh <= this */
+
 typedef struct {
+    const void *in;           /* padded plane (float or int8), row pitch `pitch` elements */
+    int pitch;
+    int kw, kh, stride;       /* stride 1 or 2 (both directions) */
+    int out_w, out_h;
+    const void *w;            /* kh * kw taps (float or int8) */
     float bias;
     float scale_in;           /* int8 */
     float top_scale;          /* int8 output */
     int fused;                /* int8: fmaf or mul + add, as mxn_gemm_tile */
     const mxn_activation *act;
-    float *out_f32;           /* the row, or NULL */
+    float *out_f32;           /* the channel's output plane (out_w x out_h), or NULL */
     int8_t *out_i8;
-} mxn_dw_row;
+} mxn_dw_plane;
 
-typedef void (*mxn_dw_f32_fn)(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
-typedef void (*mxn_dw_s8_fn)(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+typedef void (*mxn_dw_f32_fn)(const mxn_dw_plane *p);
+typedef void (*mxn_dw_s8_fn)(const mxn_dw_plane *p);
 
-/* the reference epilogue of n int32 sums / n float sums (bias included) of one row */
-void mxn_dw_store_s32(const int32_t *acc, int n, const mxn_dw_row *r);
-void mxn_dw_store_f32(const float *acc, int n, const mxn_dw_row *r);
+/* Helpers of the depthwise kernels.
+ * mxn_dw_store puts m finished outputs (esize bytes each; buf readable
+ * MXN_DW_STORE_BYTES past them) of consecutive positions starting at column
+ * x (< pitch) of output row y, in rows of `pitch` positions of which the
+ * first out_w are real (stride 1 flattened: pitch = the padded width; row by
+ * row: pitch = out_w), into the channel's dense output plane.  Each row's
+ * piece is written with one MXN_DW_STORE_BYTES copy (a vector move); what it
+ * writes past the piece belongs to positions that come later in the plane,
+ * which the same or a later store of this channel overwrites (the kernels go
+ * through a plane in order, one thread owns a plane).  Only where such a copy
+ * would leave the plane is the piece copied exactly.
+ * mxn_dw_step advances a position by n.
+ * mxn_dw_finish_s32 / _f32 (kernels_ref.c): the reference epilogue of m
+ * int32 sums / m float sums (bias included), then mxn_dw_store.
+ * MXN_DW_DISPATCH calls a kernel's stride 1 or 2 variant with the kernel size
+ * as a constant for 3x3 and 5x5. */
+#define MXN_DW_STORE_BYTES 32
+
+static inline void mxn_dw_store(const mxn_dw_plane *p, const void *buf, size_t esize, int m, int y, int x,
+                                int pitch)
+{
+    const size_t plane = (size_t)p->out_w * p->out_h;
+    unsigned char *out = p->out_i8 ? (unsigned char *)p->out_i8 : (unsigned char *)p->out_f32;
+    const unsigned char *b = (const unsigned char *)buf;
+    int off = 0;
+    while (off < m) {
+        if (x < p->out_w) {
+            const size_t o = (size_t)y * p->out_w + x;
+            const int n = p->out_w - x < m - off ? p->out_w - x : m - off;
+            if ((size_t)n * esize <= MXN_DW_STORE_BYTES && (o * esize + MXN_DW_STORE_BYTES <= plane * esize))
+                memcpy(out + o * esize, b + (size_t)off * esize, MXN_DW_STORE_BYTES);
+            else
+                memcpy(out + o * esize, b + (size_t)off * esize, (size_t)n * esize);
+            off += n;
+            x += n;
+        } else {
+            off += pitch - x;
+            x = 0;
+            y++;
+        }
+    }
+}
+
+static inline void mxn_dw_step(int *y, int *x, int n, int pitch)
+{
+    *x += n;
+    while (*x >= pitch) {
+        *x -= pitch;
+        (*y)++;
+    }
+}
+
+void mxn_dw_finish_s32(const mxn_dw_plane *p, const int32_t *acc, int m, int y, int x, int pitch);
+void mxn_dw_finish_f32(const mxn_dw_plane *p, const float *acc, int m, int y, int x, int pitch);
+
+#define MXN_DW_DISPATCH(p, S1, S2)                                                               \
+    do {                                                                                         \
+        if ((p)->stride == 1) {                                                                  \
+            if ((p)->kw == 3 && (p)->kh == 3) S1(p, 3, 3);                                       \
+            else if ((p)->kw == 5 && (p)->kh == 5) S1(p, 5, 5);                                  \
+            else S1(p, (p)->kw, (p)->kh);                                                        \
+        } else {                                                                                 \
+            if ((p)->kw == 3 && (p)->kh == 3) S2(p, 3, 3);                                       \
+            else if ((p)->kw == 5 && (p)->kh == 5) S2(p, 5, 5);                                  \
+            else S2(p, (p)->kw, (p)->kh);                                                        \
+        }                                                                                        \
+    } while (0)
 
 struct mxn_kernel_set {
     const char *name;
@@ -280,8 +359,11 @@ void mxn_pack_run_s8_avx2(const int8_t *in, const size_t *koff, int K, int step,
 void mxn_s8gemm_avx2(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_avx2(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_quantize_avx2(const float *in, size_t n, float scale, int8_t *out);
-void mxn_dw_f32_avx2(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
-void mxn_dw_s8_avx2(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+void mxn_dw_f32_sse2(const mxn_dw_plane *p);
+void mxn_dw_s8_sse2(const mxn_dw_plane *p);
+void mxn_dw_f32_avx2(const mxn_dw_plane *p);
+void mxn_dw_s8_avx2(const mxn_dw_plane *p);
+void mxn_dw_s8_avx512vnni(const mxn_dw_plane *p);
 void mxn_fc_f32_avx2(int num_input, int num_output, const float *in, const float *weight, const float *bias,
                      float *out);
 void mxn_fc_s8_avx2(int num_input, int num_output, const int8_t *in, const int8_t *weight, int32_t *acc);
@@ -302,8 +384,8 @@ void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *
 void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t);
 void mxn_pack_pairs_neon(const int8_t *s0, const int8_t *s1, int16_t *d);
 void mxn_pack_run_f32_neon(const float *in, const size_t *koff, int K, int step, int n, float *d, size_t ldd);
-void mxn_dw_f32_neon(int n, int taps, const float *const *src, const float *w, const mxn_dw_row *r);
-void mxn_dw_s8_neon(int n, int taps, const int8_t *const *src, const int8_t *w, const mxn_dw_row *r);
+void mxn_dw_f32_neon(const mxn_dw_plane *p);
+void mxn_dw_s8_neon(const mxn_dw_plane *p);
 #endif
 
 /* Winograd F(4,3) kernels (conv_winograd.c: portable transforms; csrc/x86, csrc/arm).

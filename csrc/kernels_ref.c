@@ -320,3 +320,42 @@ void mxn_quantize_f32_to_s8(const float *in, size_t n, float scale, int8_t *out)
 
 MXN_DEFINE_PAD(mxn_pad_planes_f32, float)
 MXN_DEFINE_PAD(mxn_pad_planes_s8, int8_t)
+
+/* ---- depthwise kernel helpers (kernels.h mxn_dw_plane) -------------------- */
+
+#define DW_FINISH_BLOCK 64
+
+void mxn_dw_finish_s32(const mxn_dw_plane *p, const int32_t *acc, int m, int y, int x, int pitch)
+{
+    while (m > 0) {
+        const int n = m < DW_FINISH_BLOCK ? m : DW_FINISH_BLOCK;
+        float f[DW_FINISH_BLOCK + MXN_DW_STORE_BYTES / sizeof(float)];
+        int8_t q[DW_FINISH_BLOCK + MXN_DW_STORE_BYTES];
+        int i;
+        for (i = 0; i < n; i++) {
+            float v = p->fused ? fmaf((float)acc[i], p->scale_in, p->bias) : (float)acc[i] * p->scale_in + p->bias;
+            if (p->act->type) v = mxn_activation_apply(p->act, v);
+            if (p->out_i8) q[i] = mxn_float2int8(v * p->top_scale);
+            else f[i] = v;
+        }
+        if (p->out_i8) mxn_dw_store(p, q, 1, n, y, x, pitch);
+        else mxn_dw_store(p, f, sizeof(float), n, y, x, pitch);
+        acc += n;
+        m -= n;
+        mxn_dw_step(&y, &x, n, pitch);
+    }
+}
+
+void mxn_dw_finish_f32(const mxn_dw_plane *p, const float *acc, int m, int y, int x, int pitch)
+{
+    while (m > 0) {
+        const int n = m < DW_FINISH_BLOCK ? m : DW_FINISH_BLOCK;
+        float f[DW_FINISH_BLOCK + MXN_DW_STORE_BYTES / sizeof(float)];
+        int i;
+        for (i = 0; i < n; i++) f[i] = p->act->type ? mxn_activation_apply(p->act, acc[i]) : acc[i];
+        mxn_dw_store(p, f, sizeof(float), n, y, x, pitch);
+        acc += n;
+        m -= n;
+        mxn_dw_step(&y, &x, n, pitch);
+    }
+}

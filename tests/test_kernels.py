@@ -638,3 +638,148 @@ def test_winograd_matches_reference_for_any_thread_count(case):
         assert float(np.abs(one - ref).max()) <= RTOL * scale, k
         for t in (2, 3):
             np.testing.assert_array_equal(run(model, x, k, threads=t), one, err_msg="%s %d" % (k, t))
+
+
+# ---------------------------------------------------------------- depthwise planes
+# ConvolutionDepthWise's own kernels (kernels.h mxn_dw_plane; csrc/x86/depthwise_{sse2,avx2}.c,
+# csrc/arm/depthwise_neon.c): 3x3, 5x5 and other sizes, stride 1 (flattened plane) and 2 (rows),
+# asymmetric pads, planes from 1x1 up, float32, int8 with float and int8 output, int8 input
+# (a layer after an int8-output one), channels % 8 == 0 (ncnn-x86's mul + add rule) and not
+# (fmaf), the activations, and edge constants (a denormal bias or scale_in, a huge top scale).
+# tests/test_arm.py runs the same models through the NEON set under qemu-arm.
+
+DW_SIZES = [(1, 1), (2, 3), (3, 7), (5, 4), (7, 7), (9, 16), (14, 14), (17, 33), (28, 29), (31, 57)]
+
+
+def depthwise_plane_model(ch, h, w, seed):
+    """Input -> Split -> one pure ConvolutionDepthWise per branch (random kernel
+    3x3 / 5x5 / 3x5 / 1x1, stride 1 or 2, pads 0..k/2+1 per side, activation,
+    bias, float32 / int8 float out / int8 int8 out, some int8 branches followed
+    by a second int8 layer reading the int8 blob).  Returns (model, names of
+    every blob to compare, names of the float32 layers' blobs)."""
+    rng = np.random.RandomState(seed)
+    branches, wanted, float_blobs = [], [], set()
+    specials = ["denormal_bias", "huge_top", None, "denormal_scale_in", None]
+    for i in range(12):
+        kw, kh = [(3, 3), (3, 3), (5, 5), (5, 5), (3, 5), (1, 1)][rng.randint(6)]
+        stride = int(rng.choice([1, 2]))
+        pads = [int(rng.randint(0, k // 2 + 2)) for k in (kw, kw, kh, kh)]  # left, right, top, bottom
+        if i == 4:
+            pads = [0, 0, 0, 0]  # unpadded: planes read in place
+        if w + pads[0] + pads[1] < kw or h + pads[2] + pads[3] < kh:
+            pads = [kw, kw, kh, kh]
+        int8 = [None, 1, 101, 101][i % 4]
+        model = conv_model(ch, ch, kw, stride, 1, 0, ch, bool(rng.randint(3)), int(rng.choice([0, 1, 2, 3, 3, 4, 6])),
+                           int8=int8, seed=seed * 100 + i, kh=kh)
+        layer = model.layers[1]
+        layer.params.update({4: pads[0], 15: pads[1], 14: pads[2], 16: pads[3]})
+        special = specials[i % len(specials)] if int8 else None
+        for wt in layer.weights:
+            if special == "denormal_bias" and wt.name == "bias":
+                wt.data[0] = np.float32(1e-40)
+                wt.data[-1] = np.float32(-3e-39)
+            if special == "huge_top" and wt.name == "top":
+                wt.data[0] = np.float32(2.0 ** 110)
+            # scale_in = 1 / (bottom * weight scale) denormal, codes that still matter
+            if special == "denormal_scale_in" and wt.name == "bottom":
+                wt.data[0] = np.float32(1e36)
+            if special == "denormal_scale_in" and wt.name == "top":
+                wt.data[0] = np.float32(1e36)
+            if special == "denormal_scale_in" and wt.name == "bias":
+                wt.data[:] = 0
+        layer.name, layer.tops = "dw%d" % i, ["y%d" % i]
+        branches.append(layer)
+        wanted.append("y%d" % i)
+        if int8 is None:
+            float_blobs.add("y%d" % i)
+        if int8 == 101 and i % 8 == 2:
+            nxt = conv_model(ch, ch, 3, 1, 1, 1, ch, True, 3, int8=1 + 100 * (i % 16 == 2), seed=seed * 100 + 50 + i)
+            second = nxt.layers[1]
+            if i == 10 and h >= 9 and w >= 9:
+                second.params[4] = 0  # unpadded int8 input: read in place
+            second.name, second.bottoms, second.tops = "dw%db" % i, ["y%d" % i], ["y%db" % i]
+            branches.append(second)
+            wanted.append("y%db" % i)
+    inputs = ["x%d" % i for i in range(sum(1 for b in branches if b.bottoms == ["x"]))]
+    it = iter(inputs)
+    for b in branches:
+        if b.bottoms == ["x"]:
+            b.bottoms = [next(it)]
+    layers = [Layer("Input", "in", [], ["x"]), Layer("Split", "split", ["x"], inputs)] + branches
+    return NcnnModel(layers), wanted, float_blobs
+
+
+def depthwise_plane_input(ch, h, w, seed):
+    x = np.random.RandomState(seed).standard_normal((ch, h, w)).astype(np.float32) * 3
+    x.reshape(-1)[::17] = 0.0
+    return x
+
+
+def check_blobs(got, ref, float_blobs, what):
+    """float32 layers within RTOL; int8 layers bit for bit, int8 and float outputs alike"""
+    for name, r in ref.items():
+        g = got[name]
+        assert g.dtype == r.dtype and g.shape == r.shape, (what, name)
+        if name in float_blobs:
+            assert float(np.abs(g - r).max()) <= RTOL * max(float(np.abs(r).max()), 1e-30), (what, name)
+        elif r.dtype == np.int8:
+            np.testing.assert_array_equal(g, r, err_msg="%s %s" % (what, name))
+        else:
+            np.testing.assert_array_equal(g.view(np.uint32), r.view(np.uint32), err_msg="%s %s" % (what, name))
+
+
+@pytest.mark.skipif(not FAST, reason="no kernel set besides the reference on this CPU")
+@pytest.mark.parametrize("ch", [8, 13])
+@pytest.mark.parametrize("size", DW_SIZES, ids=lambda s: "%dx%d" % s)
+def test_depthwise_planes_match_reference(size, ch):
+    h, w = size
+    model, wanted, float_blobs = depthwise_plane_model(ch, h, w, seed=h * 131 + w + ch)
+    x = depthwise_plane_input(ch, h, w, seed=h + w)
+    ref = run_outputs(model, x, "ref", wanted)
+    assert any(v.dtype == np.int8 for v in ref.values()) and float_blobs
+    for k in FAST:
+        check_blobs(run_outputs(model, x, k, wanted), ref, float_blobs, k)
+    # threads split the channels: the same bits for any count
+    for k in FAST[:1]:
+        one = run_outputs(model, x, k, wanted)
+        for t in (2, 5):
+            got = run_outputs(model, x, k, wanted, threads=t)
+            for name in wanted:
+                np.testing.assert_array_equal(got[name], one[name], err_msg="%s %d threads %s" % (k, t, name))
+
+
+def run_outputs(model, x, kernels, wanted, threads=1):
+    net = Net.from_memory(model.param_text(), model.bin_bytes(), num_threads=threads, kernels=kernels)
+    return net.forward(x, outputs=wanted)
+
+
+def test_depthwise_planes_under_sanitizers(tmp_path):
+    """The depthwise plane models through tests/c/corpus_test built with
+    ASan + UBSan + LSan (build/sanitize, shared with test_hostile.py), with
+    every kernel set: the kernels' reads past a row stay inside the padded
+    plane's slack or the input blob, their stores inside the output plane."""
+    import os
+    import subprocess
+    import hostile_corpus as hc
+    try:
+        build = hc.build_sanitized()
+    except RuntimeError as exc:
+        pytest.fail("the sanitizer build failed:\n%s" % exc, pytrace=False)
+    good = tmp_path / "good"
+    good.mkdir()
+    count = 0
+    for ch in (8, 13):
+        for h, w in DW_SIZES:
+            model, _, _ = depthwise_plane_model(ch, h, w, seed=h * 131 + w + ch)
+            model.layers[0].params = {0: w, 1: h, 2: ch}
+            model.save(str(good / ("dw_%d_%dx%d.param" % (ch, h, w))), str(good / ("dw_%d_%dx%d.bin" % (ch, h, w))))
+            count += 1
+    for k in available_kernels():
+        env = dict(os.environ, MAIXNN_KERNELS=k)
+        env.update(hc.SANITIZER_ENV)
+        proc = subprocess.run([os.path.join(build, "tests", "c", "corpus_test"), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                              timeout=600, errors="replace")
+        assert proc.returncode == 0, "%s:\n%s" % (k, proc.stdout[-4000:])
+        passed = int(proc.stdout.strip().splitlines()[-1].split("corpus_test: ")[1].split(" passed")[0])
+        assert passed >= count, (k, proc.stdout[-2000:])

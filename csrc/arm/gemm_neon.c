@@ -5,13 +5,15 @@
  * int8: vld2 splits a tap pair's 8 channels into the even and odd tap,
  * vmovl widens them to int16, vmlal_lane multiplies by each column's taps
  * into int32 (exact; the sum order is free).  ARMv7 NEON flushes denormals to
- * zero, so the int8 epilogue runs the portable reference (VFP, IEEE) to stay
- * bit-identical.  Depthwise rows: 8 columns at a time (vmla / vmlal_n). */
+ * zero: a full tile with int8 output requantizes in vectors where
+ * neon_common.h proves that bit-identical, everything else runs the portable
+ * reference epilogue (VFP, IEEE).  (Depthwise: depthwise_neon.c.) */
 #include "../kernels.h"
 
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #include <arm_neon.h>
 #include <string.h>
+#include "neon_common.h"
 
 #define MR MXN_GEMM_MR
 #define NR 4
@@ -65,6 +67,17 @@ void mxn_sgemm_neon(int K, const float *a, const float *b, const mxn_gemm_tile *
     mxn_gemm_tile_store_f32(t, buf, NR, 1);
 }
 
+/* a full int8-output tile whose constants let the vector requantize give
+ * the reference's codes (neon_common.h) */
+static int requant_tile_exact(const mxn_gemm_tile *t)
+{
+    int r;
+    if (!t->out_i8 || t->mr != MR || t->nr != NR) return 0;
+    for (r = 0; r < MR; r++)
+        if (!mxn_neon_requant_exact(t->scale_in[r], t->bias[r], t->top_scale, t->fused, t->act)) return 0;
+    return 1;
+}
+
 void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_tile *t)
 {
     /* cJL: column J, channels 0-3 (L=0) / 4-7 (L=1) */
@@ -94,6 +107,25 @@ void mxn_s8gemm_neon(int K2, const int8_t *a, const int16_t *b, const mxn_gemm_t
         c31 = vmlal_lane_s16(c31, eh, b23, 2);
         c30 = vmlal_lane_s16(c30, ol, b23, 3);
         c31 = vmlal_lane_s16(c31, oh, b23, 3);
+    }
+    if (requant_tile_exact(t)) {
+        /* int8 output of a full tile: the vector requantize (neon_common.h),
+         * lanes = channels; codes[j][r] = column j of channel r */
+        const float32x4_t s0 = vld1q_f32(t->scale_in), s1 = vld1q_f32(t->scale_in + 4);
+        const float32x4_t b0 = vld1q_f32(t->bias), b1 = vld1q_f32(t->bias + 4), top = vdupq_n_f32(t->top_scale);
+        int8_t codes[NR][MR];
+        int r, j;
+#define MXN_REQUANT_COLUMN(J, LO, HI)                                                                        \
+    vst1_s8(codes[J], vqmovn_s16(vcombine_s16(vqmovn_s32(mxn_neon_requant4(LO, s0, b0, top, t->fused, t->act)), \
+                                              vqmovn_s32(mxn_neon_requant4(HI, s1, b1, top, t->fused, t->act)))))
+        MXN_REQUANT_COLUMN(0, c00, c01);
+        MXN_REQUANT_COLUMN(1, c10, c11);
+        MXN_REQUANT_COLUMN(2, c20, c21);
+        MXN_REQUANT_COLUMN(3, c30, c31);
+#undef MXN_REQUANT_COLUMN
+        for (r = 0; r < MR; r++)
+            for (j = 0; j < NR; j++) t->out_i8[(size_t)r * t->ldc + j] = codes[j][r];
+        return;
     }
     vst1q_s32(buf + 0, c00);
     vst1q_s32(buf + 4, c01);
