@@ -163,6 +163,9 @@ const mxn_layer_ops *mxn_find_layer_ops(const char *type);
  * BatchNorm), what they really keep. */
 size_t mxn_layer_weight_bytes(const mxn_layer *l);
 
+/* nanoseconds of a monotonic clock (clock.c; 0 if it cannot be read) */
+long long mxn_monotonic_ns(void);
+
 /* shared helpers for fused activations (Convolution/InnerProduct param 9/10) */
 typedef struct {
     int type;        /* 0 none, 1 relu, 2 leakyrelu, 3 clip, 4 sigmoid, 5 mish, 6 hardswish */

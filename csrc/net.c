@@ -14,7 +14,6 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #endif
 #include "awnn.h"
@@ -522,22 +521,25 @@ int mxn_net_load_bin_mem(mxn_net *net, const void *data, size_t len)
  * empty, ...): the caller reads it instead, with its error messages. */
 static int map_file(const char *path, void **data, size_t *len)
 {
-    struct stat st;
     void *p;
+    off_t size;
     int fd;
     if (!path) return 0;
     fd = open(path, O_RDONLY);
     if (fd < 0) return 0;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        (unsigned long long)st.st_size > (unsigned long long)SIZE_MAX) {
+    /* the size by lseek, not fstat: 32-bit musl 1.2 redirects fstat to
+     * __fstat_time64, which the board's musl 1.1 lacks (a pipe or a
+     * directory fails here or in mmap and is read instead) */
+    size = lseek(fd, 0, SEEK_END);
+    if (size <= 0 || (unsigned long long)size > (unsigned long long)SIZE_MAX) {
         close(fd);
         return 0;
     }
-    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (p == MAP_FAILED) return 0;
     *data = p;
-    *len = (size_t)st.st_size;
+    *len = (size_t)size;
     return 1;
 }
 #endif

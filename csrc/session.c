@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "awnn.h"
 #include "mxn_net.h"
 #include "kernels.h"
@@ -317,12 +316,10 @@ int mxn_session_set_input(mxn_session *s, int blob, mxn_dtype dtype, const void 
     return MXN_OK;
 }
 
-/* a monotonic clock for the per-layer times (wall time: a layer's threads included) */
+/* the per-layer times: wall time, a layer's threads included */
 static double now_seconds(void)
 {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0.0;
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)mxn_monotonic_ns() * 1e-9;
 }
 
 static void release_if_done(mxn_session *s, int b)

@@ -65,9 +65,7 @@ static void cpu_relax(void)
 
 static long long now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return mxn_monotonic_ns();
 }
 
 enum { UNTIL_CHANGED, UNTIL_AT_LEAST, UNTIL_EQUAL };
