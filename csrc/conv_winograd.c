@@ -28,13 +28,16 @@
  * the im2col GEMM of conv_gemm.c, in README "Speed"): every 3x3 stride-1
  * dilation-1 float32 convolution of one group with at least
  * WINO_MIN_CHANNELS input and output channels (8 channels at 56x56: 46 us
- * against 83 us).  F(4,3) was the fastest wherever measured (with the GEMM
- * prefetching U: 512 x 512 channels at 7x7 2.3 ms against F(2,3)'s 2.5 ms,
- * 1024 x 1024 at 13x13 18 ms against 23 ms), but its U is 4x the 3x3
- * weights; F(2,3)'s is 1.8x.  So F(2,3) takes the layers whose F(4,3) U
- * would pass 64 MB (in_c * out_c >= WINO23_MIN_WEIGHTS = 1024 x 512, e.g.
- * YOLOv2's 1024-channel 3x3 convolutions: 151 MB each in F(4,3), 67 MB in
- * F(2,3)), 25% slower there for 55% less weight memory. */
+ * against 83 us).  F(4,3) U is 4x the 3x3 weights, F(2,3)'s 1.8x: F(2,3)
+ * takes the layers with in_c * out_c >= WINO23_MIN_WEIGHTS = 512 x 512, whose
+ * F(4,3) U would be 38 MB or more.  Those big layers sit on small planes in
+ * real nets (ResNet18's last stage: 7x7, F(4,3) 4 tiles, F(2,3) 16), where
+ * streaming U dominates: after the GEMM's AVX-512 kernels landed, F(2,3) was
+ * as fast there as F(4,3) (ResNet18 224's three 512 x 512 layers, one thread,
+ * medians: 7.0 against 8.6 ms in one series, 11.2-12.7 against 10.8-11.9 in
+ * noisier ones) for 63 MB less weight memory (ResNet18 fp32 135 MB instead
+ * of 198 MB).  On 14x14 planes F(4,3) stays clearly faster (256 x 256 in
+ * F(2,3): +8 ms over the net), hence the threshold. */
 #include <stdlib.h>
 #include <string.h>
 #include "conv_winograd.h"
@@ -43,7 +46,7 @@
 #define OB 8                       /* output channels per GEMM block (vector lanes) */
 #define VT 8                       /* tiles per input transform call */
 #define WINO_MIN_CHANNELS 8
-#define WINO23_MIN_WEIGHTS (1024 * 512)
+#define WINO23_MIN_WEIGHTS (512 * 512)
 /* bytes of V and M of one tile block (all output channels): see mxn_winograd_run */
 #define TILE_BLOCK_MIN (512 * 1024)
 #define TILE_BLOCK_MAX (8 * 1024 * 1024)

@@ -356,7 +356,7 @@ def _conv_chain(chans, pads, acts, seed):
 @pytest.mark.parametrize("chans,pads,acts,hw", [
     # F(4,3): odd channel counts, planes of 1..3 tiles a side, pads 0..2
     ([13, 17, 9, 24, 67, 8], [1, 0, 2, 1, 1], [1, 2, 0, 1, 0], (11, 10)),
-    # F(2,3) (in x out channels >= 1024 x 512) after an F(4,3) layer
+    # F(2,3) (in x out channels >= 512 x 512) after an F(4,3) layer
     ([8, 730, 720], [1, 1], [1, 2], (4, 5)),
 ])
 def test_neon_winograd_matches_reference(arm_build, tmp_path, chans, pads, acts, hw):

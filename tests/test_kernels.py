@@ -568,7 +568,7 @@ WINOGRAD = winograd_cases(24, 9) + [
     # ResNet18's stages: 16 and 4 tiles, the input channels summed over several chunk groups
     dict(cin=256, cout=256, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=True, h=14, w=14, seed=451),
     dict(cin=512, cout=512, k=3, stride=1, dil=1, pad=1, group=1, act=1, bias=True, h=7, w=7, seed=450),
-    # F(2,3) (in x out channels >= 1024 x 512): odd channels and planes, partial tiles, no bias
+    # F(2,3) (in x out channels >= 512 x 512): odd channels and planes, partial tiles, no bias
     dict(cin=1024, cout=513, k=3, stride=1, dil=1, pad=2, group=1, act=2, bias=False, h=5, w=4, seed=455),
     dict(cin=731, cout=725, k=3, stride=1, dil=1, pad=0, group=1, act=4, bias=True, h=3, w=6, seed=456),
     dict(cin=8, cout=8, k=3, stride=1, dil=1, pad=1, group=1, act=0, bias=False, h=1, w=1, seed=452),
