@@ -352,6 +352,45 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* the padded input planes [begin, end): rounded up to whole tiles, zero
+ * beyond the convolution's own padding */
+typedef struct {
+    const wctx *c;
+    float *pad;
+    const float *in;
+    int in_h, in_w, ph, pt, pb, pl, pr;
+    float pad_value;
+} pad_job;
+
+static void pad_planes(void *ctx, size_t begin, size_t end)
+{
+    const pad_job *j = (const pad_job *)ctx;
+    const wctx *c = j->c;
+    size_t q;
+    int y;
+    for (q = begin; q < end; q++) {
+        float *plane = j->pad + q * c->pplane;
+        const float *src = j->in + q * (size_t)j->in_h * j->in_w;
+        for (y = 0; y < j->ph; y++) {
+            float *row = plane + (size_t)y * c->pw;
+            const int sy = y - j->pt;
+            const int inside_h = y < j->in_h + j->pt + j->pb; /* within the convolution's padded plane */
+            int x = 0, xe;
+            if (sy >= 0 && sy < j->in_h) {
+                for (; x < j->pl; x++) row[x] = j->pad_value;
+                memcpy(row + x, src + (size_t)sy * j->in_w, sizeof(float) * (size_t)j->in_w);
+                x += j->in_w;
+                xe = j->in_w + j->pl + j->pr;
+                for (; x < xe; x++) row[x] = j->pad_value;
+            } else if (inside_h) {
+                xe = j->in_w + j->pl + j->pr;
+                for (; x < xe; x++) row[x] = j->pad_value;
+            }
+            for (; x < c->pw; x++) row[x] = 0.f;
+        }
+    }
+}
+
 int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w, int pt, int pb, int pl, int pr,
                      float pad_value, const mxn_activation *act, float *out, const mxn_kernel_set *k,
                      int num_threads, mxn_thread_pool *pool, size_t *scratch_bytes, mxn_error *err)
@@ -360,7 +399,7 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     wworker *wk = NULL;
     float *pad = NULL;
     size_t per_tile, vbytes, mbytes;
-    int ph, i, q, y, max_chunk_blocks, rc = MXN_OK;
+    int ph, i, max_chunk_blocks, rc = MXN_OK;
 
     memset(&c, 0, sizeof(c));
     *scratch_bytes = 0;
@@ -390,26 +429,21 @@ int mxn_winograd_run(const mxn_winograd *w, const float *in, int in_h, int in_w,
     c.pplane = (size_t)c.pw * ph;
     pad = (float *)malloc(sizeof(float) * c.pplane * (size_t)w->in_c);
     if (!pad) goto no_mem;
-    for (q = 0; q < w->in_c; q++) {
-        float *plane = pad + (size_t)q * c.pplane;
-        const float *src = in + (size_t)q * in_h * in_w;
-        for (y = 0; y < ph; y++) {
-            float *row = plane + (size_t)y * c.pw;
-            const int sy = y - pt;
-            const int inside_h = y < in_h + pt + pb; /* within the convolution's padded plane */
-            int x = 0, xe;
-            if (sy >= 0 && sy < in_h) {
-                for (; x < pl; x++) row[x] = pad_value;
-                memcpy(row + x, src + (size_t)sy * in_w, sizeof(float) * (size_t)in_w);
-                x += in_w;
-                xe = in_w + pl + pr;
-                for (; x < xe; x++) row[x] = pad_value;
-            } else if (inside_h) {
-                xe = in_w + pl + pr;
-                for (; x < xe; x++) row[x] = pad_value;
-            }
-            for (; x < c.pw; x++) row[x] = 0.f;
-        }
+    {
+        pad_job job;
+        job.c = &c;
+        job.pad = pad;
+        job.in = in;
+        job.in_h = in_h;
+        job.in_w = in_w;
+        job.ph = ph;
+        job.pt = pt;
+        job.pb = pb;
+        job.pl = pl;
+        job.pr = pr;
+        job.pad_value = pad_value;
+        /* the copy is a serial step between two parallel ones otherwise */
+        mxn_parallel_range(pool, num_threads, (size_t)w->in_c, 1, pad_planes, &job);
     }
     c.pad = pad;
 
