@@ -129,6 +129,7 @@ typedef struct {
     int nr, nc;              /* columns per micro-tile / per B tile */
     size_t N;                /* output pixels */
     int n_tiles, m_chunks, items, workers;
+    int next_item;           /* mxn_claim_item's counter */
     const size_t *koff;      /* [K] input offset of each tap within a group */
 } run_ctx;
 
@@ -346,8 +347,10 @@ static void run_item(worker *wk, int item)
 static void *worker_main(void *arg)
 {
     worker *wk = (worker *)arg;
+    run_ctx *c = (run_ctx *)wk->c;
     int item;
-    for (item = wk->id; item < wk->c->items; item += wk->c->workers) run_item(wk, item);
+    for (item = mxn_claim_item(&c->next_item); item < c->items; item = mxn_claim_item(&c->next_item))
+        run_item(wk, item);
     return NULL;
 }
 

@@ -276,6 +276,7 @@ typedef struct {
     int tiles_x, ntiles;
     int tb, tbs;             /* tiles per block; V row length (tb + VT: room for a whole transform) */
     int nblocks, oc_chunks, items, workers;
+    int next_item;           /* mxn_claim_item's counter */
 } wctx;
 
 typedef struct {
@@ -347,8 +348,10 @@ static void run_item(wworker *wk, int item)
 static void *worker_main(void *arg)
 {
     wworker *wk = (wworker *)arg;
+    wctx *c = (wctx *)wk->c;
     int item;
-    for (item = wk->id; item < wk->c->items; item += wk->c->workers) run_item(wk, item);
+    for (item = mxn_claim_item(&c->next_item); item < c->items; item = mxn_claim_item(&c->next_item))
+        run_item(wk, item);
     return NULL;
 }
 

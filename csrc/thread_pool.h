@@ -40,6 +40,15 @@ int mxn_thread_pool_threads(const mxn_thread_pool *pool);
  * with the pool as new first argument.) */
 void mxn_run_workers(mxn_thread_pool *pool, int workers, void *(*fn)(void *), void *args, size_t arg_size);
 
+/* The next unclaimed item of a job whose workers take items dynamically
+ * (first call 0, then 1, ...; the counter starts at 0): a worker the system
+ * runs late or slowly takes fewer items instead of holding the others up.
+ * What an item computes must not depend on which worker runs it. */
+static inline int mxn_claim_item(int *next)
+{
+    return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+}
+
 /* Split [0, n) into at most `threads` contiguous ranges of at least `grain`
  * items (range boundaries are multiples of `grain`, so pass a multiple of the
  * cache line for float data) and call fn(ctx, begin, end) for each, in

@@ -33,6 +33,7 @@ typedef struct {
     int out_w, out_h;
     int direct;                  /* no padding, no quantize: planes may be read in place */
     int workers;
+    int next_channel;            /* mxn_claim_item's counter */
 } dw_ctx;
 
 typedef struct {
@@ -134,8 +135,10 @@ static void dw_channel(dw_worker *wk, int ch)
 static void *dw_worker_main(void *arg)
 {
     dw_worker *wk = (dw_worker *)arg;
+    dw_ctx *d = (dw_ctx *)wk->d;
     int ch;
-    for (ch = wk->id; ch < wk->d->c->num_output; ch += wk->d->workers) dw_channel(wk, ch);
+    for (ch = mxn_claim_item(&d->next_channel); ch < d->c->num_output; ch = mxn_claim_item(&d->next_channel))
+        dw_channel(wk, ch);
     return NULL;
 }
 
