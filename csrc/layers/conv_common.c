@@ -27,6 +27,7 @@
 #include <string.h>
 #include "conv_common.h"
 #include "../kernels.h"
+#include "../thread_pool.h"
 
 /* ---- parameters ----------------------------------------------------------- */
 
@@ -353,6 +354,70 @@ void mxn_same_pads(int w, int h, int extent_w, int extent_h, int stride_w, int s
     }
 }
 
+/* ---- the input's quantize and padding, split over the session's threads
+ * (elementwise and per plane: the same bytes for any split) ---- */
+
+/* below this many elements the other thread's wake-up costs more than it saves */
+#define INPUT_PREP_GRAIN 32768
+
+typedef struct {
+    const mxn_option *opt;
+    const float *in_f32;
+    int8_t *out_i8;
+    float scale;
+} quantize_job;
+
+static void quantize_range(void *ctx, size_t begin, size_t end)
+{
+    const quantize_job *j = (const quantize_job *)ctx;
+    if (j->opt->kernels->quantize)
+        j->opt->kernels->quantize(j->in_f32 + begin, end - begin, j->scale, j->out_i8 + begin);
+    else
+        mxn_quantize_f32_to_s8(j->in_f32 + begin, end - begin, j->scale, j->out_i8 + begin);
+}
+
+typedef struct {
+    const void *in;
+    void *out;
+    int int8, h, w, pt, pb, pl, pr;
+    float value_f32;
+    int8_t value_i8;
+} pad_job;
+
+static void pad_range(void *ctx, size_t begin, size_t end)
+{
+    const pad_job *j = (const pad_job *)ctx;
+    const size_t in_plane = (size_t)j->h * j->w;
+    const size_t out_plane = (size_t)(j->h + j->pt + j->pb) * (size_t)(j->w + j->pl + j->pr);
+    const int n = (int)(end - begin);
+    if (j->int8)
+        mxn_pad_planes_s8((const int8_t *)j->in + begin * in_plane, n, j->h, j->w, j->pt, j->pb, j->pl, j->pr,
+                          j->value_i8, (int8_t *)j->out + begin * out_plane);
+    else
+        mxn_pad_planes_f32((const float *)j->in + begin * in_plane, n, j->h, j->w, j->pt, j->pb, j->pl, j->pr,
+                           j->value_f32, (float *)j->out + begin * out_plane);
+}
+
+static void pad_input(const mxn_option *opt, const void *in, int int8, int c, int h, int w, int pt, int pb, int pl,
+                      int pr, float value_f32, int8_t value_i8, void *out)
+{
+    pad_job j;
+    const size_t plane = (size_t)h * w;
+    j.in = in;
+    j.out = out;
+    j.int8 = int8;
+    j.h = h;
+    j.w = w;
+    j.pt = pt;
+    j.pb = pb;
+    j.pl = pl;
+    j.pr = pr;
+    j.value_f32 = value_f32;
+    j.value_i8 = value_i8;
+    mxn_parallel_for(opt, (size_t)c, plane >= INPUT_PREP_GRAIN ? 1 : INPUT_PREP_GRAIN / (plane ? plane : 1), pad_range,
+                     &j);
+}
+
 int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
                      const mxn_option *opt, mxn_error *err)
 {
@@ -478,7 +543,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         if (pl || pr || pt || pb) {
             padded = malloc(sizeof(float) * (size_t)padded_total);
             if (!padded) goto no_mem;
-            mxn_pad_planes_f32(src, in_c, in_h, in_w, pt, pb, pl, pr, c->pad_value, (float *)padded);
+            pad_input(opt, src, 0, in_c, in_h, in_w, pt, pb, pl, pr, c->pad_value, 0, padded);
             src = (const float *)padded;
         }
         if (gemm) {
@@ -504,10 +569,14 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         if (in->dtype == MXN_F32) {
             quantized = (int8_t *)malloc(in_total ? in_total : 1);
             if (!quantized) goto no_mem;
-            if (opt->kernels->quantize)
-                opt->kernels->quantize(mxn_mat_f32(in), in_total, c->bottom_scale, quantized);
-            else
-                mxn_quantize_f32_to_s8(mxn_mat_f32(in), in_total, c->bottom_scale, quantized);
+            {
+                quantize_job j;
+                j.opt = opt;
+                j.in_f32 = mxn_mat_f32(in);
+                j.out_i8 = quantized;
+                j.scale = c->bottom_scale;
+                mxn_parallel_for(opt, in_total, INPUT_PREP_GRAIN, quantize_range, &j);
+            }
             src = quantized;
         } else {
             src = mxn_mat_i8(in);
@@ -515,7 +584,7 @@ int mxn_conv_forward(const mxn_layer *l, const mxn_mat *bottoms, mxn_mat *tops,
         if (pl || pr || pt || pb) {
             padded = malloc((size_t)padded_total);
             if (!padded) goto no_mem;
-            mxn_pad_planes_s8(src, in_c, in_h, in_w, pt, pb, pl, pr, qpad, (int8_t *)padded);
+            pad_input(opt, src, 1, in_c, in_h, in_w, pt, pb, pl, pr, 0.f, qpad, padded);
             src = (const int8_t *)padded;
         }
         if (gemm) {
