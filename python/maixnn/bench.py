@@ -8,7 +8,9 @@ export -> convert -> quantize (minmax on a few synthetic images).  The same
 .param/.bin then run on maixnn and on the ncnn wheel (fp16/bf16 off, the same
 thread count); onnxruntime runs the exported float ONNX (it has no ncnn int8
 model, so its int8 column is empty).  Each engine gets warm-up forwards, then
-the median of the timed ones.  The table gives the ratio maixnn / ncnn (below
+each gets the median of its timed forwards; with one thread the engines take
+turns, one forward each per round, so that all see the same machine state
+(with several, each engine's threads would spin on into the next one's turn).  The table gives the ratio maixnn / ncnn (below
 1 = maixnn is faster) and maixnn's peak engine heap during a forward
 (Net.peak_memory: the blobs held at once plus the running layer's scratch;
 weights excluded) beside the heap its loaded weights take (Net.weight_memory).
@@ -163,22 +165,36 @@ def build_network(name: str, quick: bool, seed: int = 0):
 
 # ------------------------------------------------------------------ engines
 
-def median_ms(forward: Callable[[], object], warmup: int, runs: int) -> float:
-    for _ in range(warmup):
-        forward()
-    times = []
-    for _ in range(runs):
+def median_ms(forwards: Dict[str, Callable[[], object]], warmup: int, runs: int, interleave: bool) -> Dict[str, float]:
+    """Warm-up forwards of every engine, then `runs` timed ones each; the
+    median per engine, in ms.  interleave: the engines take turns, one forward
+    each per round, so that all see the same machine state (load from
+    elsewhere, clock) and their ratio is fair where the absolute times drift.
+    Only for one thread: with several, each engine's idle threads keep
+    spinning for a while after its forward (ncnn's OpenMP ~20 ms) and would
+    take the cores from the next engine, so then each engine runs its
+    forwards in one block."""
+    times: Dict[str, List[float]] = {name: [] for name in forwards}
+
+    def timed(name):
         start = time.perf_counter()
-        forward()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000.0
+        forwards[name]()
+        times[name].append(time.perf_counter() - start)
 
-
-def _maixnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int, runs: int):
-    from .runtime import Net
-    with Net(param, binp, num_threads=threads) as net:
-        ms = median_ms(lambda: net.forward(x), warmup, runs)
-        return ms, net.peak_memory, net.weight_memory
+    if interleave:
+        for forward in forwards.values():
+            for _ in range(warmup):
+                forward()
+        for _ in range(runs):
+            for name in forwards:
+                timed(name)
+    else:
+        for name, forward in forwards.items():
+            for _ in range(warmup):
+                forward()
+            for _ in range(runs):
+                timed(name)
+    return {name: statistics.median(t) * 1000.0 for name, t in times.items()}
 
 
 def load_ncnn_net(param_path: str, bin_path: str, threads: int = 1):
@@ -198,7 +214,8 @@ def load_ncnn_net(param_path: str, bin_path: str, threads: int = 1):
     return net
 
 
-def _ncnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int, runs: int) -> Optional[float]:
+def _ncnn_forward(param: str, binp: str, x: np.ndarray, threads: int):
+    """(forward, close) on the ncnn wheel, or None without it."""
     try:
         import ncnn
     except ImportError:
@@ -214,13 +231,11 @@ def _ncnn_case(param: str, binp: str, x: np.ndarray, threads: int, warmup: int, 
             raise RuntimeError("ncnn extract failed (%d)" % ret)
         del out
 
-    try:
-        return median_ms(forward, warmup, runs)
-    finally:
-        net.clear()
+    return forward, net.clear
 
 
-def _ort_case(onnx_path: str, x: np.ndarray, threads: int, warmup: int, runs: int) -> Optional[float]:
+def _ort_forward(onnx_path: str, x: np.ndarray, threads: int):
+    """forward on onnxruntime, or None without it."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -231,7 +246,28 @@ def _ort_case(onnx_path: str, x: np.ndarray, threads: int, warmup: int, runs: in
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     batch = x[None]
-    return median_ms(lambda: sess.run(None, {name: batch}), warmup, runs)
+    return lambda: sess.run(None, {name: batch})
+
+
+def _time_case(param: str, binp: str, onnx_path: Optional[str], x: np.ndarray, threads: int, warmup: int,
+               runs: int):
+    """maixnn, ncnn (and onnxruntime when onnx_path) on one case (interleaved
+    with one thread, see median_ms): (maixnn ms, ncnn ms or None, onnxruntime ms or None, peak bytes, weight bytes)."""
+    from .runtime import Net
+    with Net(param, binp, num_threads=threads) as net:
+        forwards: Dict[str, Callable[[], object]] = {"maixnn": lambda: net.forward(x)}
+        theirs = _ncnn_forward(param, binp, x, threads)
+        if theirs:
+            forwards["ncnn"] = theirs[0]
+        ort_forward = _ort_forward(onnx_path, x, threads) if onnx_path else None
+        if ort_forward:
+            forwards["onnxruntime"] = ort_forward
+        try:
+            ms = median_ms(forwards, warmup, runs, interleave=threads == 1)
+        finally:
+            if theirs:
+                theirs[1]()
+        return ms["maixnn"], ms.get("ncnn"), ms.get("onnxruntime"), net.peak_memory, net.weight_memory
 
 
 # ------------------------------------------------------------------ the run
@@ -281,9 +317,8 @@ def run_bench(cases: Sequence[Tuple[str, int]], threads: Sequence[int], quick: b
             for dtype, base in (("float32", float_base), ("int8", int8_base)):
                 param, binp = base + ".param", base + ".bin"
                 for t in threads:
-                    ours, peak, weights = _maixnn_case(param, binp, x, t, warmup, runs)
-                    theirs = _ncnn_case(param, binp, x, t, warmup, runs)
-                    ort_ms = _ort_case(onnx_path, x, t, warmup, runs) if dtype == "float32" else None
+                    ours, theirs, ort_ms, peak, weights = _time_case(
+                        param, binp, onnx_path if dtype == "float32" else None, x, t, warmup, runs)
                     row = {"net": name, "size": size, "dtype": dtype, "threads": t, "maixnn_ms": ours,
                            "ncnn_ms": theirs, "onnxruntime_ms": ort_ms, "peak_bytes": peak,
                            "weight_bytes": weights,
