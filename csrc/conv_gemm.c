@@ -139,7 +139,7 @@ typedef struct {
 } col_run;
 
 typedef struct {
-    const run_ctx *c;
+    run_ctx *c;               /* shared; workers advance its next_item */
     int id;
     void *bpack;             /* this worker's B tile */
     size_t *coff;            /* [nc] input offset of each column of the tile */
@@ -347,7 +347,7 @@ static void run_item(worker *wk, int item)
 static void *worker_main(void *arg)
 {
     worker *wk = (worker *)arg;
-    run_ctx *c = (run_ctx *)wk->c;
+    run_ctx *c = wk->c;
     int item;
     for (item = mxn_claim_item(&c->next_item); item < c->items; item = mxn_claim_item(&c->next_item))
         run_item(wk, item);

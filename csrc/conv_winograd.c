@@ -33,11 +33,12 @@
  * F(4,3) U would be 38 MB or more.  Those big layers sit on small planes in
  * real nets (ResNet18's last stage: 7x7, F(4,3) 4 tiles, F(2,3) 16), where
  * streaming U dominates: after the GEMM's AVX-512 kernels landed, F(2,3) was
- * as fast there as F(4,3) (ResNet18 224's three 512 x 512 layers, one thread,
- * medians: 7.0 against 8.6 ms in one series, 11.2-12.7 against 10.8-11.9 in
- * noisier ones) for 63 MB less weight memory (ResNet18 fp32 135 MB instead
- * of 198 MB).  On 14x14 planes F(4,3) stays clearly faster (256 x 256 in
- * F(2,3): +8 ms over the net), hence the threshold. */
+ * as fast there as F(4,3) (ResNet18 224, one thread, medians of per-layer
+ * times: its three 512 x 512 layers 7.0 against 8.6 ms and 6.9 against
+ * 8.6 ms; with the 14x14 stage added 11.2-12.7 against 10.8-11.9 ms, within
+ * the noise) for 63 MB less weight memory (ResNet18 fp32 135 MB instead of
+ * 198 MB).  On 14x14 planes F(4,3) stays clearly faster (F(2,3) from
+ * 256 x 256 on: the net 11-15 ms slower), hence the threshold. */
 #include <stdlib.h>
 #include <string.h>
 #include "conv_winograd.h"
@@ -280,7 +281,7 @@ typedef struct {
 } wctx;
 
 typedef struct {
-    const wctx *c;
+    wctx *c;                 /* shared; workers advance its next_item */
     int id;
     float *v, *m;
     float edge[6 * IN_SPAN]; /* a row's last tiles with zeros past the plane */
@@ -348,7 +349,7 @@ static void run_item(wworker *wk, int item)
 static void *worker_main(void *arg)
 {
     wworker *wk = (wworker *)arg;
-    wctx *c = (wctx *)wk->c;
+    wctx *c = wk->c;
     int item;
     for (item = mxn_claim_item(&c->next_item); item < c->items; item = mxn_claim_item(&c->next_item))
         run_item(wk, item);

@@ -37,7 +37,7 @@ typedef struct {
 } dw_ctx;
 
 typedef struct {
-    const dw_ctx *d;
+    dw_ctx *d;                   /* shared; workers advance its next_channel */
     int id;
     void *plane;                 /* padded plane (float or int8) + MXN_DW_SLACK elements */
 } dw_worker;
@@ -135,7 +135,7 @@ static void dw_channel(dw_worker *wk, int ch)
 static void *dw_worker_main(void *arg)
 {
     dw_worker *wk = (dw_worker *)arg;
-    dw_ctx *d = (dw_ctx *)wk->d;
+    dw_ctx *d = wk->d;
     int ch;
     for (ch = mxn_claim_item(&d->next_channel); ch < d->c->num_output; ch = mxn_claim_item(&d->next_channel))
         dw_channel(wk, ch);
